@@ -1,0 +1,84 @@
+# smtpd: see README.md.  `make` builds ./smtpd; `make check` runs every test.
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
+SAN = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+PREFIX ?= /usr/local
+DESTDIR ?=
+PORT ?= 2525
+VERSION = 0.1.0
+
+PROTO_SRC = $(sort $(wildcard proto/*.c))
+LIB_SRC = $(sort $(wildcard lib/*.c) $(wildcard auth/*.c) $(wildcard deliver/*.c))
+SRC = smtpd.c $(PROTO_SRC) $(LIB_SRC)
+HDR = $(wildcard proto/*.h lib/*.h auth/*.h deliver/*.h)
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+
+all: smtpd
+
+smtpd: $(SRC) $(HDR)
+	$(CC) $(WARN) $(CFLAGS) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC) $(LDFLAGS)
+
+# A static build: no dynamic loader at start-up (see DESIGN.md).
+smtpd-static: $(SRC) $(HDR)
+	$(CC) $(WARN) $(CFLAGS) -static -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC)
+
+# The sanitizer build the test suite runs.
+build/asan/smtpd: $(SRC) $(HDR)
+	@mkdir -p build/asan
+	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC)
+
+build/werror/smtpd: $(SRC) $(HDR)
+	@mkdir -p build/werror
+	$(CC) $(WARN) -Werror -O2 -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC)
+	@if command -v clang >/dev/null 2>&1; then \
+		echo "clang -Werror"; \
+		clang $(WARN) -Werror -O2 -DSMTPD_VERSION='"$(VERSION)"' -o $@.clang $(SRC) || exit 1; \
+	fi
+
+build/unit/%: tests/unit/%.c $(PROTO_SRC) $(LIB_SRC) $(HDR) tests/unit/tap.h
+	@mkdir -p build/unit
+	$(CC) $(WARN) -Werror $(SAN) -o $@ $< $(PROTO_SRC) $(LIB_SRC)
+
+build/embed: examples/embed.c $(PROTO_SRC) $(HDR)
+	@mkdir -p build
+	$(CC) $(WARN) -Werror $(SAN) -o $@ examples/embed.c $(PROTO_SRC)
+
+build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC) $(HDR)
+	@mkdir -p build/fuzz-replay
+	$(CC) $(WARN) -Werror $(SAN) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC)
+
+UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
+FUZZ_SRC = $(filter-out tests/fuzz/replay.c,$(sort $(wildcard tests/fuzz/*.c)))
+FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,build/fuzz-replay/%,$(FUZZ_SRC))
+
+check-deps:
+	@sh tests/install-deps.sh
+
+check: check-deps smtpd build/werror/smtpd build/asan/smtpd $(UNIT_BIN) build/embed $(FUZZ_REPLAY)
+	@SMTPD=$(CURDIR)/build/asan/smtpd sh tests/run
+
+# Build, then receive mail on 127.0.0.1:$(PORT) into ./Maildir.
+serve: smtpd
+	@sh tests/install-deps.sh serve
+	@mkdir -p Maildir
+	@echo "smtpd: listening on 127.0.0.1:$(PORT), delivering into ./Maildir (Ctrl-C stops)"
+	tcpserver -v -HR -l localhost -c 20 127.0.0.1 $(PORT) ./smtpd maildir ./Maildir
+
+fuzz:
+	@sh tests/fuzz/run.sh
+
+bench: smtpd
+	@sh bench/run.sh
+
+install: smtpd
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	cp smtpd $(DESTDIR)$(PREFIX)/bin/smtpd
+	cp smtpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/smtpd.8
+
+clean:
+	rm -rf smtpd smtpd-static build
+
+.PHONY: all check check-deps serve fuzz bench install clean

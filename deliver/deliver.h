@@ -1,0 +1,113 @@
+/*
+ * deliver.h: where accepted messages go, behind one interface.
+ *
+ *	deliver_check_rcpt  at RCPT: is there a mailbox for this recipient?
+ *	deliver_open        at DATA/first BDAT: start a message
+ *	deliver_write       each BODY chunk (LF line ends, already unstuffed)
+ *	deliver_close       at the end: commit durably, fill the final reply
+ *	deliver_abort       at any failure or disconnect: nothing may remain
+ *
+ * Targets: maildir DIR, maildir TEMPLATE (%l, %d), pipe PROGRAM ARGS,
+ * qmail-queue PROGRAM.  The module does its own system calls but never
+ * prints, never exits and never writes to the client: results come back
+ * as return values and a struct deliver_result that smtpd.c reports.
+ *
+ * Memory: struct deliver is owned by the caller; deliver_init allocates
+ * once (per-recipient slots for MAXRCPTS) and never again.  The envelope
+ * and its strings are the caller's and must stay valid from deliver_open
+ * to deliver_close/deliver_abort.  A message costs the same memory
+ * whatever its size.
+ */
+#ifndef SMTP_DELIVER_H
+#define SMTP_DELIVER_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "../proto/limits.h"
+#include "../proto/reply.h"
+
+struct envelope {
+	const char *sender;		/* mailbox text; "" for <> */
+	const char *const *rcpts;	/* nrcpt mailbox texts */
+	size_t nrcpt;
+	const char *helo;		/* validated HELO/EHLO argument */
+	const char *remote_ip;		/* "unknown" when not known */
+	const char *remote_host;	/* NULL when not known */
+	const char *local_host;		/* our name, for "by" */
+	const char *protocol;		/* WITH keyword: ESMTP, ESMTPSA, ... */
+	const char *auth_user;		/* NULL when not authenticated */
+	const char *id;			/* message id for logs and Received: */
+	time_t when;
+	/* For pipe and RCPTCHECK programs: the session's environment
+	 * (NULL-terminated "NAME=value" strings, caller-owned). */
+	char *const *session_env;
+};
+
+enum deliver_kind {
+	DELIVER_MAILDIR,		/* one Maildir for everybody */
+	DELIVER_MAILDIR_TEMPLATE,	/* %l / %d per recipient */
+	DELIVER_PIPE,
+	DELIVER_QMAIL_QUEUE
+};
+
+/* The outcome of deliver_close (and the step that failed, for logs). */
+struct deliver_result {
+	enum reply_id reply;		/* REPLY_MESSAGE_ACCEPTED or a failure */
+	char text[SMTP_REPLY_TEXT_MAX + 1]; /* replaces the catalogue text
+					   when text_len > 0 */
+	size_t text_len;
+	const char *what;		/* failed step, e.g. "fsync"; or NULL */
+	int err;			/* errno of that step, or 0 */
+};
+
+struct maildir_target;			/* private to maildir.c */
+
+struct deliver {
+	enum deliver_kind kind;
+	const char *path;		/* DIR or TEMPLATE */
+	char *const *argv;		/* pipe / qmail-queue program */
+	int timeout_ms;			/* child deadline */
+	size_t maxrcpts;
+	/* state of the open message */
+	int is_open;
+	int failed;			/* a write failed; close will 451 */
+	int err;
+	const char *what;
+	const struct envelope *env;
+	struct maildir_target *targets;	/* maxrcpts slots, from init */
+	size_t ntargets;
+	unsigned long seq;		/* messages so far, for unique names */
+	/* pipe / qmail-queue: child, fds and the spool (private) */
+	int fd;
+	int fd2;
+	int pid;
+	unsigned long long written;
+};
+
+/* Prepare d; for maildir DIR creates DIR, DIR/tmp, DIR/new, DIR/cur when
+ * missing.  0, or -1 with errno (d->what says which step). */
+int deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
+    char *const *argv, size_t maxrcpts, int timeout_ms);
+
+/* REPLY_RCPT_OK, REPLY_NO_MAILBOX (template: no such Maildir, or a
+ * hostile local part) or REPLY_TEMP_FAIL.  local/domain as parsed. */
+enum reply_id deliver_check_rcpt(struct deliver *d, const char *mailbox,
+    size_t local_len, size_t domain_off);
+
+/* Start a message: 0, or -1 with errno (nothing is left behind). */
+int deliver_open(struct deliver *d, const struct envelope *env);
+
+/* Append message octets.  0, or -1: the message is doomed (close will
+ * report 451); later writes are ignored. */
+int deliver_write(struct deliver *d, const char *buf, size_t len);
+
+/* Commit.  0 when every target has it durably (res->reply is
+ * REPLY_MESSAGE_ACCEPTED); -1 otherwise, with nothing left anywhere and
+ * res saying what to answer. */
+int deliver_close(struct deliver *d, struct deliver_result *res);
+
+/* Drop the open message, if any; nothing may remain in tmp/ or new/. */
+void deliver_abort(struct deliver *d);
+
+#endif

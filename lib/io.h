@@ -1,0 +1,31 @@
+/*
+ * io.h: the low-level system call helpers.  EINTR is retried here and
+ * nowhere else.  All return 0 (or a count) on success and -1 with errno
+ * set on failure; none of them allocates, prints or exits.
+ */
+#ifndef SMTP_IO_H
+#define SMTP_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* read(2) once, retrying EINTR. */
+ssize_t io_read(int fd, void *buf, size_t len);
+/* Write all of buf, retrying EINTR and short writes (blocking fd). */
+int io_write_all(int fd, const void *buf, size_t len);
+/* Wait up to timeout_ms (-1: forever) for fd to be readable (want_write
+ * == 0) or writable.  Returns 1 ready, 0 timed out, -1 error.  POLLHUP
+ * and POLLERR count as ready so that the next read or write reports it. */
+int io_wait(int fd, int want_write, int timeout_ms);
+/* Write all of buf to fd, waiting at most timeout_ms for each step:
+ * -1 with errno ETIMEDOUT when the peer does not drain it in time. */
+int io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms);
+/* fsync/close/open/link/rename wrappers that retry EINTR. */
+int io_fsync(int fd);
+int io_close(int fd);
+/* Set FD_CLOEXEC on fd. */
+int io_cloexec(int fd);
+/* Milliseconds of a monotonic clock. */
+long long io_now_ms(void);
+
+#endif

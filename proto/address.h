@@ -1,0 +1,90 @@
+/*
+ * address.h: the path and parameter grammar of RFC 5321 §4.1.2 and
+ * §4.1.3, with the extensions smtpd advertises (SIZE, BODY, SMTPUTF8,
+ * AUTH=).  Pure functions: they read (pointer, length) input that need
+ * not be NUL-terminated and write only into the caller's structs.  The
+ * results are complete copies; nothing points back into the input.
+ */
+#ifndef SMTP_ADDRESS_H
+#define SMTP_ADDRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+/* A parsed path.  mailbox is NUL-terminated text "local@domain" as the
+ * client wrote it (quoted local parts keep their quotes; the domain keeps
+ * its case); "" for the null path <>; "postmaster" for <postmaster>.
+ * Source routes (@a,@b:) are dropped, as RFC 5321 §4.1.1.3 allows. */
+struct smtp_path {
+	char mailbox[SMTP_MAILBOX_MAX];
+	size_t len;		/* strlen(mailbox) */
+	size_t local_len;	/* octets of the local part */
+	size_t domain_off;	/* offset of the domain; == len when none */
+	int is_null;		/* <> */
+	int is_utf8;		/* contains octets >= 0x80 */
+};
+
+enum addr_result {
+	ADDR_OK = 0,
+	ADDR_SYNTAX,		/* not a Path per §4.1.2 */
+	ADDR_LOCAL_TOO_LONG,	/* > SMTP_LOCAL_PART_MAX */
+	ADDR_DOMAIN_TOO_LONG,	/* > SMTP_DOMAIN_MAX */
+	ADDR_PATH_TOO_LONG,	/* > SMTP_PATH_MAX */
+	ADDR_UTF8_NOT_ALLOWED	/* non-ASCII without ADDR_ALLOW_UTF8 */
+};
+
+#define ADDR_ALLOW_NULL		0x1	/* <> (MAIL FROM) */
+#define ADDR_ALLOW_POSTMASTER	0x2	/* <postmaster> (RCPT TO) */
+#define ADDR_ALLOW_UTF8		0x4	/* RFC 6531 after SMTPUTF8 on MAIL */
+
+/*
+ * Parse a path that starts at p[0] == '<'.  On ADDR_OK *consumed is the
+ * number of octets up to and including the closing '>'.  UTF-8 octets,
+ * when allowed, must form valid UTF-8 sequences.
+ */
+enum addr_result smtp_parse_path(const char *p, size_t len, unsigned flags,
+    struct smtp_path *out, size_t *consumed);
+
+/* True when p[0..len) is a Domain (§4.1.2, one label allowed) or an
+ * address literal ([1.2.3.4], [IPv6:...]).  allow_utf8 admits U-labels. */
+int smtp_is_helo_name(const char *p, size_t len, int allow_utf8);
+
+enum smtp_body_type {
+	SMTP_BODY_7BIT = 0,
+	SMTP_BODY_8BITMIME,	/* RFC 6152 */
+	SMTP_BODY_BINARYMIME	/* RFC 3030, needs CHUNKING */
+};
+
+struct smtp_mail_params {
+	uint64_t size;		/* SIZE= value (RFC 1870); 0 when absent */
+	int has_size;
+	enum smtp_body_type body;
+	int smtputf8;		/* SMTPUTF8 given (RFC 6531) */
+	int has_auth;		/* AUTH= given (RFC 4954 §5) */
+	char auth[SMTP_MAILBOX_MAX]; /* AUTH= value, xtext-decoded; "<>" kept */
+};
+
+enum param_result {
+	PARAM_OK = 0,
+	PARAM_SYNTAX,		/* not esmtp-param *(SP esmtp-param) */
+	PARAM_UNKNOWN,		/* a keyword we do not know: 555 */
+	PARAM_BAD_VALUE,	/* known keyword, bad or repeated value */
+	PARAM_SIZE_OVERFLOW	/* SIZE= larger than 2^64-1 */
+};
+
+/*
+ * Parse the Mail-parameters after "MAIL FROM:<path>": p[0..len) is what
+ * follows the '>', normally " KEY=VALUE KEY ...", possibly empty.
+ * Keywords are case-insensitive.  BODY=BINARYMIME is known only with
+ * allow_binary (CHUNKING offered).  Repeated keywords are PARAM_BAD_VALUE.
+ */
+enum param_result smtp_parse_mail_params(const char *p, size_t len,
+    int allow_binary, struct smtp_mail_params *out);
+
+/* RCPT TO parameters: we support none, so any is PARAM_UNKNOWN; empty
+ * or only spaces is PARAM_OK; garbage is PARAM_SYNTAX. */
+enum param_result smtp_parse_rcpt_params(const char *p, size_t len);
+
+#endif

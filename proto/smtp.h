@@ -1,0 +1,229 @@
+/*
+ * smtp.h: the SMTP session engine.  No I/O, no allocation, no clock:
+ * bytes in, reply bytes and events out.  The caller owns one
+ * struct smtp_session per connection (fixed size, about 100 KB) and
+ * drives it from any loop it likes:
+ *
+ *	smtp_init(&s, &cfg);             // queues the 220 greeting
+ *	for (;;) {
+ *		while ((ev = smtp_event(&s)) != NULL)
+ *			smtp_answer(&s, decide(ev));     // or smtp_answer_text
+ *		send smtp_output() bytes, then smtp_output_done();
+ *		if (smtp_is_closed(&s)) break;
+ *		if (no unconsumed input) read more (on EOF: smtp_eof);
+ *		used = smtp_feed(&s, in, inlen); // drop `used` bytes of input
+ *	}
+ *
+ * Rules of the API:
+ * - smtp_feed() consumes a prefix of its input and never looks past it.
+ *   It stops early when an event is raised, when the output buffer is
+ *   nearly full, when the session closes, and after STARTTLS (the caller
+ *   must then discard its unconsumed input: RFC 3207 §5, CVE-2011-0411).
+ *   It returns 0 while an event waits for its answer: that is what keeps
+ *   pipelined replies in order (RFC 2920).
+ * - At most one event is pending.  smtp_event() returns it (or NULL);
+ *   the pointer and everything it points to stay valid until the event
+ *   is answered.  Every event must be answered exactly once.  Answering
+ *   may raise the next event at once (a BODY flush before DATA_END).
+ * - Replies accumulate in the session's output buffer.  The caller sends
+ *   them before every blocking read; smtp_output() gives the bytes and
+ *   smtp_output_done(n) drops n of them once written.
+ * - Protocol decisions (sequence, syntax, limits, SIZE, hop count, bare
+ *   CR/LF, MAXRCPTS, REQUIREAUTH, error count) are made here; policy and
+ *   storage (which recipients, passwords, whether bytes reached the disk)
+ *   are the caller's, given through the answers.
+ */
+#ifndef SMTP_SMTP_H
+#define SMTP_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "address.h"
+#include "limits.h"
+#include "reply.h"
+
+/* Configuration flags (struct smtp_config.flags). */
+#define SMTP_CF_STARTTLS	0x01	/* offer STARTTLS */
+#define SMTP_CF_TLS		0x02	/* the session is already encrypted */
+#define SMTP_CF_CLEARTEXT_AUTH	0x04	/* offer AUTH without encryption */
+#define SMTP_CF_REQUIRE_AUTH	0x08	/* MAIL needs AUTH first: 530 */
+#define SMTP_CF_RELAY_CLIENT	0x10	/* trusted: REQUIREAUTH waived */
+#define SMTP_CF_BARE_LF		0x20	/* accept bare LF as a line end in
+					   message data (old clients) */
+
+/* Read-only for the session's lifetime; strings owned by the caller and
+ * valid as long as the session. */
+struct smtp_config {
+	const char *hostname;	/* in the greeting and the EHLO reply */
+	uint64_t databytes;	/* message size limit, advertised in SIZE */
+	unsigned maxrcpts;	/* recipients per message */
+	const char *auth_mechs;	/* "PLAIN LOGIN"; NULL: no AUTH offered */
+	unsigned flags;		/* SMTP_CF_* */
+};
+
+enum smtp_event_type {
+	SMTP_EV_HELO,		/* answer REPLY_NONE (engine replies) or a refusal */
+	SMTP_EV_MAIL,		/* answer REPLY_MAIL_OK or a refusal */
+	SMTP_EV_RCPT,		/* answer REPLY_RCPT_OK or a refusal */
+	SMTP_EV_RSET,		/* transaction dropped: answer REPLY_NONE */
+	SMTP_EV_DATA,		/* open delivery: REPLY_DATA_GO or a refusal;
+				   for BDAT, REPLY_DATA_GO also means go */
+	SMTP_EV_BODY,		/* chunk of message: answer REPLY_NONE */
+	SMTP_EV_DATA_END,	/* commit: REPLY_MESSAGE_ACCEPTED or a refusal */
+	SMTP_EV_DATA_ABORT,	/* the engine refused the message (reply in
+				   ev->refusal, sent by the engine): abort
+				   delivery, answer REPLY_NONE */
+	SMTP_EV_AUTH,		/* AUTH mech [initial]: answer REPLY_AUTH_OK,
+				   REPLY_AUTH_CHALLENGE (text = base64), a
+				   refusal, or REPLY_AUTH_FAILED */
+	SMTP_EV_AUTH_DATA,	/* one client line of a SASL exchange */
+	SMTP_EV_STARTTLS,	/* answer REPLY_STARTTLS_GO (queued, then the
+				   caller flushes, switches and calls
+				   smtp_tls_started) or REPLY_TLS_TEMP_FAIL */
+	SMTP_EV_QUIT		/* the 221 is queued; answer REPLY_NONE */
+};
+
+/* Why a session ended (smtp_close_reason). */
+enum smtp_close {
+	SMTP_OPEN = 0,
+	SMTP_CLOSE_QUIT,
+	SMTP_CLOSE_EOF,
+	SMTP_CLOSE_TIMEOUT,
+	SMTP_CLOSE_ERRORS,	/* too many bad commands */
+	SMTP_CLOSE_CALLER	/* the caller answered with a closing reply */
+};
+
+struct smtp_event {
+	enum smtp_event_type type;
+	/* HELO: the client's name and whether it was EHLO. */
+	const char *helo;
+	size_t helo_len;
+	int is_ehlo;
+	/* MAIL (sender) and RCPT (recipient): the path, and MAIL's params. */
+	const struct smtp_path *path;
+	const struct smtp_mail_params *params;
+	/* BODY: message octets with LF line ends, dot-unstuffed. */
+	const char *data;
+	size_t len;
+	/* DATA_ABORT: the reply the engine sent, for the caller's log. */
+	enum reply_id refusal;
+	/* AUTH: mechanism (upper-cased) and the initial response, if any;
+	 * AUTH_DATA: the client's line in data/len.  Base64 still encoded. */
+	const char *mech;
+	size_t mech_len;
+	int has_initial;
+	/* DATA_END: message size in octets as stored (LF ends). */
+	uint64_t size;
+	/* DATA / DATA_END: 1 for BDAT, 0 for DATA. */
+	int is_bdat;
+};
+
+enum smtp_state {
+	SMTP_ST_GREETED = 0,	/* no HELO yet */
+	SMTP_ST_READY,		/* HELO/EHLO done, no transaction */
+	SMTP_ST_MAIL,		/* MAIL accepted, waiting for RCPT */
+	SMTP_ST_RCPT,		/* at least one RCPT accepted */
+	SMTP_ST_DATA,		/* inside DATA */
+	SMTP_ST_BDAT,		/* between or inside BDAT chunks */
+	SMTP_ST_AUTH,		/* inside a SASL exchange */
+	SMTP_ST_CLOSED
+};
+
+/* Everything below is private to the engine; fixed size, no pointers to
+ * anything but itself and the config. */
+struct smtp_session {
+	const struct smtp_config *cfg;
+	enum smtp_state state;
+	enum smtp_close close_reason;
+	unsigned errors;
+	unsigned nrcpt;
+	int is_ehlo;
+	int has_tls;
+	int is_authenticated;
+	int tls_started_pending;
+	int auth_failures;
+
+	/* the transaction */
+	struct smtp_mail_params params;
+	struct smtp_path path;	/* the path of the pending MAIL/RCPT */
+	uint64_t msg_size;	/* octets stored so far */
+	uint64_t bdat_left;	/* octets left in the current BDAT chunk */
+	int bdat_last;		/* the current chunk is LAST */
+	int bdat_failed;	/* reply for chunks after a failed open */
+	enum reply_id bdat_refusal;
+	enum reply_id msg_refusal; /* why the message will be refused */
+	unsigned hops;
+	int in_headers;
+	unsigned line_len;	/* octets of the current data line so far */
+	int data_bol;		/* DATA: at the beginning of a line */
+	int data_cr;		/* a CR is pending (previous octet) */
+	int data_dot;		/* DATA: line began with '.' */
+	int data_end_pending;	/* DATA_END after the BODY flush */
+	int hdr_match;		/* header-name matching state */
+	char hdr_name[16];
+	unsigned hdr_name_len;
+
+	/* the pending event */
+	int has_event;
+	struct smtp_event event;
+
+	/* command line being framed */
+	size_t line_len_cmd;
+	int line_overflow;
+	char line[SMTP_AUTH_LINE_MAX];
+
+	/* queued replies */
+	size_t out_len;
+	char out[SMTP_OUTPUT_MAX];
+
+	/* message octets awaiting a BODY event */
+	size_t body_len;
+	char body[SMTP_BODY_CHUNK_MAX];
+};
+
+/* Start a session: state GREETED, the 220 greeting queued. */
+void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
+
+/* Feed input; returns the octets consumed (a prefix of buf). */
+size_t smtp_feed(struct smtp_session *s, const char *buf, size_t len);
+
+/* The pending event, or NULL. */
+const struct smtp_event *smtp_event(const struct smtp_session *s);
+
+/* Answer the pending event with a catalogue reply (REPLY_NONE where the
+ * event type says so). */
+void smtp_answer(struct smtp_session *s, enum reply_id id);
+
+/* The same with the reply's text replaced (control characters dropped,
+ * cut to SMTP_REPLY_TEXT_MAX); used for the pipe hook's first line and
+ * for the AUTH challenge. */
+void smtp_answer_text(struct smtp_session *s, enum reply_id id,
+    const char *text, size_t len);
+
+/* Queued reply bytes: *out is valid until the next call on s. */
+size_t smtp_output(const struct smtp_session *s, const char **out);
+
+/* Drop the first n queued bytes (they were written). */
+void smtp_output_done(struct smtp_session *s, size_t n);
+
+/* Transport news.  smtp_eof: the client closed its side; smtp_timeout:
+ * no input for TIMEOUT (queues 421 4.4.2); smtp_tls_started: the
+ * handshake after STARTTLS succeeded (session reset, RFC 3207 §4.2). */
+void smtp_eof(struct smtp_session *s);
+void smtp_timeout(struct smtp_session *s, enum reply_id why);
+void smtp_tls_started(struct smtp_session *s);
+
+/* Nothing more will be consumed; send the output, then end. */
+int smtp_is_closed(const struct smtp_session *s);
+enum smtp_close smtp_close_reason(const struct smtp_session *s);
+
+/* True while a transaction's data is being received (DATA or BDAT):
+ * an EOF or timeout now must abort the open delivery. */
+int smtp_in_data(const struct smtp_session *s);
+
+/* The WITH keyword for Received: (RFC 3848, RFC 6531 §3.7.3):
+ * "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA", "UTF8SMTP", ... */
+const char *smtp_with_protocol(const struct smtp_session *s);
+
+#endif
