@@ -1,0 +1,201 @@
+/*
+ * io.c: the system call helpers of io.h.  smtpd installs no signal
+ * handlers, but a stop/continue or a debugger can still interrupt a call,
+ * so EINTR is retried here and nowhere else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+
+/*
+ * After poll() says a blocking fd is writable, only this much is sure to
+ * go without blocking: POSIX guarantees PIPE_BUF for pipes, and a socket
+ * reports POLLOUT only with at least its low-water mark free.
+ */
+#ifdef PIPE_BUF
+#define IO_BLOCKING_STEP PIPE_BUF
+#else
+#define IO_BLOCKING_STEP _POSIX_PIPE_BUF
+#endif
+
+ssize_t
+io_read(int fd, void *buf, size_t len)
+{
+	ssize_t r;
+
+	do {
+		r = read(fd, buf, len);
+	} while (r == -1 && errno == EINTR);
+	return r;
+}
+
+int
+io_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			/* Not allowed for len > 0; do not spin. */
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+io_wait(int fd, int want_write, int timeout_ms)
+{
+	struct pollfd pfd;
+	long long deadline = 0;
+	long long left;
+	int r;
+
+	if (timeout_ms >= 0)
+		deadline = io_now_ms() + timeout_ms;
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = want_write ? POLLOUT : POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, timeout_ms);
+		if (r == -1 && errno == EINTR) {
+			if (timeout_ms < 0)
+				continue;
+			/* Keep the caller's deadline, not a fresh one. */
+			left = deadline - io_now_ms();
+			timeout_ms = left > 0 ? (int)left : 0;
+			continue;
+		}
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (pfd.revents & POLLNVAL) {
+			errno = EBADF;
+			return -1;
+		}
+		return 1;
+	}
+}
+
+int
+io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	const char *p = buf;
+	size_t step;
+	ssize_t w;
+	int flags;
+	int is_nonblocking;
+	int r;
+
+	flags = fcntl(fd, F_GETFL);
+	if (flags == -1)
+		return -1;
+	is_nonblocking = (flags & O_NONBLOCK) != 0;
+	while (len > 0) {
+		/*
+		 * A blocking fd may block in write(2) beyond any deadline, so
+		 * it is polled before every step and written in steps that
+		 * poll's answer covers.  A non-blocking fd is tried first
+		 * and polled only when it says EAGAIN.
+		 */
+		if (!is_nonblocking) {
+			r = io_wait(fd, 1, timeout_ms);
+			if (r == -1)
+				return -1;
+			if (r == 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+		}
+		step = len;
+		if (!is_nonblocking && step > IO_BLOCKING_STEP)
+			step = IO_BLOCKING_STEP;
+		w = write(fd, p, step);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			r = io_wait(fd, 1, timeout_ms);
+			if (r == -1)
+				return -1;
+			if (r == 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			continue;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+io_fsync(int fd)
+{
+	int r;
+
+	do {
+		r = fsync(fd);
+	} while (r == -1 && errno == EINTR);
+	return r;
+}
+
+/*
+ * close(2) is not retried: after EINTR, Linux (and most systems) has
+ * already released the descriptor, and a second close could close one
+ * another thread or call just opened.  POSIX.1-2008 leaves the state
+ * unspecified; we treat EINTR as done.
+ */
+int
+io_close(int fd)
+{
+	if (close(fd) == -1 && errno != EINTR)
+		return -1;
+	return 0;
+}
+
+int
+io_cloexec(int fd)
+{
+	int flags;
+
+	flags = fcntl(fd, F_GETFD);
+	if (flags == -1)
+		return -1;
+	if (flags & FD_CLOEXEC)
+		return 0;
+	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1 ? -1 : 0;
+}
+
+long long
+io_now_ms(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC cannot fail on a POSIX system that has it. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
