@@ -63,7 +63,9 @@ struct smtp_config {
 };
 
 enum smtp_event_type {
-	SMTP_EV_HELO,		/* answer REPLY_NONE (engine replies) or a refusal */
+	SMTP_EV_HELO,		/* answer REPLY_NONE (engine replies) or a refusal;
+				   like RSET and QUIT it drops any transaction,
+				   so an open delivery must be aborted */
 	SMTP_EV_MAIL,		/* answer REPLY_MAIL_OK or a refusal */
 	SMTP_EV_RCPT,		/* answer REPLY_RCPT_OK or a refusal */
 	SMTP_EV_RSET,		/* transaction dropped: answer REPLY_NONE */
@@ -135,51 +137,60 @@ enum smtp_state {
 struct smtp_session {
 	const struct smtp_config *cfg;
 	enum smtp_state state;
+	enum smtp_state auth_return;	/* state to resume after AUTH */
 	enum smtp_close close_reason;
 	unsigned errors;
 	unsigned nrcpt;
+	int has_helo;
 	int is_ehlo;
 	int has_tls;
 	int is_authenticated;
 	int tls_started_pending;
-	int auth_failures;
 
 	/* the transaction */
 	struct smtp_mail_params params;
-	struct smtp_path path;	/* the path of the pending MAIL/RCPT */
-	uint64_t msg_size;	/* octets stored so far */
-	uint64_t bdat_left;	/* octets left in the current BDAT chunk */
-	int bdat_last;		/* the current chunk is LAST */
-	int bdat_failed;	/* reply for chunks after a failed open */
-	enum reply_id bdat_refusal;
-	enum reply_id msg_refusal; /* why the message will be refused */
+	struct smtp_path path;		/* of the pending MAIL or RCPT */
+	int delivery_open;		/* DATA/BDAT accepted, not finished */
+	uint64_t msg_size;		/* octets stored (LF line ends) */
+	uint64_t wire_size;		/* octets as sent, for DATABYTES */
+	enum reply_id msg_refusal;	/* why the message will be refused */
 	unsigned hops;
 	int in_headers;
-	unsigned line_len;	/* octets of the current data line so far */
-	int data_bol;		/* DATA: at the beginning of a line */
-	int data_cr;		/* a CR is pending (previous octet) */
-	int data_dot;		/* DATA: line began with '.' */
-	int data_end_pending;	/* DATA_END after the BODY flush */
-	int hdr_match;		/* header-name matching state */
-	char hdr_name[16];
-	unsigned hdr_name_len;
+	size_t line_len;		/* octets of the current text line */
+	int dstate;			/* DATA parser state */
+	int soft_bol;			/* the last line ended in a bare LF */
+	int data_done;
+	int data_end_pending;		/* DATA_END after the BODY flush */
+	size_t hdr_name_len;
+	char hdr_name[16];		/* start of the current header line */
+
+	/* BDAT (RFC 3030) */
+	int in_chunk;
+	uint64_t bdat_left;
+	int bdat_last;
+	int bdat_failed;
+	enum reply_id bdat_refusal;
+	int abort_is_silent;
+	int skip_chunk;			/* chunk after a refused BDAT */
+	enum reply_id skip_refusal;
+	enum smtp_state skip_state;
 
 	/* the pending event */
 	int has_event;
 	struct smtp_event event;
 
-	/* command line being framed */
-	size_t line_len_cmd;
-	int line_overflow;
+	/* the command line being framed (AUTH lines may be long) */
+	size_t cmd_len;
+	int cmd_overflow;
 	char line[SMTP_AUTH_LINE_MAX];
 
 	/* queued replies */
 	size_t out_len;
 	char out[SMTP_OUTPUT_MAX];
 
-	/* message octets awaiting a BODY event */
+	/* message octets awaiting a BODY event (one spare octet) */
 	size_t body_len;
-	char body[SMTP_BODY_CHUNK_MAX];
+	char body[SMTP_BODY_CHUNK_MAX + 1];
 };
 
 /* Start a session: state GREETED, the 220 greeting queued. */

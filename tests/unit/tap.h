@@ -14,7 +14,7 @@
 static int tap_count;
 static int tap_failed;
 
-static int
+static int __attribute__((unused))
 ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -32,7 +32,7 @@ ok(int cond, const char *fmt, ...)
 
 /* got[0..len) must equal the NUL-terminated want; on mismatch both are
  * shown as TAP diagnostics. */
-static int
+static int __attribute__((unused))
 is_mem(const char *got, size_t len, const char *want, const char *name)
 {
 	int same = len == strlen(want) && memcmp(got, want, len) == 0;
@@ -44,7 +44,7 @@ is_mem(const char *got, size_t len, const char *want, const char *name)
 	return same;
 }
 
-static void
+static void __attribute__((unused))
 diag(const char *fmt, ...)
 {
 	va_list ap;

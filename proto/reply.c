@@ -1,0 +1,169 @@
+/*
+ * reply.c: the catalogue of every SMTP reply smtpd sends, and the one
+ * function that renders a reply line.  Texts are short and plain; the
+ * enhanced status codes are RFC 3463's, their class matching the code.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "limits.h"
+#include "reply.h"
+
+static const struct reply_entry catalogue[REPLY_COUNT] = {
+	[REPLY_NONE] = { 0, NULL, "" },
+	[REPLY_GREETING] = { 220, NULL, "ESMTP smtpd" },
+	[REPLY_HELO] = { 250, NULL, "Hello" },
+	[REPLY_EHLO] = { 250, NULL, "Hello" },
+	[REPLY_HELP] = { 214, "2.0.0",
+	    "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP; "
+	    "see RFC 5321" },
+	[REPLY_OK] = { 250, "2.0.0", "OK" },
+	[REPLY_MAIL_OK] = { 250, "2.1.0", "Sender OK" },
+	[REPLY_RCPT_OK] = { 250, "2.1.5", "Recipient OK" },
+	[REPLY_VRFY] = { 252, "2.5.0",
+	    "Cannot verify the user, but will accept the message" },
+	[REPLY_DATA_GO] = { 354, NULL, "Send the message, end with CRLF.CRLF" },
+	[REPLY_MESSAGE_ACCEPTED] = { 250, "2.0.0", "Message accepted" },
+	[REPLY_CHUNK_OK] = { 250, "2.0.0", "Chunk received" },
+	[REPLY_QUIT] = { 221, "2.0.0", "Goodbye" },
+	[REPLY_STARTTLS_GO] = { 220, "2.0.0", "Ready to start TLS" },
+	[REPLY_AUTH_OK] = { 235, "2.7.0", "Authentication succeeded" },
+	[REPLY_AUTH_CHALLENGE] = { 334, NULL, "" },
+
+	[REPLY_TOO_MANY_ERRORS] = { 421, "4.7.0",
+	    "Too many errors, closing the connection" },
+	[REPLY_TIMEOUT] = { 421, "4.4.2", "Timeout, closing the connection" },
+	[REPLY_SESSION_TOO_LONG] = { 421, "4.4.2",
+	    "Session time limit reached, closing the connection" },
+	[REPLY_SHUTDOWN] = { 421, "4.3.2", "Service shutting down" },
+	[REPLY_TEMP_FAIL] = { 451, "4.3.0",
+	    "Local error in processing, try again later" },
+	[REPLY_TOO_MANY_RCPTS] = { 452, "4.5.3", "Too many recipients" },
+	[REPLY_NO_STORAGE] = { 452, "4.3.1",
+	    "Insufficient system storage, try again later" },
+	[REPLY_AUTH_TEMP_FAIL] = { 454, "4.7.0",
+	    "Temporary authentication failure" },
+	[REPLY_TLS_TEMP_FAIL] = { 454, "4.7.0",
+	    "TLS not available, try again later" },
+	[REPLY_RCPT_TEMP_FAIL] = { 451, "4.3.0",
+	    "Recipient check failed, try again later" },
+
+	[REPLY_UNKNOWN_COMMAND] = { 500, "5.5.2", "Command not recognized" },
+	[REPLY_LINE_TOO_LONG] = { 500, "5.5.6", "Line too long" },
+	[REPLY_NEED_CRLF] = { 500, "5.5.2",
+	    "Command lines must end with CRLF" },
+	[REPLY_AUTH_TOO_LONG] = { 500, "5.5.6", "Authentication exchange line "
+	    "too long" },
+	[REPLY_STARTTLS_PIPELINED] = { 500, "5.5.1",
+	    "Unexpected pipelined commands following STARTTLS" },
+	[REPLY_SYNTAX] = { 501, "5.5.4", "Syntax error in parameters" },
+	[REPLY_BAD_SENDER] = { 501, "5.1.7", "Bad sender address syntax" },
+	[REPLY_BAD_RCPT] = { 501, "5.1.3", "Bad recipient address syntax" },
+	[REPLY_PATH_TOO_LONG] = { 501, "5.1.3", "Path too long" },
+	[REPLY_AUTH_CANCELLED] = { 501, "5.7.0", "Authentication cancelled" },
+	[REPLY_AUTH_BAD_BASE64] = { 501, "5.5.2", "Invalid base64 data" },
+	[REPLY_NOT_IMPLEMENTED] = { 502, "5.5.1", "Command not implemented" },
+	[REPLY_BAD_SEQUENCE] = { 503, "5.5.1", "Bad sequence of commands" },
+	[REPLY_NEED_MAIL] = { 503, "5.5.1", "MAIL first" },
+	[REPLY_NEED_RCPT] = { 503, "5.5.1", "RCPT first" },
+	[REPLY_NEED_HELO] = { 503, "5.5.1", "EHLO or HELO first" },
+	[REPLY_BINARY_NEEDS_BDAT] = { 503, "5.5.1",
+	    "BODY=BINARYMIME requires BDAT, not DATA" },
+	[REPLY_AUTH_MECH_UNKNOWN] = { 504, "5.5.4",
+	    "Unrecognized authentication mechanism" },
+	[REPLY_AUTH_REQUIRED] = { 530, "5.7.0", "Authentication required" },
+	[REPLY_AUTH_FAILED] = { 535, "5.7.8",
+	    "Authentication credentials invalid" },
+	[REPLY_AUTH_NEEDS_TLS] = { 538, "5.7.11",
+	    "Encryption required for requested authentication mechanism" },
+	[REPLY_NO_MAILBOX] = { 550, "5.1.1", "No such mailbox here" },
+	[REPLY_RELAY_DENIED] = { 550, "5.7.1", "Relaying denied" },
+	[REPLY_UTF8_NEEDED] = { 553, "5.6.7",
+	    "Non-ASCII address needs the SMTPUTF8 parameter on MAIL" },
+	[REPLY_SIZE_EXCEEDED] = { 552, "5.3.4",
+	    "Message size exceeds the fixed limit" },
+	[REPLY_TRANSACTION_FAILED] = { 554, "5.0.0", "Transaction failed" },
+	[REPLY_TOO_MANY_HOPS] = { 554, "5.4.6",
+	    "Too many Received or Delivered-To header fields: mail loop" },
+	[REPLY_BARE_LF] = { 554, "5.6.0", "Message refused: bare CR or LF in "
+	    "the data; every line must end with CRLF (RFC 5321 2.3.8)" },
+	[REPLY_NUL_BYTE] = { 554, "5.6.0",
+	    "Message refused: it contains NUL bytes" },
+	[REPLY_TEXT_LINE_TOO_LONG] = { 554, "5.6.0", "Message refused: a line "
+	    "is longer than 1000 octets (RFC 5321 4.5.3.1.6)" },
+	[REPLY_8BIT_IN_7BIT] = { 554, "5.6.0", "Unexpected 8-bit data" },
+	[REPLY_UNKNOWN_PARAM] = { 555, "5.5.4",
+	    "Parameter not recognized or not implemented" },
+	[REPLY_BAD_PARAM] = { 501, "5.5.4", "Invalid parameter value" },
+	[REPLY_PERM_FAIL] = { 554, "5.6.0", "Message content refused" },
+	[REPLY_NOUSER] = { 550, "5.1.1", "No such user" },
+	[REPLY_NOPERM] = { 550, "5.7.1", "Delivery not authorized" },
+};
+
+const struct reply_entry *
+reply_get(enum reply_id id)
+{
+	if ((unsigned)id >= REPLY_COUNT)
+		id = REPLY_TEMP_FAIL;
+	return &catalogue[id];
+}
+
+int
+reply_code(enum reply_id id)
+{
+	return reply_get(id)->code;
+}
+
+int
+reply_closes(enum reply_id id)
+{
+	return reply_code(id) == 421;
+}
+
+/* Free text may not break the line: drop CR, LF and other controls. */
+static int
+is_text_octet(unsigned char c)
+{
+	return c >= 0x20 && c != 0x7f;
+}
+
+size_t
+reply_format(char *out, size_t cap, enum reply_id id, const char *text,
+    size_t textlen, int more)
+{
+	const struct reply_entry *e = reply_get(id);
+	size_t len = 0;
+	size_t i;
+	size_t kept = 0;
+
+	if (e->code == 0)
+		return 0;
+	if (text == NULL) {
+		text = e->text;
+		textlen = strlen(text);
+	}
+	/* "ddd-" + status + " " + text + CRLF, bounded. */
+	if (cap < 4 + 16 + SMTP_REPLY_TEXT_MAX + 2)
+		return 0;
+	out[len++] = (char)('0' + e->code / 100);
+	out[len++] = (char)('0' + e->code / 10 % 10);
+	out[len++] = (char)('0' + e->code % 10);
+	out[len++] = more ? '-' : ' ';
+	if (e->status != NULL) {
+		size_t slen = strlen(e->status);
+
+		memcpy(out + len, e->status, slen);
+		len += slen;
+		if (textlen > 0)
+			out[len++] = ' ';
+	}
+	for (i = 0; i < textlen && kept < SMTP_REPLY_TEXT_MAX; i++) {
+		if (is_text_octet((unsigned char)text[i])) {
+			out[len++] = text[i];
+			kept++;
+		}
+	}
+	out[len++] = '\r';
+	out[len++] = '\n';
+	return len;
+}

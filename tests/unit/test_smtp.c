@@ -1,0 +1,577 @@
+/*
+ * test_smtp.c: transcript tests of the session engine.  Each case is fed
+ * whole, one octet at a time and in random pieces; the log (replies, and
+ * what the caller was asked to store or abort) must be identical and equal
+ * to the expected transcript.  A "\x01" in the input marks where a TLS
+ * handshake completes: on STARTTLS the driver drops every octet before it,
+ * as smtpd.c drops what a client pipelined in the clear.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../proto/smtp.h"
+#include "tap.h"
+
+#define GREET "220 mx.test ESMTP smtpd\r\n"
+#define EHLO_LIST(last) \
+	"250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n" \
+	"250-BINARYMIME\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n" last \
+	"250 ENHANCEDSTATUSCODES\r\n"
+#define EHLO_R EHLO_LIST("")
+#define MAIL_OK "250 2.1.0 Sender OK\r\n"
+#define RCPT_OK "250 2.1.5 Recipient OK\r\n"
+#define GO "354 Send the message, end with CRLF.CRLF\r\n"
+#define ACCEPTED "250 2.0.0 Message accepted\r\n"
+#define CHUNK "250 2.0.0 Chunk received\r\n"
+#define BYE "221 2.0.0 Goodbye\r\n"
+#define OK "250 2.0.0 OK\r\n"
+#define SEQ "503 5.5.1 Bad sequence of commands\r\n"
+#define SYNTAX "501 5.5.4 Syntax error in parameters\r\n"
+#define BARE "554 5.6.0 Message refused: bare CR or LF in the data; every " \
+	"line must end with CRLF (RFC 5321 2.3.8)\r\n"
+#define TXN "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n"
+#define TXN_R GREET EHLO_R MAIL_OK RCPT_OK
+
+struct transcript {
+	const char *name;
+	unsigned flags;
+	const char *input;
+	size_t input_len;	/* 0: strlen(input) */
+	const char *expect;
+};
+
+static const struct transcript cases[] = {
+	{ "greeting and QUIT", 0, "QUIT\r\n", 0, GREET BYE },
+	{ "one message", 0,
+	    TXN "DATA\r\nSubject: x\r\n\r\nhello\r\n.\r\nQUIT\r\n", 0,
+	    TXN_R GO "[msg Subject: x\n\nhello\n]" ACCEPTED BYE },
+	{ "dot-unstuffing", 0,
+	    TXN "DATA\r\n..a\r\n\r\n..\r\n.\r\nQUIT\r\n", 0,
+	    TXN_R GO "[msg .a\n\n.\n]" ACCEPTED BYE },
+	{ "empty message", 0, TXN "DATA\r\n.\r\nQUIT\r\n", 0,
+	    TXN_R GO "[msg ]" ACCEPTED BYE },
+	{ "HELO", 0, "HELO c.test\r\nQUIT\r\n", 0,
+	    GREET "250 mx.test\r\n" BYE },
+	{ "EHLO needs an argument", 0, "EHLO\r\nEHLO -bad-\r\nQUIT\r\n", 0,
+	    GREET SYNTAX SYNTAX BYE },
+	{ "MAIL before EHLO", 0, "MAIL FROM:<a@b.test>\r\nQUIT\r\n", 0,
+	    GREET "503 5.5.1 EHLO or HELO first\r\n" BYE },
+	{ "RCPT before MAIL", 0, "EHLO c.test\r\nRCPT TO:<a@b.test>\r\n", 0,
+	    GREET EHLO_R "503 5.5.1 MAIL first\r\n" },
+	{ "DATA before RCPT", 0,
+	    "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nDATA\r\n", 0,
+	    GREET EHLO_R MAIL_OK "503 5.5.1 RCPT first\r\n" },
+	{ "nested MAIL", 0, TXN "MAIL FROM:<a@b.test>\r\n", 0,
+	    TXN_R SEQ },
+	{ "null sender, postmaster, space after colon", 0,
+	    "EHLO c.test\r\nMAIL FROM: <>\r\nRCPT TO:<Postmaster>\r\n", 0,
+	    GREET EHLO_R MAIL_OK RCPT_OK },
+	{ "bad addresses", 0,
+	    "EHLO c.test\r\nMAIL FROM:a@b.test\r\nMAIL FROM:<a@>\r\n"
+	    "MAIL FROM:<a@b.test>\r\nRCPT TO:<>\r\n", 0,
+	    GREET EHLO_R SYNTAX "501 5.1.7 Bad sender address syntax\r\n"
+	    MAIL_OK "501 5.1.3 Bad recipient address syntax\r\n" },
+	{ "unknown parameter", 0,
+	    "EHLO c.test\r\nMAIL FROM:<a@b.test> FOO=1\r\n", 0,
+	    GREET EHLO_R
+	    "555 5.5.4 Parameter not recognized or not implemented\r\n" },
+	{ "SIZE over the limit", 0,
+	    "EHLO c.test\r\nMAIL FROM:<a@b.test> SIZE=1001\r\n"
+	    "MAIL FROM:<a@b.test> SIZE=1000\r\n", 0,
+	    GREET EHLO_R "552 5.3.4 Message size exceeds the fixed limit\r\n"
+	    MAIL_OK },
+	{ "UTF-8 needs SMTPUTF8", 0,
+	    "EHLO c.test\r\nMAIL FROM:<\xc3\xa9@b.test>\r\n"
+	    "MAIL FROM:<\xc3\xa9@b.test> SMTPUTF8\r\n", 0,
+	    GREET EHLO_R "553 5.6.7 Non-ASCII address needs the SMTPUTF8 "
+	    "parameter on MAIL\r\n" MAIL_OK },
+	{ "too many recipients", 0,
+	    TXN "RCPT TO:<x@d.test>\r\nRCPT TO:<y@d.test>\r\n"
+	    "RCPT TO:<z@d.test>\r\n", 0,
+	    TXN_R RCPT_OK RCPT_OK "452 4.5.3 Too many recipients\r\n" },
+	{ "refused recipient is not counted", 0,
+	    "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<bad@d.test>\r\n"
+	    "DATA\r\n", 0,
+	    GREET EHLO_R MAIL_OK "550 5.1.1 No such mailbox here\r\n"
+	    "503 5.5.1 RCPT first\r\n" },
+	{ "RSET drops the transaction", 0,
+	    TXN "RSET\r\nDATA\r\nRSET x\r\n", 0,
+	    TXN_R "[rset]" OK "503 5.5.1 MAIL first\r\n" SYNTAX },
+	{ "NOOP VRFY HELP unknown unimplemented", 0,
+	    "NOOP\r\nVRFY x\r\nHELP\r\nFOO\r\nEXPN x\r\n", 0,
+	    GREET OK "252 2.5.0 Cannot verify the user, but will accept the "
+	    "message\r\n" "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
+	    "RSET NOOP QUIT VRFY HELP; see RFC 5321\r\n"
+	    "500 5.5.2 Command not recognized\r\n"
+	    "502 5.5.1 Command not implemented\r\n" },
+	{ "lower-case commands", 0, "ehlo c.test\r\nquit\r\n", 0,
+	    GREET EHLO_R BYE },
+	{ "bare LF ends no command", 0, "NOOP\nNOOP\r\n", 0,
+	    GREET "500 5.5.2 Command lines must end with CRLF\r\n" OK },
+	{ "control characters in a command", 0, "NOOP \x01\r\n", 0,
+	    GREET SYNTAX },
+	{ "NUL in a command", 0, "NO\0OP\r\nNOOP\r\n", 13,
+	    GREET SYNTAX OK },
+	{ "bare LF in the body", 0,
+	    TXN "DATA\r\na\nb\r\n.\r\nNOOP\r\n", 0, TXN_R GO "[abort]" BARE OK },
+	{ "bare CR in the body", 0,
+	    TXN "DATA\r\na\rb\r\n.\r\nNOOP\r\n", 0, TXN_R GO "[abort]" BARE OK },
+	{ "smuggling LF.LF", 0,
+	    TXN "DATA\r\na\r\n\n.\nMAIL FROM:<x@y.test>\r\n.\r\nNOOP\r\n", 0,
+	    TXN_R GO "[abort]" BARE OK },
+	{ "smuggling LF.CRLF", 0,
+	    TXN "DATA\r\na\n.\r\nMAIL FROM:<x@y.test>\r\n.\r\nNOOP\r\n", 0,
+	    TXN_R GO "[abort]" BARE OK },
+	{ "smuggling CRLF.LF", 0,
+	    TXN "DATA\r\na\r\n.\nMAIL FROM:<x@y.test>\r\n.\r\nNOOP\r\n", 0,
+	    TXN_R GO "[abort]" BARE OK },
+	{ "smuggling CR.CR", 0,
+	    TXN "DATA\r\na\r.\rMAIL FROM:<x@y.test>\r\n.\r\nNOOP\r\n", 0,
+	    TXN_R GO "[abort]" BARE OK },
+	{ "BARELF: bare LF is a line end", SMTP_CF_BARE_LF,
+	    TXN "DATA\r\na\nb\r\n.\r\nNOOP\r\n", 0,
+	    TXN_R GO "[msg a\nb\n]" ACCEPTED OK },
+	{ "BARELF: LF.CRLF still does not end the data", SMTP_CF_BARE_LF,
+	    TXN "DATA\r\na\n.\r\nMAIL FROM:<x@y.test>\r\n.\r\nNOOP\r\n", 0,
+	    TXN_R GO "[abort]" BARE OK },
+	{ "NUL in the body", 0,
+	    TXN "DATA\r\na\0b\r\n.\r\nNOOP\r\n",
+	    sizeof(TXN "DATA\r\na\0b\r\n.\r\nNOOP\r\n") - 1,
+	    TXN_R GO "[abort]"
+	    "554 5.6.0 Message refused: it contains NUL bytes\r\n" OK },
+	{ "body over DATABYTES", 0,
+	    TXN "DATA\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+	    ".\r\nNOOP\r\n", 0,
+	    TXN_R GO "[abort]"
+	    "552 5.3.4 Message size exceeds the fixed limit\r\n" OK },
+	{ "hop count", 0,
+	    TXN "DATA\r\n"
+	    "Received: x\r\nreceived: x\r\nDelivered-To: x\r\n\r\nbody\r\n"
+	    ".\r\nQUIT\r\n", 0,
+	    TXN_R GO "[msg Received: x\nreceived: x\nDelivered-To: x\n\nbody\n]"
+	    ACCEPTED BYE },
+	{ "BDAT", 0,
+	    TXN "BDAT 3\r\nab\rBDAT 5 LAST\r\n\ncd\r\nQUIT\r\n", 0,
+	    TXN_R CHUNK "[msg ab\ncd\n]" ACCEPTED BYE },
+	{ "BDAT 0 LAST", 0,
+	    TXN "BDAT 2\r\nabBDAT 0 LAST\r\nQUIT\r\n", 0,
+	    TXN_R CHUNK "[msg ab]" ACCEPTED BYE },
+	{ "BDAT chunk contains a dot line", 0,
+	    TXN "BDAT 8 LAST\r\n.\r\nx\r\n.\rQUIT\r\n", 0,
+	    TXN_R "[abort]" BARE BYE },
+	{ "BDAT over DATABYTES", 0,
+	    TXN "BDAT 1001 LAST\r\n", 0, TXN_R },
+	{ "BDAT without a transaction is read and refused", 0,
+	    "EHLO c.test\r\nBDAT 4\r\nQUITBDAT x\r\nQUIT\r\n", 0,
+	    GREET EHLO_R "503 5.5.1 MAIL first\r\n" SYNTAX BYE },
+	{ "DATA after BINARYMIME", 0,
+	    "EHLO c.test\r\nMAIL FROM:<a@b.test> BODY=BINARYMIME\r\n"
+	    "RCPT TO:<c@d.test>\r\nDATA\r\nBDAT 5 LAST\r\na\nb\rc", 0,
+	    GREET EHLO_R MAIL_OK RCPT_OK
+	    "503 5.5.1 BODY=BINARYMIME requires BDAT, not DATA\r\n"
+	    "[msg a\nb\rc]" ACCEPTED },
+	{ "MAIL between BDAT chunks", 0,
+	    TXN "BDAT 1\r\naMAIL FROM:<a@b.test>\r\nRSET\r\nQUIT\r\n", 0,
+	    TXN_R CHUNK SEQ "[rset]" OK BYE },
+	{ "STARTTLS not offered", 0, "EHLO c.test\r\nSTARTTLS\r\n", 0,
+	    GREET EHLO_R "502 5.5.1 Command not implemented\r\n" },
+	{ "STARTTLS drops pipelined commands", SMTP_CF_STARTTLS,
+	    "EHLO c.test\r\nSTARTTLS\r\nRSET\r\nMAIL FROM:<a@b.test>\r\n\x01"
+	    "MAIL FROM:<a@b.test>\r\nEHLO c.test\r\nSTARTTLS\r\nQUIT\r\n", 0,
+	    GREET EHLO_LIST("250-STARTTLS\r\n")
+	    "220 2.0.0 Ready to start TLS\r\n[tls]"
+	    "503 5.5.1 EHLO or HELO first\r\n" EHLO_R SEQ BYE },
+	{ "AUTH not offered without TLS", 0, "EHLO c.test\r\nAUTH PLAIN\r\n",
+	    0, GREET EHLO_R "502 5.5.1 Command not implemented\r\n" },
+	{ "too many errors", 0,
+	    "x\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\n"
+	    "x\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nNOOP\r\n", 0,
+	    GREET
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n500 5.5.2 Command not recognized\r\n"
+	    "500 5.5.2 Command not recognized\r\n"
+	    "421 4.7.0 Too many errors, closing the connection\r\n" },
+	{ "nothing is read after QUIT", 0, "QUIT\r\nNOOP\r\n", 0,
+	    GREET BYE },
+	{ "EOF in the middle of DATA", 0, TXN "DATA\r\nabc\r\n", 0,
+	    TXN_R GO "[eof-in-data]" },
+};
+
+/* DATABYTES for run(); the EHLO_R text assumes 1000. */
+static uint64_t test_databytes = 1000;
+
+/* The test caller: a policy and a log. */
+struct driver {
+	char log[65536];
+	size_t log_len;
+	char msg[65536];
+	size_t msg_len;
+};
+
+static void
+log_add(struct driver *d, const char *p, size_t n)
+{
+	if (n > sizeof(d->log) - d->log_len)
+		n = sizeof(d->log) - d->log_len;
+	memcpy(d->log + d->log_len, p, n);
+	d->log_len += n;
+}
+
+static void
+log_str(struct driver *d, const char *p)
+{
+	log_add(d, p, strlen(p));
+}
+
+static void
+drain(struct smtp_session *s, struct driver *d)
+{
+	const char *out;
+	size_t n = smtp_output(s, &out);
+
+	log_add(d, out, n);
+	smtp_output_done(s, n);
+}
+
+/* Answer one event; returns 1 when a TLS handshake must happen now. */
+static int
+answer(struct smtp_session *s, struct driver *d, const struct smtp_event *ev)
+{
+	switch (ev->type) {
+	case SMTP_EV_RCPT:
+		smtp_answer(s, strncmp(ev->path->mailbox, "bad", 3) == 0 ?
+		    REPLY_NO_MAILBOX : REPLY_RCPT_OK);
+		return 0;
+	case SMTP_EV_MAIL:
+		smtp_answer(s, REPLY_MAIL_OK);
+		return 0;
+	case SMTP_EV_DATA:
+		d->msg_len = 0;
+		smtp_answer(s, REPLY_DATA_GO);
+		return 0;
+	case SMTP_EV_BODY:
+		if (ev->len <= sizeof(d->msg) - d->msg_len) {
+			memcpy(d->msg + d->msg_len, ev->data, ev->len);
+			d->msg_len += ev->len;
+		}
+		smtp_answer(s, REPLY_NONE);
+		return 0;
+	case SMTP_EV_DATA_END:
+		log_str(d, "[msg ");
+		log_add(d, d->msg, d->msg_len);
+		log_str(d, "]");
+		smtp_answer(s, REPLY_MESSAGE_ACCEPTED);
+		return 0;
+	case SMTP_EV_DATA_ABORT:
+		log_str(d, "[abort]");
+		smtp_answer(s, REPLY_NONE);
+		return 0;
+	case SMTP_EV_RSET:
+		log_str(d, "[rset]");
+		smtp_answer(s, REPLY_NONE);
+		return 0;
+	case SMTP_EV_AUTH:
+	case SMTP_EV_AUTH_DATA:
+		smtp_answer(s, ev->len == 4 && memcmp(ev->data, "Z29v", 4) == 0 ?
+		    REPLY_AUTH_OK : REPLY_AUTH_FAILED);
+		return 0;
+	case SMTP_EV_STARTTLS:
+		smtp_answer(s, REPLY_STARTTLS_GO);
+		return 1;
+	default:
+		smtp_answer(s, REPLY_NONE);
+		return 0;
+	}
+}
+
+/* Feed the input in pieces of `piece` octets (0: random sizes). */
+static void
+run(const struct transcript *t, size_t piece, struct driver *d,
+    unsigned *seed)
+{
+	static struct smtp_session s;
+	struct smtp_config cfg = { "mx.test", test_databytes, 3, NULL,
+	    t->flags };
+	size_t len = t->input_len ? t->input_len : strlen(t->input);
+	size_t off = 0;
+	size_t end = 0;
+	int guard = 0;
+
+	d->log_len = 0;
+	smtp_init(&s, &cfg);
+	for (;;) {
+		const struct smtp_event *ev;
+		int tls = 0;
+
+		while ((ev = smtp_event(&s)) != NULL) {
+			drain(&s, d);
+			tls |= answer(&s, d, ev);
+		}
+		drain(&s, d);
+		if (tls) {
+			const char *mark = memchr(t->input + off, '\x01',
+			    len - off);
+
+			off = mark ? (size_t)(mark - t->input) + 1 : len;
+			if (end < off)
+				end = off;
+			log_str(d, "[tls]");
+			smtp_tls_started(&s);
+		}
+		if (smtp_is_closed(&s))
+			break;
+		if (off < end) {
+			size_t n = smtp_feed(&s, t->input + off, end - off);
+
+			off += n;
+			if (n > 0 || smtp_event(&s) != NULL)
+				continue;
+		}
+		if (end == len) {
+			if (smtp_in_data(&s))
+				log_str(d, "[eof-in-data]");
+			smtp_eof(&s);
+			drain(&s, d);
+			break;
+		}
+		if (piece == 0)
+			end += 1 + (size_t)(rand_r(seed) % 17);
+		else
+			end += piece;
+		if (end > len)
+			end = len;
+		if (++guard > 1000000)
+			break;
+	}
+}
+
+static void
+test_transcripts(void)
+{
+	static struct driver d;
+	size_t i;
+	unsigned seed = 12345;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct transcript *t = &cases[i];
+		size_t len = t->input_len ? t->input_len : strlen(t->input);
+		int k;
+
+		run(t, len, &d, &seed);
+		is_mem(d.log, d.log_len, t->expect, t->name);
+		run(t, 1, &d, &seed);
+		is_mem(d.log, d.log_len, t->expect, "  ... octet by octet");
+		for (k = 0; k < 3; k++) {
+			run(t, 0, &d, &seed);
+			is_mem(d.log, d.log_len, t->expect,
+			    "  ... in random pieces");
+		}
+	}
+}
+
+/* A million pipelined NOOPs: the output never overflows, replies stay
+ * in order, and the engine stops consuming when its buffer is full. */
+static void
+test_output_backpressure(void)
+{
+	static struct smtp_session s;
+	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, 0 };
+	static char in[6 * 10000];
+	size_t i;
+	size_t off = 0;
+	size_t replies = 0;
+	int stalled = 0;
+
+	for (i = 0; i < 10000; i++)
+		memcpy(in + 6 * i, "NOOP\r\n", 6);
+	smtp_init(&s, &cfg);
+	smtp_output_done(&s, 1000);
+	while (off < sizeof(in)) {
+		const char *out;
+		size_t n = smtp_feed(&s, in + off, sizeof(in) - off);
+		size_t olen;
+
+		off += n;
+		olen = smtp_output(&s, &out);
+		if (off < sizeof(in))
+			stalled++;
+		replies += olen / strlen(OK);
+		smtp_output_done(&s, olen);
+		if (n == 0 && olen == 0)
+			break;
+	}
+	ok(off == sizeof(in), "all NOOPs consumed");
+	ok(replies == 10000, "10000 replies (%zu)", replies);
+	ok(stalled > 0, "the engine paused for the output to drain");
+}
+
+/* Many messages in one session: nothing accumulates. */
+static void
+test_many_messages(void)
+{
+	static struct smtp_session s;
+	static struct driver d;
+	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, 0 };
+	static const char one[] = "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n"
+	    "DATA\r\nx\r\n.\r\n";
+	int i;
+	int accepted = 0;
+
+	smtp_init(&s, &cfg);
+	smtp_feed(&s, "EHLO c.test\r\n", 13);
+	for (i = 0; i < 2000; i++) {
+		size_t off = 0;
+
+		while (off < sizeof(one) - 1) {
+			const struct smtp_event *ev;
+
+			off += smtp_feed(&s, one + off, sizeof(one) - 1 - off);
+			while ((ev = smtp_event(&s)) != NULL) {
+				if (ev->type == SMTP_EV_DATA_END)
+					accepted++;
+				answer(&s, &d, ev);
+			}
+			drain(&s, &d);
+			d.log_len = 0;
+		}
+	}
+	ok(accepted == 2000, "2000 messages in one session (%d)", accepted);
+}
+
+/* One transcript built at run time; fed whole and octet by octet. */
+static void
+check_built(const char *name, const char *in, size_t len, const char *want)
+{
+	static struct driver d;
+	struct transcript t = { name, 0, in, len, want };
+	unsigned seed = 1;
+
+	run(&t, len, &d, &seed);
+	is_mem(d.log, d.log_len, want, name);
+	run(&t, 1, &d, &seed);
+	is_mem(d.log, d.log_len, want, "  ... octet by octet");
+}
+
+/* RFC 5321 §4.5.3.1.4 and §4.5.3.1.6: 512 octets a command line, 1000 a
+ * text line, CRLF included; a 100 KB line is refused, never stored. */
+static void
+test_line_limits(void)
+{
+	static char in[200000];
+	size_t len;
+
+	memcpy(in, "NOOP ", 5);
+	memset(in + 5, 'x', 505);
+	memcpy(in + 510, "\r\nNOOP ", 7);
+	memset(in + 517, 'x', 506);
+	memcpy(in + 1023, "\r\nNOOP\r\n", 8);
+	check_built("command line of 512 octets, then 513", in, 1031,
+	    GREET OK "500 5.5.6 Line too long\r\n" OK);
+
+	memcpy(in, "NOOP ", 5);
+	memset(in + 5, 'x', 100000);
+	memcpy(in + 100005, "\r\nNOOP\r\n", 8);
+	check_built("a 100 KB command line", in, 100013,
+	    GREET "500 5.5.6 Line too long\r\n" OK);
+
+	len = strlen(TXN "DATA\r\n");
+	memcpy(in, TXN "DATA\r\n", len);
+	memset(in + len, 'y', 998);
+	memcpy(in + len + 998, "\r\n.\r\n", 5);
+	{
+		static char want[4096];
+		size_t w = strlen(TXN_R GO "[msg ");
+
+		memcpy(want, TXN_R GO "[msg ", w);
+		memset(want + w, 'y', 998);
+		memcpy(want + w + 998, "\n]" ACCEPTED, sizeof("\n]" ACCEPTED));
+		check_built("text line of 1000 octets", in, len + 1003, want);
+	}
+	memset(in + len, 'y', 999);
+	memcpy(in + len + 999, "\r\n.\r\nNOOP\r\n", 11);
+	check_built("text line of 1001 octets", in, len + 1010,
+	    TXN_R GO "[abort]" "554 5.6.0 Message refused: a line is longer "
+	    "than 1000 octets (RFC 5321 4.5.3.1.6)\r\n" OK);
+}
+
+/* RFC 5321 §6.3: 100 Received: fields mean a loop. */
+static void
+test_hops(void)
+{
+	static char in[8192];
+	size_t len = strlen(TXN "DATA\r\n");
+	int i;
+
+	memcpy(in, TXN "DATA\r\n", len);
+	for (i = 0; i < 100; i++) {
+		memcpy(in + len, i % 2 ? "Received: x\r\n" :
+		    "Delivered-To: x\r\n", i % 2 ? 13 : 17);
+		len += i % 2 ? 13 : 17;
+	}
+	memcpy(in + len, "\r\nb\r\n.\r\nNOOP\r\n", 15);
+	test_databytes = 100000;
+	check_built("100 hops", in, len + 15, GREET
+	    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n"
+	    "250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n"
+	    "250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n" MAIL_OK RCPT_OK GO
+	    "[abort]554 5.4.6 Too many Received or Delivered-To header "
+	    "fields: mail loop\r\n" OK);
+	/* 99 are fine */
+	memcpy(in + strlen(TXN "DATA\r\n"), "X-", 2);
+	{
+		static struct driver d;
+		struct transcript t = { "99 hops", 0, in, len + 15, "" };
+		unsigned seed = 1;
+
+		run(&t, len + 15, &d, &seed);
+		ok(d.log_len > strlen(ACCEPTED OK) &&
+		    memcmp(d.log + d.log_len - strlen(ACCEPTED OK),
+		    ACCEPTED OK, strlen(ACCEPTED OK)) == 0, "99 hops pass");
+	}
+	test_databytes = 1000;
+}
+
+static void
+test_protocol_names(void)
+{
+	static struct smtp_session s;
+	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, SMTP_CF_TLS };
+	const struct smtp_event *ev;
+
+	smtp_init(&s, &cfg);
+	smtp_feed(&s, "EHLO c.test\r\n", 13);
+	while ((ev = smtp_event(&s)) != NULL)
+		smtp_answer(&s, REPLY_NONE);
+	is_mem(smtp_with_protocol(&s), strlen(smtp_with_protocol(&s)),
+	    "ESMTPS", "WITH keyword after EHLO on TLS");
+}
+
+int
+main(void)
+{
+	test_transcripts();
+	test_line_limits();
+	test_hops();
+	test_output_backpressure();
+	test_many_messages();
+	test_protocol_names();
+	return tap_done();
+}
