@@ -36,6 +36,8 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	[REPLY_SESSION_TOO_LONG] = { 421, "4.4.2",
 	    "Session time limit reached, closing the connection" },
 	[REPLY_SHUTDOWN] = { 421, "4.3.2", "Service shutting down" },
+	[REPLY_UNAVAILABLE] = { 421, "4.3.0",
+	    "Local configuration error, try again later" },
 	[REPLY_TEMP_FAIL] = { 451, "4.3.0",
 	    "Local error in processing, try again later" },
 	[REPLY_TOO_MANY_RCPTS] = { 452, "4.5.3", "Too many recipients" },

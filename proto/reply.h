@@ -32,6 +32,7 @@ enum reply_id {
 	REPLY_TIMEOUT,		/* 421 4.4.2, closes */
 	REPLY_SESSION_TOO_LONG,	/* 421 4.4.2, closes */
 	REPLY_SHUTDOWN,		/* 421 4.3.2, closes */
+	REPLY_UNAVAILABLE,	/* 421 4.3.0 local configuration error */
 	REPLY_TEMP_FAIL,	/* 451 4.3.0 local error */
 	REPLY_TOO_MANY_RCPTS,	/* 452 4.5.3 */
 	REPLY_NO_STORAGE,	/* 452 4.3.1 */

@@ -1427,6 +1427,12 @@ smtp_close_reason(const struct smtp_session *s)
 }
 
 int
+smtp_is_authenticated(const struct smtp_session *s)
+{
+	return s->is_authenticated;
+}
+
+int
 smtp_in_data(const struct smtp_session *s)
 {
 	return s->delivery_open;

@@ -229,6 +229,9 @@ void smtp_tls_started(struct smtp_session *s);
 int smtp_is_closed(const struct smtp_session *s);
 enum smtp_close smtp_close_reason(const struct smtp_session *s);
 
+/* True once AUTH succeeded (RFC 4954): relaying is allowed. */
+int smtp_is_authenticated(const struct smtp_session *s);
+
 /* True while a transaction's data is being received (DATA or BDAT):
  * an EOF or timeout now must abort the open delivery. */
 int smtp_in_data(const struct smtp_session *s);

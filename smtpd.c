@@ -1,0 +1,748 @@
+/*
+ * smtpd.c: the only part of smtpd that touches the world.  It reads argv
+ * and the environment into one runtime struct, speaks one SMTP session on
+ * fd 0 / fd 1 through the engine in proto/, answers the engine's events
+ * with policy (RCPTHOSTS, RELAYCLIENT) and storage (deliver/), keeps the
+ * deadlines with poll(), logs one line per event and chooses the exit
+ * code: 0 normal end, 100 usage or permanent configuration error, 111
+ * temporary failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver/deliver.h"
+#include "lib/buf.h"
+#include "lib/io.h"
+#include "proto/smtp.h"
+
+#ifndef SMTPD_VERSION
+#define SMTPD_VERSION "unknown"
+#endif
+
+#define EXIT_OK 0
+#define EXIT_PERM 100
+#define EXIT_TEMP 111
+
+/* Input is read in large blocks (DESIGN.md: qmail's byte-at-a-time reads
+ * are its bottleneck). */
+#define INPUT_MAX 65536
+/* MAXRCPTS above this is refused as a configuration error: the
+ * recipient table is allocated once, at start-up. */
+#define MAXRCPTS_CAP 10000
+/* RCPTHOSTS is read whole at start-up. */
+#define RCPTHOSTS_MAX (4 * 1024 * 1024)
+#define LOG_LINE_MAX 1024
+#define NAME_MAX_LEN 256
+
+/* Everything the session knows; the one mutable file-scope object. */
+struct runtime {
+	struct smtp_config cfg;
+	struct smtp_session session;
+	struct deliver deliver;
+	enum deliver_kind kind;
+	int use_syslog;
+	unsigned long pid;
+	char session_id[32];
+	unsigned long nmessages;
+	int timeout_ms;
+	long long session_deadline;
+	int is_relay_client;
+	/* peer and local names */
+	char remote_ip[NAME_MAX_LEN];
+	char remote_port[16];
+	const char *remote_host;
+	char local_host[NAME_MAX_LEN];
+	const char *greeting_host;
+	/* RCPTHOSTS, read once */
+	char *rcpthosts;
+	size_t rcpthosts_len;
+	/* the transaction */
+	char helo[SMTP_HELO_MAX + 1];
+	char sender[SMTP_MAILBOX_MAX];
+	char (*rcpt_text)[SMTP_MAILBOX_MAX];
+	const char **rcpts;
+	size_t nrcpt;
+	char message_id[48];
+	struct envelope env;
+	int delivery_open;
+	/* input */
+	size_t in_off;
+	size_t in_len;
+	char in[INPUT_MAX];
+};
+
+static struct runtime rt;
+
+/* ---------------------------------------------------------------- */
+/* Logging: fd 2, one line per write, unless fd 2 is the client.     */
+
+static void
+log_line(const char *level, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	int n;
+	int m;
+	va_list ap;
+
+	n = snprintf(line, sizeof(line), "smtpd: pid %lu: %s: ", rt.pid,
+	    level);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	n += m;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	if (rt.use_syslog) {
+		int prio = level[0] == 'f' ? LOG_ERR :
+		    level[0] == 'w' ? LOG_WARNING : LOG_INFO;
+
+		line[n] = '\0';
+		syslog(prio, "%s", line);
+		return;
+	}
+	line[n++] = '\n';
+	(void)io_write_all(2, line, (size_t)n);
+}
+
+/*
+ * Under xinetd, and under systemd without StandardError=, fd 2 is the
+ * client's own socket (RECIPES.md §2, §3b): a diagnostic there would reach
+ * the client.  Then log through syslog(3) instead.
+ */
+static int
+stderr_is_client(void)
+{
+	struct stat in;
+	struct stat err;
+
+	if (fstat(0, &in) != 0 || fstat(2, &err) != 0)
+		return 0;
+	return S_ISSOCK(err.st_mode) && in.st_dev == err.st_dev &&
+	    in.st_ino == err.st_ino;
+}
+
+static void __attribute__((noreturn))
+die(int code, const char *fmt, const char *arg)
+{
+	log_line("fatal", fmt, arg, strerror(errno));
+	exit(code);
+}
+
+/* ---------------------------------------------------------------- */
+/* Configuration from the environment (names in DESIGN.md).          */
+
+static const char *
+env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && *v != '\0') ? v : fallback;
+}
+
+/* A decimal number from the environment; usage error when malformed. */
+static unsigned long long
+env_number(const char *name, unsigned long long fallback,
+    unsigned long long min, unsigned long long max)
+{
+	const char *v = getenv(name);
+	unsigned long long n = 0;
+	const char *p;
+
+	if (v == NULL || *v == '\0')
+		return fallback;
+	for (p = v; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || n > (ULLONG_MAX - 9) / 10) {
+			log_line("fatal", "%s is not a number: %s", name, v);
+			exit(EXIT_PERM);
+		}
+		n = n * 10 + (unsigned long long)(*p - '0');
+	}
+	if (n < min || n > max) {
+		log_line("fatal", "%s must be between %llu and %llu: %s", name,
+		    min, max, v);
+		exit(EXIT_PERM);
+	}
+	return n;
+}
+
+static void
+copy_name(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The peer, in the order of RECIPES.md "Findings": tcpserver, systemd,
+ * xinetd/stunnel, then the socket itself. */
+static void
+find_peer(void)
+{
+	const char *ip = env_or("TCPREMOTEIP", NULL);
+	const char *port = env_or("TCPREMOTEPORT", NULL);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NAME_MAX_LEN];
+	char serv[32];
+
+	if (ip == NULL) {
+		ip = env_or("REMOTE_ADDR", NULL);
+		port = env_or("REMOTE_PORT", NULL);
+	}
+	if (ip == NULL) {
+		ip = env_or("REMOTE_HOST", NULL);
+		port = env_or("REMOTE_PORT", NULL);
+	}
+	if (ip == NULL && getpeername(0, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		ip = host;
+		port = serv;
+	}
+	copy_name(rt.remote_ip, sizeof(rt.remote_ip), ip ? ip : "unknown");
+	copy_name(rt.remote_port, sizeof(rt.remote_port), port ? port : "");
+	rt.remote_host = env_or("TCPREMOTEHOST", NULL);
+}
+
+/* Our name: TCPLOCALHOST (tcpserver -l; "0" means none), else the node
+ * name. */
+static void
+find_local_host(void)
+{
+	const char *name = env_or("TCPLOCALHOST", NULL);
+	struct utsname u;
+
+	if (name != NULL && strcmp(name, "0") == 0)
+		name = NULL;
+	if (name == NULL && uname(&u) == 0)
+		name = u.nodename;
+	copy_name(rt.local_host, sizeof(rt.local_host),
+	    name != NULL ? name : "localhost");
+}
+
+static int
+is_loopback(const char *ip)
+{
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+	    strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+static void
+read_rcpthosts(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n = 0;
+	size_t len = 0;
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
+	if (st.st_size > RCPTHOSTS_MAX) {
+		errno = EFBIG;
+		die(EXIT_PERM, "RCPTHOSTS %s is too large: %s", path);
+	}
+	rt.rcpthosts = malloc((size_t)st.st_size + 1);
+	if (rt.rcpthosts == NULL)
+		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
+	while (len < (size_t)st.st_size &&
+	    (n = io_read(fd, rt.rcpthosts + len, (size_t)st.st_size - len)) > 0)
+		len += (size_t)n;
+	if (n < 0)
+		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
+	io_close(fd);
+	rt.rcpthosts_len = len;
+}
+
+static int
+same_domain(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i;
+
+	if (alen != blen)
+		return 0;
+	for (i = 0; i < alen; i++) {
+		unsigned char x = (unsigned char)a[i];
+		unsigned char y = (unsigned char)b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y + 32);
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+/* qmail's rcpthosts: "example.com" is that domain, ".example.com" any
+ * domain below it.  Blank lines and lines starting with '#' are ignored. */
+static int
+is_rcpthost(const char *domain, size_t dlen)
+{
+	const char *p = rt.rcpthosts;
+	const char *end = p + rt.rcpthosts_len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *line = p;
+
+		p += n + 1;
+		while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' ||
+		    line[n - 1] == '\t'))
+			n--;
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (line[0] == '.') {
+			if (dlen > n && same_domain(domain + dlen - n, n, line,
+			    n))
+				return 1;
+		} else if (same_domain(domain, dlen, line, n)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+usage(void)
+{
+	static const char text[] =
+	    "usage: smtpd [--help | --version]\n"
+	    "       smtpd maildir DIR            deliver into the Maildir DIR\n"
+	    "       smtpd maildir TEMPLATE       one Maildir per recipient "
+	    "(%l local part, %d domain)\n"
+	    "       smtpd pipe PROGRAM [ARG...]  run PROGRAM for each message\n"
+	    "       smtpd qmail-queue [PROGRAM]  hand messages to qmail-queue\n"
+	    "One SMTP session on fd 0/fd 1.  Environment: SMTPGREETING "
+	    "DATABYTES MAXRCPTS\nTIMEOUT SESSIONTIMEOUT RCPTHOSTS RELAYCLIENT "
+	    "BARELF TCPREMOTEIP TCPLOCALHOST ...\n"
+	    "Exit: 0 normal end, 100 usage or configuration error, 111 "
+	    "temporary failure.\nSee smtpd(8).\n";
+
+	(void)io_write_all(1, text, sizeof(text) - 1);
+}
+
+static void
+parse_args(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+		usage();
+		exit(EXIT_OK);
+	}
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		static const char v[] = "smtpd " SMTPD_VERSION "\n";
+
+		(void)io_write_all(1, v, sizeof(v) - 1);
+		exit(EXIT_OK);
+	}
+	if (argc == 3 && strcmp(argv[1], "maildir") == 0 && argv[2][0]) {
+		rt.kind = (strstr(argv[2], "%l") || strstr(argv[2], "%d")) ?
+		    DELIVER_MAILDIR_TEMPLATE : DELIVER_MAILDIR;
+		rt.deliver.path = argv[2];
+		return;
+	}
+	if (argc >= 3 && strcmp(argv[1], "pipe") == 0) {
+		rt.kind = DELIVER_PIPE;
+		rt.deliver.argv = argv + 2;
+		return;
+	}
+	if (argc >= 2 && argc <= 3 && strcmp(argv[1], "qmail-queue") == 0) {
+		rt.kind = DELIVER_QMAIL_QUEUE;
+		rt.deliver.path = argc == 3 ? argv[2] :
+		    env_or("QMAILQUEUE", "/var/qmail/bin/qmail-queue");
+		return;
+	}
+	log_line("fatal", "usage: smtpd maildir DIR | pipe PROGRAM [ARG...] "
+	    "| qmail-queue [PROGRAM] (smtpd --help)");
+	exit(EXIT_PERM);
+}
+
+static void
+configure(void)
+{
+	unsigned long long timeout;
+	unsigned long long session;
+	const char *rcpthosts;
+
+	rt.cfg.databytes = env_number("DATABYTES", SMTP_DATABYTES_DEFAULT, 1,
+	    UINT64_MAX / 2);
+	rt.cfg.maxrcpts = (unsigned)env_number("MAXRCPTS",
+	    SMTP_MAXRCPTS_DEFAULT, 1, MAXRCPTS_CAP);
+	timeout = env_number("TIMEOUT", SMTP_TIMEOUT_DEFAULT, 1, 86400);
+	session = env_number("SESSIONTIMEOUT", SMTP_SESSION_TIMEOUT_DEFAULT, 1,
+	    7 * 86400);
+	rt.timeout_ms = (int)(timeout * 1000);
+	rt.session_deadline = io_now_ms() + (long long)session * 1000;
+	rt.is_relay_client = getenv("RELAYCLIENT") != NULL;
+	if (rt.is_relay_client)
+		rt.cfg.flags |= SMTP_CF_RELAY_CLIENT;
+	if (getenv("BARELF") != NULL)
+		rt.cfg.flags |= SMTP_CF_BARE_LF;
+	find_peer();
+	find_local_host();
+	rt.greeting_host = env_or("SMTPGREETING", rt.local_host);
+	rt.cfg.hostname = rt.greeting_host;
+	rcpthosts = env_or("RCPTHOSTS", NULL);
+	if (rcpthosts != NULL)
+		read_rcpthosts(rcpthosts);
+	rt.rcpt_text = calloc(rt.cfg.maxrcpts, sizeof(*rt.rcpt_text));
+	rt.rcpts = calloc(rt.cfg.maxrcpts, sizeof(*rt.rcpts));
+	if (rt.rcpt_text == NULL || rt.rcpts == NULL)
+		die(EXIT_TEMP, "out of memory%s: %s", "");
+}
+
+/* ---------------------------------------------------------------- */
+/* Answers to the engine's events: policy and storage.               */
+
+static void
+abort_delivery(void)
+{
+	if (!rt.delivery_open)
+		return;
+	deliver_abort(&rt.deliver);
+	rt.delivery_open = 0;
+}
+
+static void
+on_helo(const struct smtp_event *ev)
+{
+	size_t n = ev->helo_len < SMTP_HELO_MAX ? ev->helo_len : SMTP_HELO_MAX;
+
+	abort_delivery();
+	rt.nrcpt = 0;
+	memcpy(rt.helo, ev->helo, n);
+	rt.helo[n] = '\0';
+	smtp_answer(&rt.session, REPLY_NONE);
+}
+
+static void
+on_mail(const struct smtp_event *ev)
+{
+	memcpy(rt.sender, ev->path->mailbox, ev->path->len + 1);
+	rt.nrcpt = 0;
+	smtp_answer(&rt.session, REPLY_MAIL_OK);
+}
+
+/* Is this recipient ours to take?  RELAYCLIENT and AUTH take any. */
+static enum reply_id
+rcpt_policy(const struct smtp_path *p)
+{
+	const char *domain = p->mailbox + p->domain_off;
+	size_t dlen = p->len - p->domain_off;
+
+	if (p->domain_off == p->len)	/* <postmaster>: RFC 5321 §4.5.1 */
+		return REPLY_RCPT_OK;
+	if (rt.rcpthosts == NULL || rt.is_relay_client ||
+	    smtp_is_authenticated(&rt.session))
+		return REPLY_RCPT_OK;
+	return is_rcpthost(domain, dlen) ? REPLY_RCPT_OK : REPLY_RELAY_DENIED;
+}
+
+static void
+on_rcpt(const struct smtp_event *ev)
+{
+	const struct smtp_path *p = ev->path;
+	enum reply_id r = rcpt_policy(p);
+
+	if (r == REPLY_RCPT_OK)
+		r = deliver_check_rcpt(&rt.deliver, p->mailbox, p->local_len,
+		    p->domain_off);
+	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
+		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
+		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
+		rt.nrcpt++;
+	} else if (r != REPLY_RCPT_OK) {
+		log_line("info", "%s: recipient <%s> refused: %d", rt.session_id,
+		    p->mailbox, reply_code(r));
+	}
+	smtp_answer(&rt.session, r);
+}
+
+static void
+on_data(void)
+{
+	struct envelope *env = &rt.env;
+
+	rt.nmessages++;
+	snprintf(rt.message_id, sizeof(rt.message_id), "%s.%lu",
+	    rt.session_id, rt.nmessages);
+	memset(env, 0, sizeof(*env));
+	env->sender = rt.sender;
+	env->rcpts = rt.rcpts;
+	env->nrcpt = rt.nrcpt;
+	env->helo = rt.helo;
+	env->remote_ip = rt.remote_ip;
+	env->remote_host = rt.remote_host;
+	env->local_host = rt.local_host;
+	env->protocol = smtp_with_protocol(&rt.session);
+	env->auth_user = NULL;
+	env->id = rt.message_id;
+	env->when = time(NULL);
+	if (deliver_open(&rt.deliver, env) != 0) {
+		int e = errno;
+
+		log_line("warning", "%s: unable to start delivery: %s: %s",
+		    rt.message_id, rt.deliver.what ? rt.deliver.what : "open",
+		    strerror(e));
+		smtp_answer(&rt.session, (e == ENOSPC || e == EDQUOT) ?
+		    REPLY_NO_STORAGE : REPLY_TEMP_FAIL);
+		return;
+	}
+	rt.delivery_open = 1;
+	smtp_answer(&rt.session, REPLY_DATA_GO);
+}
+
+static void
+log_message(const struct deliver_result *res, uint64_t size, int code)
+{
+	log_line("info", "%s: from <%s> rcpts %zu size %llu: %d%s%s",
+	    rt.message_id, rt.sender, rt.nrcpt, (unsigned long long)size,
+	    code, res && res->what ? " failed at " : "",
+	    res && res->what ? res->what : "");
+}
+
+static void
+on_data_end(const struct smtp_event *ev)
+{
+	struct deliver_result res;
+
+	memset(&res, 0, sizeof(res));
+	rt.delivery_open = 0;
+	if (deliver_close(&rt.deliver, &res) != 0 && res.what != NULL) {
+		log_line("warning", "%s: delivery failed: %s: %s",
+		    rt.message_id, res.what, strerror(res.err));
+	}
+	log_message(&res, ev->size, reply_code(res.reply));
+	if (res.text_len > 0)
+		smtp_answer_text(&rt.session, res.reply, res.text,
+		    res.text_len);
+	else
+		smtp_answer(&rt.session, res.reply);
+	rt.nrcpt = 0;
+}
+
+static void
+on_data_abort(const struct smtp_event *ev)
+{
+	abort_delivery();
+	log_message(NULL, 0, reply_code(ev->refusal));
+	smtp_answer(&rt.session, REPLY_NONE);
+}
+
+static void
+on_event(const struct smtp_event *ev)
+{
+	struct smtp_session *s = &rt.session;
+
+	switch (ev->type) {
+	case SMTP_EV_HELO:
+		on_helo(ev);
+		break;
+	case SMTP_EV_MAIL:
+		on_mail(ev);
+		break;
+	case SMTP_EV_RCPT:
+		on_rcpt(ev);
+		break;
+	case SMTP_EV_RSET:
+	case SMTP_EV_QUIT:
+		abort_delivery();
+		rt.nrcpt = 0;
+		smtp_answer(s, REPLY_NONE);
+		break;
+	case SMTP_EV_DATA:
+		on_data();
+		break;
+	case SMTP_EV_BODY:
+		if (rt.delivery_open)
+			(void)deliver_write(&rt.deliver, ev->data, ev->len);
+		smtp_answer(s, REPLY_NONE);
+		break;
+	case SMTP_EV_DATA_END:
+		on_data_end(ev);
+		break;
+	case SMTP_EV_DATA_ABORT:
+		on_data_abort(ev);
+		break;
+	case SMTP_EV_AUTH:
+	case SMTP_EV_AUTH_DATA:
+		smtp_answer(s, REPLY_AUTH_TEMP_FAIL);
+		break;
+	case SMTP_EV_STARTTLS:
+		smtp_answer(s, REPLY_TLS_TEMP_FAIL);
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* The session loop.                                                 */
+
+static const char *
+close_reason_name(enum smtp_close why)
+{
+	switch (why) {
+	case SMTP_CLOSE_QUIT:
+		return "quit";
+	case SMTP_CLOSE_EOF:
+		return "client closed the connection";
+	case SMTP_CLOSE_TIMEOUT:
+		return "timeout";
+	case SMTP_CLOSE_ERRORS:
+		return "too many errors";
+	case SMTP_CLOSE_CALLER:
+		return "closed by smtpd";
+	default:
+		return "open";
+	}
+}
+
+/* Send every queued reply (RFC 2920: before each blocking read). */
+static int
+flush_output(void)
+{
+	const char *out;
+	size_t n = smtp_output(&rt.session, &out);
+
+	if (n == 0)
+		return 0;
+	if (io_write_timeout(1, out, n, rt.timeout_ms) != 0) {
+		log_line("info", "%s: unable to write to the client: %s",
+		    rt.session_id, strerror(errno));
+		return -1;
+	}
+	smtp_output_done(&rt.session, n);
+	return 0;
+}
+
+/* Wait for input within TIMEOUT and the session deadline; read a block.
+ * Returns 0 with input, or -1 when the session must end. */
+static int
+read_input(void)
+{
+	struct smtp_session *s = &rt.session;
+	long long left = rt.session_deadline - io_now_ms();
+	int wait = rt.timeout_ms;
+	int r;
+	ssize_t n;
+
+	if (left <= 0) {
+		smtp_timeout(s, REPLY_SESSION_TOO_LONG);
+		return -1;
+	}
+	if (left < wait)
+		wait = (int)left;
+	r = io_wait(0, 0, wait);
+	if (r == 0) {
+		smtp_timeout(s, wait < rt.timeout_ms ? REPLY_SESSION_TOO_LONG :
+		    REPLY_TIMEOUT);
+		return -1;
+	}
+	n = r < 0 ? -1 : io_read(0, rt.in, sizeof(rt.in));
+	if (n <= 0) {
+		if (n < 0)
+			log_line("info", "%s: read error: %s", rt.session_id,
+			    strerror(errno));
+		smtp_eof(s);
+		return -1;
+	}
+	rt.in_off = 0;
+	rt.in_len = (size_t)n;
+	return 0;
+}
+
+static void
+run_session(void)
+{
+	struct smtp_session *s = &rt.session;
+	const struct smtp_event *ev;
+
+	smtp_init(s, &rt.cfg);
+	for (;;) {
+		while ((ev = smtp_event(s)) != NULL)
+			on_event(ev);
+		if (smtp_is_closed(s))
+			break;
+		if (rt.in_off < rt.in_len) {
+			size_t n = smtp_feed(s, rt.in + rt.in_off,
+			    rt.in_len - rt.in_off);
+
+			rt.in_off += n;
+			if (n > 0 || smtp_event(s) != NULL)
+				continue;
+			if (smtp_is_closed(s))
+				break;
+		}
+		if (flush_output() != 0) {
+			smtp_eof(s);
+			break;
+		}
+		if (rt.in_off < rt.in_len)
+			continue;	/* the engine paused for output */
+		if (read_input() != 0)
+			break;
+	}
+	abort_delivery();
+	(void)flush_output();
+	log_line("info", "%s: end: %s, %lu message%s", rt.session_id,
+	    close_reason_name(smtp_close_reason(s)), rt.nmessages,
+	    rt.nmessages == 1 ? "" : "s");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct timespec now;
+
+	rt.pid = (unsigned long)getpid();
+	rt.use_syslog = stderr_is_client();
+	if (rt.use_syslog)
+		openlog("smtpd", LOG_PID, LOG_MAIL);
+	/* EPIPE and EFBIG are handled where they happen. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	parse_args(argc, argv);
+	configure();
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(rt.session_id, sizeof(rt.session_id), "%llx%05lx",
+	    (unsigned long long)now.tv_sec, rt.pid & 0xfffff);
+	if (deliver_init(&rt.deliver, rt.kind, rt.deliver.path,
+	    rt.deliver.argv, rt.cfg.maxrcpts, rt.timeout_ms) != 0) {
+		char msg[SMTP_REPLY_TEXT_MAX + 32];
+		size_t n = reply_format(msg, sizeof(msg), REPLY_UNAVAILABLE,
+		    NULL, 0, 0);
+
+		log_line("fatal", "unable to set up delivery: %s: %s",
+		    rt.deliver.what ? rt.deliver.what : "init", strerror(errno));
+		(void)io_write_timeout(1, msg, n, rt.timeout_ms);
+		return EXIT_TEMP;
+	}
+	log_line("info", "%s: connect from %s%s%s%s%s", rt.session_id,
+	    rt.remote_ip, rt.remote_port[0] ? " port " : "", rt.remote_port,
+	    rt.remote_host ? " host " : "", rt.remote_host ? rt.remote_host : "");
+	if (rt.is_relay_client && is_loopback(rt.remote_ip))
+		log_line("warning", "%s: RELAYCLIENT is set for a loopback "
+		    "peer; behind a proxy this opens the relay", rt.session_id);
+	run_session();
+	return EXIT_OK;
+}
