@@ -1,0 +1,652 @@
+/*
+ * maildir.c: delivery into Maildirs, as https://cr.yp.to/proto/maildir.html
+ * describes it: create a uniquely named file in tmp/, write and fsync it,
+ * link it into new/, remove the tmp/ name, and only then say 250.  We
+ * also fsync new/, so that the link itself survives a crash (the spec
+ * predates file systems that need it; DESIGN.md "Delivery, durably").
+ *
+ * A message may go to several Maildirs (a template with %l or %d): one
+ * file per Maildir, with a Delivered-To: for each of its recipients.
+ * The message is committed in all of them or in none: every step runs
+ * for every target before the next step starts, and any failure undoes
+ * what every target has done so far.
+ *
+ * Memory: maildir_init allocates d->targets once (maxrcpts slots for a
+ * template, one otherwise); a message allocates nothing, whatever its
+ * size, and the body goes straight from the caller's chunk to the file.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>		/* rename */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/buf.h"
+#include "../lib/io.h"
+#include "deliver.h"
+#include "header.h"
+#include "maildir.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+/* A unique file name; POSIX's smallest NAME_MAX is 14, ours is Linux's
+ * and the BSDs' 255. */
+#define MAILDIR_NAME_MAX 255
+/* Trace fields are built here and written out when it fills; one field
+ * is at most about 1.5 KB (header.c bounds every piece). */
+#define MAILDIR_HEADER_BUF 4096
+
+struct maildir_target {
+	char dir[PATH_MAX];		/* the Maildir */
+	char name[MAILDIR_NAME_MAX + 1]; /* this message's file name */
+	dev_t dev;			/* identity of dir, to merge aliases */
+	ino_t ino;
+	int fd;				/* tmp/name while writing, else -1 */
+	int has_tmp;			/* tmp/name exists and is ours */
+	int has_new;			/* new/name exists and is ours */
+	/*
+	 * Not about this target: slot i records the target of recipient
+	 * i (template only; there are maxrcpts slots, so every recipient
+	 * has one).
+	 */
+	size_t rcpt_target;
+};
+
+enum maildir_header {
+	MAILDIR_RETURN_PATH,
+	MAILDIR_DELIVERED_TO,
+	MAILDIR_RECEIVED
+};
+
+/* Record the failed step and its errno (errno is left unchanged). */
+static int
+maildir_fail(struct deliver *d, const char *what)
+{
+	d->what = what;
+	d->err = errno;
+	return -1;
+}
+
+/* dir "/" sub "/" name into out (PATH_MAX); -1 ENAMETOOLONG. */
+static int
+maildir_path(char *out, const char *dir, const char *sub, const char *name)
+{
+	struct buf b;
+
+	buf_init(&b, out, PATH_MAX);
+	buf_adds(&b, dir);
+	buf_addc(&b, '/');
+	buf_adds(&b, sub);
+	if (name != NULL) {
+		buf_addc(&b, '/');
+		buf_adds(&b, name);
+	}
+	if (buf_nul(&b) == -1 || b.overflow) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir DIR, or accept one that is already a directory. */
+static int
+maildir_mkdir(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(path, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+maildir_create(struct deliver *d, const char *dir)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	char path[PATH_MAX];
+	size_t i;
+
+	if (maildir_mkdir(dir) == -1)
+		return maildir_fail(d, "mkdir");
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (maildir_path(path, dir, subs[i], NULL) == -1)
+			return maildir_fail(d, "path");
+		if (maildir_mkdir(path) == -1)
+			return maildir_fail(d, "mkdir");
+	}
+	return 0;
+}
+
+int
+maildir_init(struct deliver *d)
+{
+	size_t n = 1;
+	size_t len;
+	size_t i;
+
+	len = strlen(d->path);
+	/* Room for "/tmp/" and a whole unique name after the Maildir. */
+	if (len == 0 || len >= PATH_MAX - MAILDIR_NAME_MAX - 6) {
+		errno = len == 0 ? EINVAL : ENAMETOOLONG;
+		return maildir_fail(d, "path");
+	}
+	if (d->kind == DELIVER_MAILDIR_TEMPLATE && d->maxrcpts > 1)
+		n = d->maxrcpts;
+	d->targets = calloc(n, sizeof(*d->targets));
+	if (d->targets == NULL)
+		return maildir_fail(d, "malloc");
+	d->ntargets = 0;
+	for (i = 0; i < n; i++)
+		d->targets[i].fd = -1;
+	if (d->kind == DELIVER_MAILDIR_TEMPLATE)
+		return 0;
+	memcpy(d->targets[0].dir, d->path, len + 1);
+	return maildir_create(d, d->path);
+}
+
+/*
+ * A local part or domain about to become (part of) a path component.
+ * Refused: empty, a leading '.' (".", "..", hidden names), '/', NUL and
+ * other controls.  This is what keeps a recipient from naming a
+ * directory outside the template's (DESIGN.md).
+ */
+static int
+maildir_is_safe_part(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || s[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '/' || (unsigned char)s[i] < 0x20 ||
+		    s[i] == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+maildir_add_lower(struct buf *b, const char *s, size_t len)
+{
+	size_t i;
+	char c;
+
+	/* ASCII only: no locale, UTF-8 octets pass unchanged. */
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		buf_addc(b, c);
+	}
+}
+
+/*
+ * Expand d->path for one recipient into out (PATH_MAX): %l the local
+ * part, %d the domain, both lowercased; %% a '%'; any other '%' stands
+ * for itself.  Substituted text is not expanded again.  -1 when a part
+ * that is used is unsafe or the result is too long: no such Maildir.
+ */
+static int
+maildir_expand(const char *tmpl, const char *local, size_t local_len,
+    const char *domain, size_t domain_len, char *out)
+{
+	struct buf b;
+	const char *p;
+
+	buf_init(&b, out, PATH_MAX);
+	for (p = tmpl; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 'l') {
+			if (!maildir_is_safe_part(local, local_len))
+				return -1;
+			maildir_add_lower(&b, local, local_len);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'd') {
+			if (!maildir_is_safe_part(domain, domain_len))
+				return -1;
+			maildir_add_lower(&b, domain, domain_len);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			buf_addc(&b, '%');
+			p++;
+		} else
+			buf_addc(&b, *p);
+	}
+	/* Keep room for "/tmp/" and a unique name, as maildir_init does. */
+	if (buf_nul(&b) == -1 || b.overflow ||
+	    b.len >= PATH_MAX - MAILDIR_NAME_MAX - 6)
+		return -1;
+	return 0;
+}
+
+enum reply_id
+maildir_check_rcpt(struct deliver *d, const char *mailbox, size_t local_len,
+    size_t domain_off)
+{
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	struct stat st;
+	size_t len;
+
+	len = strlen(mailbox);
+	if (local_len > len || domain_off > len)
+		return REPLY_NO_MAILBOX;
+	if (maildir_expand(d->path, mailbox, local_len, mailbox + domain_off,
+	    len - domain_off, dir) == -1)
+		return REPLY_NO_MAILBOX;
+	if (maildir_path(path, dir, "new", NULL) == -1)
+		return REPLY_NO_MAILBOX;
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR ||
+		    errno == ENAMETOOLONG || errno == ELOOP)
+			return REPLY_NO_MAILBOX;
+		return REPLY_TEMP_FAIL;
+	}
+	return S_ISDIR(st.st_mode) ? REPLY_RCPT_OK : REPLY_NO_MAILBOX;
+}
+
+static size_t
+maildir_target_of(const struct deliver *d, size_t rcpt)
+{
+	if (d->kind != DELIVER_MAILDIR_TEMPLATE)
+		return 0;
+	return d->targets[rcpt].rcpt_target;
+}
+
+/*
+ * Group the recipients into targets: recipients whose Maildir is the same
+ * directory (the same expanded path, or another path to the same inode,
+ * e.g. a symlinked domain alias) share one file.  Two files with one name
+ * in one directory could not both be created, and one copy with two
+ * Delivered-To: fields is what the owner wants.
+ */
+static int
+maildir_group(struct deliver *d)
+{
+	const struct envelope *env = d->env;
+	struct maildir_target *t;
+	struct stat st;
+	const char *rcpt;
+	const char *at;
+	size_t local_len;
+	size_t i;
+	size_t j;
+
+	d->ntargets = 0;
+	if (env->nrcpt == 0 || env->nrcpt > d->maxrcpts) {
+		errno = EINVAL;
+		return maildir_fail(d, "recipients");
+	}
+	for (i = 0; i < env->nrcpt; i++) {
+		rcpt = env->rcpts[i];
+		/* The domain follows the last '@' (a quoted local part may
+		 * hold one); "postmaster" has none. */
+		at = strrchr(rcpt, '@');
+		local_len = at == NULL ? strlen(rcpt) : (size_t)(at - rcpt);
+		at = at == NULL ? rcpt + local_len : at + 1;
+		t = &d->targets[d->ntargets];
+		if (maildir_expand(d->path, rcpt, local_len, at, strlen(at),
+		    t->dir) == -1) {
+			errno = ENOENT;
+			return maildir_fail(d, "expand");
+		}
+		for (j = 0; j < d->ntargets; j++) {
+			if (strcmp(d->targets[j].dir, t->dir) == 0)
+				break;
+		}
+		if (j == d->ntargets) {
+			if (stat(t->dir, &st) == -1)
+				return maildir_fail(d, "stat");
+			for (j = 0; j < d->ntargets; j++) {
+				if (d->targets[j].dev == st.st_dev &&
+				    d->targets[j].ino == st.st_ino)
+					break;
+			}
+			if (j == d->ntargets) {
+				/* Ready for maildir_undo from now on. */
+				t->dev = st.st_dev;
+				t->ino = st.st_ino;
+				t->fd = -1;
+				t->has_tmp = 0;
+				t->has_new = 0;
+				d->ntargets++;
+			}
+		}
+		d->targets[i].rcpt_target = j;
+	}
+	return 0;
+}
+
+/*
+ * The Maildir unique name: SECONDS.M<usec>P<pid>Q<seq>.HOST, where
+ * M and P make it unique on this host and Q tells apart the messages of
+ * one process; in HOST '/' is written "\057" and ':' "\072" (the spec's
+ * rule, since ':' starts the info part and '/' cannot be in a name).
+ */
+static int
+maildir_unique_name(struct deliver *d, char *out)
+{
+	struct timespec ts;
+	struct utsname u;
+	struct buf b;
+	const char *host = "localhost";
+	const char *p;
+	size_t room;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return maildir_fail(d, "clock_gettime");
+	if (uname(&u) != -1 && u.nodename[0] != '\0')
+		host = u.nodename;
+	buf_init(&b, out, MAILDIR_NAME_MAX + 1);
+	buf_addu64(&b, (uint64_t)ts.tv_sec);
+	buf_adds(&b, ".M");
+	buf_addu64(&b, (uint64_t)(ts.tv_nsec / 1000));
+	buf_addc(&b, 'P');
+	buf_addu64(&b, (uint64_t)getpid());
+	buf_addc(&b, 'Q');
+	buf_addu64(&b, d->seq);
+	buf_addc(&b, '.');
+	/* A long host name is cut, between escapes, to keep the NUL. */
+	for (p = host; *p != '\0' && p - host < (ptrdiff_t)sizeof(u.nodename);
+	    p++) {
+		room = b.cap - b.len - 1;
+		if (*p == '/' || *p == ':') {
+			if (room < 4)
+				break;
+			buf_adds(&b, *p == '/' ? "\\057" : "\\072");
+		} else {
+			if (room < 1)
+				break;
+			buf_addc(&b, *p);
+		}
+	}
+	if (buf_nul(&b) == -1 || b.overflow) {
+		errno = ENAMETOOLONG;
+		return maildir_fail(d, "name");
+	}
+	return 0;
+}
+
+static int
+maildir_flush(struct buf *hb, int fd)
+{
+	if (hb->len > 0 && io_write_all(fd, hb->p, hb->len) == -1)
+		return -1;
+	hb->len = 0;
+	hb->overflow = 0;
+	return 0;
+}
+
+static int
+maildir_build(struct buf *hb, enum maildir_header which,
+    const struct envelope *env, const char *rcpt)
+{
+	switch (which) {
+	case MAILDIR_RETURN_PATH:
+		return header_return_path(hb, env);
+	case MAILDIR_DELIVERED_TO:
+		return header_delivered_to(hb, rcpt);
+	case MAILDIR_RECEIVED:
+		return header_received(hb, env);
+	}
+	return -1;
+}
+
+/* Add one trace field to hb, writing hb out first when it is full. */
+static int
+maildir_add_header(struct deliver *d, int fd, struct buf *hb,
+    enum maildir_header which, const char *rcpt)
+{
+	if (maildir_build(hb, which, d->env, rcpt) == 0)
+		return 0;
+	if (maildir_flush(hb, fd) == -1)
+		return maildir_fail(d, "write");
+	if (maildir_build(hb, which, d->env, rcpt) == -1) {
+		errno = EOVERFLOW;
+		return maildir_fail(d, "header");
+	}
+	return 0;
+}
+
+/* Return-Path:, a Delivered-To: per recipient of target ti, Received:. */
+static int
+maildir_write_headers(struct deliver *d, size_t ti)
+{
+	char mem[MAILDIR_HEADER_BUF];
+	struct buf hb;
+	int fd = d->targets[ti].fd;
+	size_t i;
+
+	buf_init(&hb, mem, sizeof(mem));
+	if (maildir_add_header(d, fd, &hb, MAILDIR_RETURN_PATH, NULL) == -1)
+		return -1;
+	for (i = 0; i < d->env->nrcpt; i++) {
+		if (maildir_target_of(d, i) != ti)
+			continue;
+		if (maildir_add_header(d, fd, &hb, MAILDIR_DELIVERED_TO,
+		    d->env->rcpts[i]) == -1)
+			return -1;
+	}
+	if (maildir_add_header(d, fd, &hb, MAILDIR_RECEIVED, NULL) == -1)
+		return -1;
+	if (maildir_flush(&hb, fd) == -1)
+		return maildir_fail(d, "write");
+	return 0;
+}
+
+/* Undo every target: close, and unlink what this message created.  Keeps
+ * errno, so that callers can report the step that failed. */
+static void
+maildir_undo(struct deliver *d)
+{
+	char path[PATH_MAX];
+	struct maildir_target *t;
+	size_t i;
+	int fd;
+	int saved = errno;
+
+	for (i = 0; i < d->ntargets; i++) {
+		t = &d->targets[i];
+		if (t->fd != -1)
+			io_close(t->fd);
+		t->fd = -1;
+		if (t->has_tmp && maildir_path(path, t->dir, "tmp",
+		    t->name) == 0)
+			unlink(path);
+		t->has_tmp = 0;
+		if (t->has_new && maildir_path(path, t->dir, "new",
+		    t->name) == 0) {
+			unlink(path);
+			/* Make the removal durable too: a crash must not
+			 * bring back a message we answered 4xx for. */
+			if (maildir_path(path, t->dir, "new", NULL) == 0) {
+				fd = open(path, O_RDONLY | O_DIRECTORY |
+				    O_CLOEXEC);
+				if (fd != -1) {
+					io_fsync(fd);
+					io_close(fd);
+				}
+			}
+		}
+		t->has_new = 0;
+	}
+	d->ntargets = 0;
+	errno = saved;
+}
+
+int
+maildir_open(struct deliver *d)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+	char path[PATH_MAX];
+	struct maildir_target *t;
+	size_t i;
+
+	if (d->kind == DELIVER_MAILDIR_TEMPLATE) {
+		if (maildir_group(d) == -1)
+			goto fail;
+	} else {
+		if (d->env->nrcpt == 0) {
+			errno = EINVAL;
+			maildir_fail(d, "recipients");
+			goto fail;
+		}
+		t = &d->targets[0];
+		t->fd = -1;
+		t->has_tmp = 0;
+		t->has_new = 0;
+		d->ntargets = 1;
+	}
+	if (maildir_unique_name(d, name) == -1)
+		goto fail;
+	d->seq++;
+	for (i = 0; i < d->ntargets; i++) {
+		t = &d->targets[i];
+		memcpy(t->name, name, sizeof(name));
+		if (maildir_path(path, t->dir, "tmp", t->name) == -1) {
+			maildir_fail(d, "path");
+			goto fail;
+		}
+		t->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+		if (t->fd == -1) {
+			maildir_fail(d, "open tmp");
+			goto fail;
+		}
+		t->has_tmp = 1;
+		if (maildir_write_headers(d, i) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	maildir_undo(d);
+	return -1;
+}
+
+int
+maildir_write(struct deliver *d, const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < d->ntargets; i++) {
+		if (io_write_all(d->targets[i].fd, buf, len) == -1) {
+			maildir_fail(d, "write");
+			maildir_undo(d);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* tmp/name -> new/name.  link(2) keeps an existing new/name safe; where a
+ * file system has no hard links, rename(2) does the move. */
+static int
+maildir_link(struct deliver *d, struct maildir_target *t)
+{
+	char tmp[PATH_MAX];
+	char new[PATH_MAX];
+
+	if (maildir_path(tmp, t->dir, "tmp", t->name) == -1 ||
+	    maildir_path(new, t->dir, "new", t->name) == -1)
+		return maildir_fail(d, "path");
+	if (link(tmp, new) == 0) {
+		t->has_new = 1;
+		if (unlink(tmp) == -1)
+			return maildir_fail(d, "unlink tmp");
+		t->has_tmp = 0;
+		return 0;
+	}
+	if (errno != EXDEV && errno != EPERM && errno != ENOSYS)
+		return maildir_fail(d, "link");
+	if (rename(tmp, new) == -1)
+		return maildir_fail(d, "rename");
+	t->has_tmp = 0;
+	t->has_new = 1;
+	return 0;
+}
+
+static int
+maildir_sync_new(struct deliver *d, struct maildir_target *t)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (maildir_path(path, t->dir, "new", NULL) == -1)
+		return maildir_fail(d, "path");
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return maildir_fail(d, "open new");
+	if (io_fsync(fd) == -1) {
+		maildir_fail(d, "fsync new");
+		io_close(fd);
+		errno = d->err;
+		return -1;
+	}
+	if (io_close(fd) == -1)
+		return maildir_fail(d, "close new");
+	return 0;
+}
+
+int
+maildir_close(struct deliver *d)
+{
+	struct maildir_target *t;
+	size_t i;
+	int fd;
+
+	/* 1: the data is on disk everywhere before any name is in new/. */
+	for (i = 0; i < d->ntargets; i++) {
+		t = &d->targets[i];
+		if (io_fsync(t->fd) == -1) {
+			maildir_fail(d, "fsync");
+			goto fail;
+		}
+		fd = t->fd;
+		t->fd = -1;
+		/* close can report a deferred write error (NFS). */
+		if (io_close(fd) == -1) {
+			maildir_fail(d, "close");
+			goto fail;
+		}
+	}
+	/* 2: the message appears in every new/. */
+	for (i = 0; i < d->ntargets; i++) {
+		if (maildir_link(d, &d->targets[i]) == -1)
+			goto fail;
+	}
+	/* 3: and the new names are durable. */
+	for (i = 0; i < d->ntargets; i++) {
+		if (maildir_sync_new(d, &d->targets[i]) == -1)
+			goto fail;
+	}
+	for (i = 0; i < d->ntargets; i++)
+		d->targets[i].has_new = 0;
+	d->ntargets = 0;
+	return 0;
+fail:
+	maildir_undo(d);
+	return -1;
+}
+
+void
+maildir_abort(struct deliver *d)
+{
+	maildir_undo(d);
+}
