@@ -60,6 +60,7 @@ struct runtime {
 	int timeout_ms;
 	long long session_deadline;
 	int is_relay_client;
+	const char *auth_user;		/* set by a successful AUTH */
 	/* peer and local names */
 	char remote_ip[NAME_MAX_LEN];
 	char remote_port[16];
@@ -403,6 +404,8 @@ configure(void)
 	find_local_host();
 	rt.greeting_host = env_or("SMTPGREETING", rt.local_host);
 	rt.cfg.hostname = rt.greeting_host;
+	configure_auth();
+	configure_tls();
 	rcpthosts = env_or("RCPTHOSTS", NULL);
 	if (rcpthosts != NULL)
 		read_rcpthosts(rcpthosts);
@@ -410,6 +413,60 @@ configure(void)
 	rt.rcpts = calloc(rt.cfg.maxrcpts, sizeof(*rt.rcpts));
 	if (rt.rcpt_text == NULL || rt.rcpts == NULL)
 		die(EXIT_TEMP, "out of memory%s: %s", "");
+}
+
+/* ---------------------------------------------------------------- */
+/* Integration points of the features built on the core (issues 3-6). */
+
+/* AUTH (RFC 4954) through CHECKPASSWORD: read its variables. */
+static void
+configure_auth(void)
+{
+}
+
+/* Answer SMTP_EV_AUTH and SMTP_EV_AUTH_DATA. */
+static void
+on_auth(const struct smtp_event *ev)
+{
+	(void)ev;
+	smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
+}
+
+/* STARTTLS (UCSPITLS, TLSWRAPPER) and implicit TLS (SMTPS). */
+static void
+configure_tls(void)
+{
+}
+
+/* Answer SMTP_EV_STARTTLS: reply, switch the descriptors, reset. */
+static void
+on_starttls(void)
+{
+	smtp_answer(&rt.session, REPLY_TLS_TEMP_FAIL);
+}
+
+/* PROXYPROTOCOL: read and check the header before the greeting;
+ * 0, or -1 when the connection must be closed. */
+static int
+read_proxy_header(void)
+{
+	return 0;
+}
+
+/* RCPTCHECK: run the program for one recipient. */
+static enum reply_id
+rcpt_check_program(const struct smtp_path *p)
+{
+	(void)p;
+	return REPLY_RCPT_OK;
+}
+
+/* The session's variables for pipe and RCPTCHECK programs (DESIGN.md
+ * "The hook API"); NULL while no program needs them. */
+static char *const *
+build_session_env(void)
+{
+	return NULL;
 }
 
 /* ---------------------------------------------------------------- */
@@ -468,6 +525,8 @@ on_rcpt(const struct smtp_event *ev)
 	if (r == REPLY_RCPT_OK)
 		r = deliver_check_rcpt(&rt.deliver, p->mailbox, p->local_len,
 		    p->domain_off);
+	if (r == REPLY_RCPT_OK)
+		r = rcpt_check_program(p);
 	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
 		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
 		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
@@ -496,7 +555,8 @@ on_data(void)
 	env->remote_host = rt.remote_host;
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
-	env->auth_user = NULL;
+	env->auth_user = rt.auth_user;
+	env->session_env = build_session_env();
 	env->id = rt.message_id;
 	env->when = time(NULL);
 	if (deliver_open(&rt.deliver, env) != 0) {
@@ -587,10 +647,10 @@ on_event(const struct smtp_event *ev)
 		break;
 	case SMTP_EV_AUTH:
 	case SMTP_EV_AUTH_DATA:
-		smtp_answer(s, REPLY_AUTH_TEMP_FAIL);
+		on_auth(ev);
 		break;
 	case SMTP_EV_STARTTLS:
-		smtp_answer(s, REPLY_TLS_TEMP_FAIL);
+		on_starttls();
 		break;
 	}
 }
@@ -743,6 +803,8 @@ main(int argc, char **argv)
 	if (rt.is_relay_client && is_loopback(rt.remote_ip))
 		log_line("warning", "%s: RELAYCLIENT is set for a loopback "
 		    "peer; behind a proxy this opens the relay", rt.session_id);
+	if (read_proxy_header() != 0)
+		return EXIT_OK;
 	run_session();
 	return EXIT_OK;
 }

@@ -1,0 +1,40 @@
+/*
+ * spawn.h: the one way smtpd starts a child (checkpassword, the pipe
+ * program, qmail-queue, RCPTCHECK).  The caller gives an explicit argv,
+ * an envp built for the child (the parent never calls setenv) and an fd
+ * plan; every other descriptor is close-on-exec in smtpd, so the child
+ * gets exactly the plan (and never the UCSPI-TLS descriptors).  Children
+ * start with posix_spawn (vfork speed, DESIGN.md "Where the time goes").
+ * No allocation; nothing printed.
+ */
+#ifndef SMTP_SPAWN_H
+#define SMTP_SPAWN_H
+
+#include <sys/types.h>
+
+/* Child descriptor child_fd becomes a copy of the parent's parent_fd;
+ * parent_fd == -1 gives the child /dev/null there. */
+struct spawn_fd {
+	int child_fd;
+	int parent_fd;
+};
+
+/*
+ * Start argv[0] (a path, or a name looked up in PATH when it has no '/')
+ * with envp and the fd plan.  Fds 0, 1 and 2 not named in the plan are
+ * /dev/null in the child.  Returns 0 and *pid, or -1 with errno.
+ */
+int spawn_start(pid_t *pid, char *const argv[], char *const envp[],
+    const struct spawn_fd *plan, size_t nplan);
+
+/*
+ * Wait for pid at most timeout_ms.  Returns 0 with *status (as from
+ * waitpid) when it ended; on the deadline the child is killed (SIGKILL),
+ * reaped, and -1 is returned with errno ETIMEDOUT.  Never leaves a zombie.
+ */
+int spawn_wait(pid_t pid, int timeout_ms, int *status);
+
+/* Kill (SIGKILL) and reap pid; for aborts. */
+void spawn_kill(pid_t pid);
+
+#endif
