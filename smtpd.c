@@ -379,42 +379,6 @@ parse_args(int argc, char **argv)
 	exit(EXIT_PERM);
 }
 
-static void
-configure(void)
-{
-	unsigned long long timeout;
-	unsigned long long session;
-	const char *rcpthosts;
-
-	rt.cfg.databytes = env_number("DATABYTES", SMTP_DATABYTES_DEFAULT, 1,
-	    UINT64_MAX / 2);
-	rt.cfg.maxrcpts = (unsigned)env_number("MAXRCPTS",
-	    SMTP_MAXRCPTS_DEFAULT, 1, MAXRCPTS_CAP);
-	timeout = env_number("TIMEOUT", SMTP_TIMEOUT_DEFAULT, 1, 86400);
-	session = env_number("SESSIONTIMEOUT", SMTP_SESSION_TIMEOUT_DEFAULT, 1,
-	    7 * 86400);
-	rt.timeout_ms = (int)(timeout * 1000);
-	rt.session_deadline = io_now_ms() + (long long)session * 1000;
-	rt.is_relay_client = getenv("RELAYCLIENT") != NULL;
-	if (rt.is_relay_client)
-		rt.cfg.flags |= SMTP_CF_RELAY_CLIENT;
-	if (getenv("BARELF") != NULL)
-		rt.cfg.flags |= SMTP_CF_BARE_LF;
-	find_peer();
-	find_local_host();
-	rt.greeting_host = env_or("SMTPGREETING", rt.local_host);
-	rt.cfg.hostname = rt.greeting_host;
-	configure_auth();
-	configure_tls();
-	rcpthosts = env_or("RCPTHOSTS", NULL);
-	if (rcpthosts != NULL)
-		read_rcpthosts(rcpthosts);
-	rt.rcpt_text = calloc(rt.cfg.maxrcpts, sizeof(*rt.rcpt_text));
-	rt.rcpts = calloc(rt.cfg.maxrcpts, sizeof(*rt.rcpts));
-	if (rt.rcpt_text == NULL || rt.rcpts == NULL)
-		die(EXIT_TEMP, "out of memory%s: %s", "");
-}
-
 /* ---------------------------------------------------------------- */
 /* Integration points of the features built on the core (issues 3-6). */
 
@@ -467,6 +431,42 @@ static char *const *
 build_session_env(void)
 {
 	return NULL;
+}
+
+static void
+configure(void)
+{
+	unsigned long long timeout;
+	unsigned long long session;
+	const char *rcpthosts;
+
+	rt.cfg.databytes = env_number("DATABYTES", SMTP_DATABYTES_DEFAULT, 1,
+	    UINT64_MAX / 2);
+	rt.cfg.maxrcpts = (unsigned)env_number("MAXRCPTS",
+	    SMTP_MAXRCPTS_DEFAULT, 1, MAXRCPTS_CAP);
+	timeout = env_number("TIMEOUT", SMTP_TIMEOUT_DEFAULT, 1, 86400);
+	session = env_number("SESSIONTIMEOUT", SMTP_SESSION_TIMEOUT_DEFAULT, 1,
+	    7 * 86400);
+	rt.timeout_ms = (int)(timeout * 1000);
+	rt.session_deadline = io_now_ms() + (long long)session * 1000;
+	rt.is_relay_client = getenv("RELAYCLIENT") != NULL;
+	if (rt.is_relay_client)
+		rt.cfg.flags |= SMTP_CF_RELAY_CLIENT;
+	if (getenv("BARELF") != NULL)
+		rt.cfg.flags |= SMTP_CF_BARE_LF;
+	find_peer();
+	find_local_host();
+	rt.greeting_host = env_or("SMTPGREETING", rt.local_host);
+	rt.cfg.hostname = rt.greeting_host;
+	configure_auth();
+	configure_tls();
+	rcpthosts = env_or("RCPTHOSTS", NULL);
+	if (rcpthosts != NULL)
+		read_rcpthosts(rcpthosts);
+	rt.rcpt_text = calloc(rt.cfg.maxrcpts, sizeof(*rt.rcpt_text));
+	rt.rcpts = calloc(rt.cfg.maxrcpts, sizeof(*rt.rcpts));
+	if (rt.rcpt_text == NULL || rt.rcpts == NULL)
+		die(EXIT_TEMP, "out of memory%s: %s", "");
 }
 
 /* ---------------------------------------------------------------- */
