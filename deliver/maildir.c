@@ -117,6 +117,12 @@ maildir_mkdir(const char *path)
 	return 0;
 }
 
+/*
+ * DIR must be a directory: anything else means no message can ever be
+ * stored.  A tmp/ new/ or cur/ that exists is left as it is, whatever it
+ * is: if it is broken, each message fails with 451 and nothing left
+ * behind, and the session goes on (tests/maildir.bats).
+ */
 static int
 maildir_create(struct deliver *d, const char *dir)
 {
@@ -129,7 +135,7 @@ maildir_create(struct deliver *d, const char *dir)
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (maildir_path(path, dir, subs[i], NULL) == -1)
 			return maildir_fail(d, "path");
-		if (maildir_mkdir(path) == -1)
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
 			return maildir_fail(d, "mkdir");
 	}
 	return 0;

@@ -265,9 +265,13 @@ test_single(void)
 static void
 test_init_errors(void)
 {
+	static const char *const rcpts[] = { "bob@example.net" };
 	static struct deliver d;
+	struct deliver_result res;
+	struct envelope env = make_env(rcpts, 1);
 	char path[PATH_MAX];
 	int fd;
+	int r;
 
 	join(path, sizeof(path), root, "plainfile");
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
@@ -277,12 +281,27 @@ test_init_errors(void)
 	    errno == ENOTDIR, "init on a regular file: ENOTDIR");
 	done_with(&d);
 
+	/* A broken tmp/ or new/ fails each message, not the set-up. */
 	join(path, sizeof(path), root, "half");
 	mkdir(path, 0700);
+	fd = open(at(path, "tmp"), O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	ok(deliver_init(&d, DELIVER_MAILDIR, path, NULL, 100, 1000) == 0,
+	    "tmp/ a regular file: init still works");
+	r = deliver_open(&d, &env);
+	ok(r == -1 && d.err == ENOTDIR && strcmp(d.what, "open tmp") == 0,
+	    "and open fails: ENOTDIR");
+	unlink(at(path, "tmp"));
+	mkdir(at(path, "tmp"), 0700);
+	rmdir(at(path, "new"));
 	fd = open(at(path, "new"), O_WRONLY | O_CREAT, 0600);
 	close(fd);
-	ok(deliver_init(&d, DELIVER_MAILDIR, path, NULL, 100, 1000) == -1 &&
-	    errno == ENOTDIR && d.what != NULL, "new/ a regular file: -1");
+	ok(deliver_open(&d, &env) == 0 && deliver_write(&d, "x\n", 2) == 0,
+	    "new/ a regular file: open and write work");
+	r = deliver_close(&d, &res);
+	ok(r == -1 && res.reply == REPLY_TEMP_FAIL && res.err == ENOTDIR,
+	    "close fails: 451, ENOTDIR");
+	ok(is_empty(path, "tmp"), "tmp/ left empty");
 	done_with(&d);
 
 	snprintf(path, sizeof(path), "%s/no/such/parent", root);
