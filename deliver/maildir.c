@@ -49,9 +49,9 @@
 struct maildir_target {
 	char dir[PATH_MAX];		/* the Maildir */
 	char name[MAILDIR_NAME_MAX + 1]; /* this message's file name */
-	dev_t dev;			/* identity of dir, to merge aliases */
+	dev_t dev;			/* dir's identity, to merge aliases */
 	ino_t ino;
-	int fd;				/* tmp/name while writing, else -1 */
+	int fd;				/* tmp/name when open, or -1 */
 	int has_tmp;			/* tmp/name exists and is ours */
 	int has_new;			/* new/name exists and is ours */
 	/*

@@ -365,7 +365,8 @@ test_template_check(void)
 	    == 0, "template without %%d");
 	ok(check(&d, "bob") == REPLY_RCPT_OK, "postmaster-style: no domain");
 	ok(check(&d, "..@x") == REPLY_NO_MAILBOX, ".. refused again");
-	ok(check(&d, "bob@../..") == REPLY_RCPT_OK, "an unused %%d is not looked at");
+	ok(check(&d, "bob@../..") == REPLY_RCPT_OK,
+	    "an unused %%d is not looked at");
 	done_with(&d);
 }
 
