@@ -1,0 +1,243 @@
+/*
+ * spawn.c: the child starter of spawn.h.
+ *
+ * posix_spawn does the fork and exec (glibc uses CLONE_VFORK, so the cost
+ * does not grow with smtpd's size, and an exec failure comes back as the
+ * return value).  The child:
+ *   - gets the caller's fd plan; fds 0, 1, 2 not in the plan are
+ *     /dev/null, every other fd of smtpd is close-on-exec;
+ *   - has every signal at its default and none blocked: smtpd ignores
+ *     SIGPIPE, and a shell pipeline in a hook program must not inherit
+ *     that;
+ *   - leads a process group of its own, so that a deadline kills what a
+ *     shell script started too (a `sleep` holding the stdout pipe open
+ *     would otherwise outlive the kill).
+ * spawn_wait polls waitpid(WNOHANG) with short, growing sleeps: no signal
+ * handler, no SIGCHLD, no alarm() (STYLE.md, "Processes").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "spawn.h"
+
+/* A plan names at most this many descriptors (the largest user,
+ * qmail-queue, names 0, 1, 2 and 6). */
+#define SPAWN_PLAN_MAX 16
+
+/* spawn_wait's first and longest nap between two waitpid calls: a hook
+ * that exits at once costs one or two naps, a slow one about 50 polls a
+ * second. */
+#define SPAWN_NAP_MIN_US 50
+#define SPAWN_NAP_MAX_US 20000
+
+static int
+plan_names(const struct spawn_fd *plan, size_t nplan, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < nplan; i++)
+		if (plan[i].child_fd == fd)
+			return 1;
+	return 0;
+}
+
+static int
+add_devnull(posix_spawn_file_actions_t *fa, int fd)
+{
+	return posix_spawn_file_actions_addopen(fa, fd, "/dev/null", O_RDWR,
+	    0);
+}
+
+/*
+ * The file actions run in order in the child, so a dup2 onto child fd C
+ * would clobber a later source that happens to be C, and dup2(F, F)
+ * leaves close-on-exec set on older systems.  Every source that is also
+ * some child fd is therefore first copied (close-on-exec) above all child
+ * fds; tmp[] holds those copies for the caller to close.
+ */
+static int
+build_actions(posix_spawn_file_actions_t *fa, const struct spawn_fd *plan,
+    size_t nplan, int *tmp)
+{
+	int top = 2;
+	int src;
+	int fd;
+	size_t i;
+
+	for (i = 0; i < nplan; i++) {
+		if (plan[i].child_fd < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (plan[i].child_fd > top)
+			top = plan[i].child_fd;
+	}
+	for (i = 0; i < nplan; i++) {
+		src = plan[i].parent_fd;
+		if (src < 0)
+			continue;
+		if (plan_names(plan, nplan, src)) {
+			tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, top + 1);
+			if (tmp[i] == -1)
+				return -1;
+		}
+	}
+	for (i = 0; i < nplan; i++) {
+		src = tmp[i] != -1 ? tmp[i] : plan[i].parent_fd;
+		if (src < 0)
+			errno = add_devnull(fa, plan[i].child_fd);
+		else
+			errno = posix_spawn_file_actions_adddup2(fa, src,
+			    plan[i].child_fd);
+		if (errno != 0)
+			return -1;
+	}
+	for (fd = 0; fd <= 2; fd++) {
+		if (plan_names(plan, nplan, fd))
+			continue;
+		if ((errno = add_devnull(fa, fd)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+build_attr(posix_spawnattr_t *attr)
+{
+	sigset_t all;
+	sigset_t none;
+	int e;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	if ((e = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP)) != 0 ||
+	    (e = posix_spawnattr_setsigdefault(attr, &all)) != 0 ||
+	    (e = posix_spawnattr_setsigmask(attr, &none)) != 0 ||
+	    (e = posix_spawnattr_setpgroup(attr, 0)) != 0) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spawn_start(pid_t *pid, char *const argv[], char *const envp[],
+    const struct spawn_fd *plan, size_t nplan)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int tmp[SPAWN_PLAN_MAX];
+	int saved;
+	int r = -1;
+	size_t i;
+
+	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0' ||
+	    nplan > SPAWN_PLAN_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < nplan; i++)
+		tmp[i] = -1;
+	if ((errno = posix_spawn_file_actions_init(&fa)) != 0)
+		return -1;
+	if ((errno = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	if (build_actions(&fa, plan, nplan, tmp) == 0 &&
+	    build_attr(&attr) == 0) {
+		if (strchr(argv[0], '/') != NULL)
+			errno = posix_spawn(pid, argv[0], &fa, &attr, argv,
+			    envp);
+		else
+			errno = posix_spawnp(pid, argv[0], &fa, &attr, argv,
+			    envp);
+		if (errno == 0)
+			r = 0;
+	}
+	saved = errno;
+	for (i = 0; i < nplan; i++)
+		if (tmp[i] != -1)
+			(void)io_close(tmp[i]);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	errno = saved;
+	return r;
+}
+
+static void
+nap(long us)
+{
+	struct timespec ts;
+
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	/* An interrupted nap is only a shorter one. */
+	(void)nanosleep(&ts, NULL);
+}
+
+/* waitpid, retrying EINTR. */
+static pid_t
+reap(pid_t pid, int *status, int flags)
+{
+	pid_t r;
+
+	do {
+		r = waitpid(pid, status, flags);
+	} while (r == -1 && errno == EINTR);
+	return r;
+}
+
+int
+spawn_wait(pid_t pid, int timeout_ms, int *status)
+{
+	long long deadline = io_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long left;
+	long us = SPAWN_NAP_MIN_US;
+	pid_t r;
+
+	if (timeout_ms < 0) {
+		/* No deadline: block. */
+		return reap(pid, status, 0) == pid ? 0 : -1;
+	}
+	for (;;) {
+		r = reap(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r == -1)
+			return -1;
+		left = deadline - io_now_ms();
+		if (left <= 0)
+			break;
+		if ((long long)us > left * 1000)
+			us = (long)(left * 1000);
+		nap(us);
+		us = us * 2 > SPAWN_NAP_MAX_US ? SPAWN_NAP_MAX_US : us * 2;
+	}
+	spawn_kill(pid);
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+void
+spawn_kill(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0)
+		return;
+	/* The group first (whatever a shell script started), then the
+	 * child itself in case it left the group. */
+	(void)kill(-pid, SIGKILL);
+	(void)kill(pid, SIGKILL);
+	(void)reap(pid, &status, 0);
+}

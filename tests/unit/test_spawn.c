@@ -1,0 +1,221 @@
+/*
+ * test_spawn.c: lib/spawn.c, with /bin/sh as the child: the fd plan
+ * (including sources that are also targets), /dev/null for unplanned
+ * 0/1/2, the environment, signals at their defaults, the deadline, and
+ * that no zombie or descriptor is left behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../lib/io.h"
+#include "../../lib/spawn.h"
+#include "tap.h"
+
+static char *env_none[] = { NULL };
+
+/* pipe2 is not in POSIX.1-2008. */
+static int
+cloexec_pipe(int p[2])
+{
+	if (pipe(p) == -1)
+		return -1;
+	if (io_cloexec(p[0]) == -1 || io_cloexec(p[1]) == -1)
+		return -1;
+	return 0;
+}
+
+/* Run sh -c SCRIPT with stdout on a pipe; return what it printed. */
+static size_t
+run_sh(const char *script, char *const *envp, char *out, size_t cap,
+    int *status)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
+	struct spawn_fd plan[2];
+	int p[2];
+	pid_t pid;
+	size_t len = 0;
+	ssize_t r;
+
+	*status = -1;
+	if (cloexec_pipe(p) == -1)
+		return 0;
+	plan[0].child_fd = 1;
+	plan[0].parent_fd = p[1];
+	if (spawn_start(&pid, argv, envp, plan, 1) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return 0;
+	}
+	close(p[1]);
+	while (len < cap && (r = io_read(p[0], out + len, cap - len)) > 0)
+		len += (size_t)r;
+	close(p[0]);
+	(void)spawn_wait(pid, 5000, status);
+	return len;
+}
+
+static void
+usleep_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	(void)nanosleep(&ts, NULL);
+}
+
+static int
+count_fds(void)
+{
+	int n = 0;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+static void
+test_basic(void)
+{
+	char out[256];
+	size_t len;
+	int status;
+	char *env[] = { "FOO=bar baz", "PATH=/usr/bin:/bin", NULL };
+
+	len = run_sh("echo hello", env_none, out, sizeof(out), &status);
+	is_mem(out, len, "hello\n", "stdout through the plan");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit 0");
+
+	len = run_sh("exit 100", env_none, out, sizeof(out), &status);
+	ok(len == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 100,
+	    "exit 100 seen");
+
+	len = run_sh("printf '%s|%s' \"$FOO\" \"${HOME-unset}\"", env, out,
+	    sizeof(out), &status);
+	is_mem(out, len, "bar baz|unset", "envp is exactly the given one");
+
+	len = run_sh("read x; echo \"[$x]\"; echo err >&2; echo ok",
+	    env_none, out, sizeof(out), &status);
+	is_mem(out, len, "[]\nok\n", "unplanned 0 and 2 are /dev/null");
+
+	len = run_sh("ls /proc/self/fd | wc -l", env_none, out, sizeof(out),
+	    &status);
+	/* 0, 1, 2 and the fd ls opens on /proc/self/fd. */
+	ok(len > 0 && atoi(out) == 4, "child has only 0, 1, 2 (%.*s)",
+	    (int)len, out);
+
+	len = run_sh("trap - PIPE; yes | head -n 1; echo done", env_none,
+	    out, sizeof(out), &status);
+	is_mem(out, len, "y\ndone\n", "SIGPIPE default in the child");
+}
+
+static void
+test_swap(void)
+{
+	char *argv[] = { "/bin/sh", "-c", "read b <&3; echo \"$b\"", NULL };
+	struct spawn_fd plan[3];
+	int out[2];
+	int three[2];
+	char buf[64];
+	pid_t pid;
+	ssize_t r;
+	int status;
+
+	ok(cloexec_pipe(out) == 0 && cloexec_pipe(three) == 0,
+	    "pipes");
+	ok(io_write_all(three[1], "from3\n", 6) == 0, "prime the pipe");
+	close(three[1]);
+	/* Child fd three[0] becomes /dev/null BEFORE child fd 3 is made
+	 * from parent fd three[0]: done naively, fd 3 would be /dev/null. */
+	plan[0].child_fd = three[0];
+	plan[0].parent_fd = -1;
+	plan[1].child_fd = 3;
+	plan[1].parent_fd = three[0];
+	plan[2].child_fd = 1;
+	plan[2].parent_fd = out[1];
+	ok(spawn_start(&pid, argv, env_none, plan, 3) == 0, "spawn");
+	close(out[1]);
+	close(three[0]);
+	r = io_read(out[0], buf, sizeof(buf));
+	close(out[0]);
+	ok(spawn_wait(pid, 5000, &status) == 0, "reaped");
+	is_mem(buf, r > 0 ? (size_t)r : 0, "from3\n",
+	    "a source that is also a target is copied first");
+}
+
+static void
+test_deadline(void)
+{
+	char *argv[] = { "/bin/sh", "-c", "sleep 30 & sleep 30", NULL };
+	pid_t pid;
+	long long t0;
+	int status;
+
+	ok(spawn_start(&pid, argv, env_none, NULL, 0) == 0, "spawn sleeper");
+	t0 = io_now_ms();
+	errno = 0;
+	ok(spawn_wait(pid, 200, &status) == -1 && errno == ETIMEDOUT,
+	    "deadline gives ETIMEDOUT");
+	ok(io_now_ms() - t0 < 2000, "within the deadline");
+	ok(waitpid(pid, &status, WNOHANG) == -1 && errno == ECHILD,
+	    "killed child was reaped");
+	/* The backgrounded sleep is init's to reap: allow it a moment. */
+	t0 = io_now_ms();
+	while (kill(-pid, 0) == 0 && io_now_ms() - t0 < 2000)
+		usleep_ms(10);
+	ok(kill(-pid, 0) == -1 && errno == ESRCH,
+	    "its whole process group is gone");
+}
+
+static void
+test_errors(void)
+{
+	char *missing[] = { "/nonexistent/program", NULL };
+	char *noname[] = { "no-such-program-smtpd-test", NULL };
+	pid_t pid;
+	int status;
+
+	errno = 0;
+	if (spawn_start(&pid, missing, env_none, NULL, 0) == 0) {
+		/* Where exec failure is not reported, it is exit 127. */
+		ok(spawn_wait(pid, 5000, &status) == 0 &&
+		    WEXITSTATUS(status) == 127, "missing program: 127");
+	} else {
+		ok(errno == ENOENT, "missing program: ENOENT");
+	}
+	if (spawn_start(&pid, noname, env_none, NULL, 0) == 0)
+		ok(spawn_wait(pid, 5000, &status) == 0 &&
+		    WEXITSTATUS(status) == 127, "not in PATH: 127");
+	else
+		ok(errno == ENOENT, "not in PATH: ENOENT");
+	ok(spawn_start(&pid, NULL, env_none, NULL, 0) == -1 &&
+	    errno == EINVAL, "no argv: EINVAL");
+}
+
+int
+main(void)
+{
+	int before;
+
+	int fd;
+
+	/* As smtpd does: what we inherit does not reach a child. */
+	for (fd = 3; fd < 1024; fd++)
+		(void)io_cloexec(fd);
+	signal(SIGPIPE, SIG_IGN);
+	before = count_fds();
+	test_basic();
+	test_swap();
+	test_deadline();
+	test_errors();
+	ok(count_fds() == before, "no descriptor leaked (%d)", count_fds());
+	ok(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD,
+	    "no child left");
+	return tap_done();
+}
