@@ -1,0 +1,260 @@
+# common.bash: helpers for smtpd's bats suites.  Load with
+#	load helpers/common
+# in each .bats file; setup() and teardown() here are used unless a file
+# defines its own (then it calls common_setup / common_teardown).
+#
+# Every test gets $T (its private temporary directory) and $MD (a Maildir
+# path under it that does not exist yet: smtpd creates it).  $SMTPD is the
+# binary under test (tests/run passes build/asan/smtpd; default ./smtpd).
+# smtpd always runs under `env -i` with only the variables a test names,
+# so the suite is hermetic.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+common_setup()
+{
+	: "${SMTPD:=$BATS_TEST_DIRNAME/../smtpd}"
+	case $SMTPD in
+	/*) ;;
+	*) SMTPD=$PWD/$SMTPD ;;
+	esac
+	T=$BATS_TEST_TMPDIR
+	MD=$T/Maildir
+	HELPERS=$BATS_TEST_DIRNAME/helpers
+	# Debian's python3, not a pyenv shim (RECIPES.md).
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=python3
+	SERVER_PID=
+	SERVER_HOST=127.0.0.1
+	SERVER_OPTS=()
+	[ -x "$SMTPD" ] || fail "no smtpd binary at $SMTPD (run make first)"
+}
+
+common_teardown()
+{
+	stop_server
+	assert_no_sanitizer_report
+}
+
+setup()
+{
+	common_setup
+}
+
+teardown()
+{
+	common_teardown
+}
+
+# The sanitizer options of the caller (tests/run under make check) reach
+# smtpd through env -i.
+san_env()
+{
+	local v
+	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		[ -n "${!v:-}" ] && printf '%s\n' "$v=${!v}"
+	done
+	return 0
+}
+
+# A sanitizer report anywhere in smtpd's stderr fails the test.
+assert_no_sanitizer_report()
+{
+	local f
+	for f in "$T/err" "$T/server.log"; do
+		[ -f "$f" ] || continue
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
+			cat "$f" >&2
+			fail "sanitizer report in $f"
+		fi
+	done
+}
+
+# smtpd_run [NAME=value...] < input
+# Runs one session of `smtpd maildir $MD` on pipes with exactly the given
+# environment.  The raw replies go to $T/raw, stderr to $T/err; prints the
+# replies with CR removed.  Its status is smtpd's.  Use with bats' run.
+smtpd_run()
+{
+	local san
+	mapfile -t san < <(san_env)
+	env -i PATH=/usr/bin:/bin "${san[@]}" "$@" "$SMTPD" maildir "$MD" \
+	    >"$T/raw" 2>"$T/err"
+	local rc=$?
+	tr -d '\r' <"$T/raw"
+	return $rc
+}
+
+# smtp_session FORMAT [NAME=value...]: printf FORMAT (\r\n, \0, ...) is the
+# client's whole input, written before smtpd even starts (so it also talks
+# before the greeting).  Avoid % in FORMAT other than %%.
+smtp_session()
+{
+	local fmt=$1
+	shift
+	# shellcheck disable=SC2059
+	printf "$fmt" | smtpd_run "$@"
+}
+
+# The final line of each reply (a multi-line reply counts once), in order:
+# "220 smtp.test ESMTP smtpd", "250 2.1.0 ok", ...  Reads $output.
+final_replies()
+{
+	printf '%s\n' "$output" | grep -E '^[0-9]{3}( |$)' || true
+}
+
+# assert_replies PREFIX...: the replies in $output are exactly these, in
+# order; each PREFIX must begin its reply's final line ("250", "250 2.1.5").
+assert_replies()
+{
+	local got=() i
+	mapfile -t got < <(final_replies)
+	if [ "${#got[@]}" -ne "$#" ]; then
+		printf 'expected %d replies: %s\n' "$#" "$*" >&2
+		fail "got ${#got[@]} replies: $(printf '[%s] ' "${got[@]}")"
+	fi
+	i=0
+	for want in "$@"; do
+		case ${got[i]} in
+		"$want"*) ;;
+		*) fail "reply $((i + 1)) is [${got[i]}], expected [$want...]" ;;
+		esac
+		i=$((i + 1))
+	done
+}
+
+# assert_reply_line REGEX: some line of $output matches (grep -E).
+assert_reply_line()
+{
+	printf '%s\n' "$output" | grep -qE "$1" ||
+	    fail "no reply matching /$1/ in: $output"
+}
+
+refute_reply_line()
+{
+	if printf '%s\n' "$output" | grep -qE "$1"; then
+		fail "a reply matches /$1/: $output"
+	fi
+}
+
+# Messages delivered: files in new/ (and, when asked, in tmp/ or cur/).
+count_files()
+{
+	local sub=${1:-new}
+	if [ -d "$MD/$sub" ]; then
+		find "$MD/$sub" -type f | wc -l
+	else
+		echo 0
+	fi
+}
+
+assert_stored()
+{
+	local n
+	n=$(count_files new)
+	[ "$n" -eq "$1" ] || fail "expected $1 messages in new/, found $n"
+	n=$(count_files tmp)
+	[ "$n" -eq 0 ] || fail "tmp/ is not empty: $(ls -l "$MD/tmp")"
+}
+
+# The only message in new/ (fails when there is not exactly one).
+message_file()
+{
+	local files
+	mapfile -t files < <(find "$MD/new" -type f 2>/dev/null)
+	[ "${#files[@]}" -eq 1 ] ||
+	    fail "expected one message in new/, found ${#files[@]}"
+	printf '%s\n' "${files[0]}"
+}
+
+# The message body (what follows the first empty line) of the only message.
+message_body()
+{
+	sed '1,/^$/d' "$(message_file)"
+}
+
+# start_server [NAME=value...]: tcpserver -HR on $SERVER_HOST with port 0;
+# sets PORT and SERVER_PID.  smtpd's stderr (its log) and tcpserver's go to
+# $T/server.log.  Extra tcpserver options: SERVER_OPTS=(-x rules.cdb).
+start_server()
+{
+	local san i
+	mapfile -t san < <(san_env)
+	env -i PATH=/usr/bin:/bin "${san[@]}" "$@" \
+	    tcpserver -1 -HR -l smtp.test -c 20 "${SERVER_OPTS[@]}" \
+	    "$SERVER_HOST" 0 "$SMTPD" maildir "$MD" \
+	    >"$T/port" 2>"$T/server.log" 3>&- &
+	SERVER_PID=$!
+	for i in $(seq 100); do
+		[ -s "$T/port" ] && break
+		sleep 0.05
+	done
+	PORT=$(head -n 1 "$T/port")
+	[ -n "$PORT" ] || fail "tcpserver did not start: $(cat "$T/server.log")"
+}
+
+stop_server()
+{
+	if [ -n "${SERVER_PID:-}" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=
+	fi
+}
+
+# client ACTION...: tests/helpers/smtp-client.py against the server; the
+# transcript (CR removed) on stdout, raw in $T/raw.
+client()
+{
+	"$PY" "$HELPERS/smtp-client.py" -H "$SERVER_HOST" -p "$PORT" "$@" \
+	    >"$T/raw"
+	local rc=$?
+	tr -d '\r' <"$T/raw"
+	return $rc
+}
+
+# wait_for_log REGEX: smtpd logs after the client has gone; wait (at most
+# 5 s) for a line of $T/server.log to match.
+wait_for_log()
+{
+	local i
+	for i in $(seq 100); do
+		grep -qE "$1" "$T/server.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no log line matching /$1/ in: $(cat "$T/server.log")"
+}
+
+# A message of about N bytes: CRLF lines of 76 characters.
+make_message()
+{
+	"$PY" -c '
+import sys
+n = int(sys.argv[1])
+out = [b"Subject: big\r\n", b"\r\n"]
+size = 16
+i = 0
+while size < n:
+    line = b"%07d " % i + b"x" * 67 + b"\r\n"
+    out.append(line)
+    size += len(line)
+    i += 1
+sys.stdout.buffer.write(b"".join(out))
+' "$1"
+}
+
+# on_tmpfs MOUNT_OPTIONS SCRIPT: run bash SCRIPT in a private mount
+# namespace where $T/fs is a fresh tmpfs mounted with MOUNT_OPTIONS, so
+# nothing outlives the test.  SCRIPT sees SMTPD, T, MD (= $T/fs/Maildir)
+# and san (the sanitizer variables); it must write what it wants to keep
+# outside $T/fs.
+on_tmpfs()
+{
+	mkdir -p "$T/fs"
+	MD=$T/fs/Maildir
+	env SMTPD="$SMTPD" T="$T" MD="$MD" SAN="$(san_env | tr '\n' ' ')" \
+	    unshare --mount --propagation private bash -c '
+		mount -t tmpfs -o "$1" tmpfs "$T/fs" || exit 97
+		eval "$2"' bash "$1" "$2"
+}
