@@ -62,6 +62,7 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	[REPLY_BAD_SENDER] = { 501, "5.1.7", "Bad sender address syntax" },
 	[REPLY_BAD_RCPT] = { 501, "5.1.3", "Bad recipient address syntax" },
 	[REPLY_PATH_TOO_LONG] = { 501, "5.1.3", "Path too long" },
+	[REPLY_SENDER_TOO_LONG] = { 501, "5.1.7", "Path too long" },
 	[REPLY_AUTH_CANCELLED] = { 501, "5.7.0", "Authentication cancelled" },
 	[REPLY_AUTH_BAD_BASE64] = { 501, "5.5.2", "Invalid base64 data" },
 	[REPLY_NOT_IMPLEMENTED] = { 502, "5.5.1", "Command not implemented" },

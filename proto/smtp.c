@@ -595,7 +595,7 @@ path_refusal(enum addr_result r, int is_sender)
 	case ADDR_PATH_TOO_LONG:
 	case ADDR_LOCAL_TOO_LONG:
 	case ADDR_DOMAIN_TOO_LONG:
-		return REPLY_PATH_TOO_LONG;
+		return is_sender ? REPLY_SENDER_TOO_LONG : REPLY_PATH_TOO_LONG;
 	case ADDR_UTF8_NOT_ALLOWED:
 		return REPLY_UTF8_NEEDED;
 	default:
