@@ -565,8 +565,7 @@ on_data(void)
 		log_line("warning", "%s: unable to start delivery: %s: %s",
 		    rt.message_id, rt.deliver.what ? rt.deliver.what : "open",
 		    strerror(e));
-		smtp_answer(&rt.session, (e == ENOSPC || e == EDQUOT) ?
-		    REPLY_NO_STORAGE : REPLY_TEMP_FAIL);
+		smtp_answer(&rt.session, deliver_reply_for(e));
 		return;
 	}
 	rt.delivery_open = 1;

@@ -22,7 +22,7 @@ deliver_is_maildir(const struct deliver *d)
 /* RFC 3463 §3.4: X.3.1 "mail system full" is for a full disk or quota,
  * and still temporary (452, RFC 5321 §4.2.2); anything else is a local
  * error (451 4.3.0). */
-static enum reply_id
+enum reply_id
 deliver_reply_for(int err)
 {
 	switch (err) {

@@ -107,6 +107,10 @@ int deliver_write(struct deliver *d, const char *buf, size_t len);
  * res saying what to answer. */
 int deliver_close(struct deliver *d, struct deliver_result *res);
 
+/* The reply for a failed delivery step with errno err: 452 4.3.1 for a
+ * full disk or quota (ENOSPC, EDQUOT, EFBIG), else 451 4.3.0. */
+enum reply_id deliver_reply_for(int err);
+
 /* Drop the open message, if any; nothing may remain in tmp/ or new/. */
 void deliver_abort(struct deliver *d);
 
