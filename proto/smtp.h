@@ -219,7 +219,9 @@ size_t smtp_output(const struct smtp_session *s, const char **out);
 void smtp_output_done(struct smtp_session *s, size_t n);
 
 /* Transport news.  smtp_eof: the client closed its side; smtp_timeout:
- * no input for TIMEOUT (queues 421 4.4.2); smtp_tls_started: the
+ * no input for TIMEOUT (queues `why`, a 421 such as REPLY_TIMEOUT or
+ * REPLY_SESSION_TOO_LONG, and closes; a pending event is dropped, so abort
+ * whatever it had started first); smtp_tls_started: the
  * handshake after STARTTLS succeeded (session reset, RFC 3207 §4.2). */
 void smtp_eof(struct smtp_session *s);
 void smtp_timeout(struct smtp_session *s, enum reply_id why);
