@@ -515,3 +515,32 @@ Q='QUIT\r\n'
 	assert_success
 	wait_for_log 'smtpd: pid [0-9]+: info: .*127\.0\.0\.1'
 }
+
+@test "log: when fd 2 is the client's socket (xinetd, systemd), nothing is logged there" {
+	run "$PY" -c '
+import os, socket, subprocess, sys
+a, b = socket.socketpair()
+env = {"PATH": "/usr/bin:/bin"}
+for line in sys.argv[3:]:
+    k, _, v = line.partition("=")
+    env[k] = v
+p = subprocess.Popen([sys.argv[1], "maildir", sys.argv[2]], stdin=b, stdout=b,
+                     stderr=b, env=env)
+b.close()
+a.sendall(b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\nQUIT\r\n")
+a.settimeout(10)
+data = b""
+while True:
+    chunk = a.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+p.wait(timeout=10)
+sys.stdout.write(data.decode("latin-1").replace("\r", ""))
+' "$SMTPD" "$MD" $(san_env)
+	assert_success
+	refute_output --partial 'smtpd: pid'
+	assert_replies "220" "250" "250 2.1.0" "250 2.1.5" "354" "250 2.0.0" \
+	    "221 2.0.0"
+	assert_stored 1
+}

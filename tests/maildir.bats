@@ -258,3 +258,47 @@ EOF
 	assert_output ok
 	assert_stored 1
 }
+
+# --- maildir TEMPLATE: one Maildir per recipient ---
+
+# template_session INPUT: smtpd maildir "$T/mail/%d/%l" on pipes.
+template_session()
+{
+	printf "$1" | env -i $(san_env) "$SMTPD" maildir "$T/mail/%d/%l" \
+	    >"$T/raw" 2>"$T/err"
+	local rc=$?
+	tr -d '\r' <"$T/raw"
+	return $rc
+}
+
+@test "template: each recipient's own Maildir; the domain is lowercased; one copy per Maildir" {
+	mkdir -p "$T/mail/example.net/b/"{tmp,new,cur} "$T/mail/example.net/c/"{tmp,new,cur}
+	run template_session "$E${M}RCPT TO:<b@example.net>\r\nRCPT TO:<c@EXAMPLE.net>\r\nRCPT TO:<b@Example.NET>\r\nDATA\r\n$MSG$Q"
+	assert_success
+	assert_replies "220" "250" "250 2.1.0" "250 2.1.5" "250 2.1.5" \
+	    "250 2.1.5" "354" "250 2.0.0" "221 2.0.0"
+	[ "$(find "$T/mail/example.net/b/new" -type f | wc -l)" -eq 1 ]
+	[ "$(find "$T/mail/example.net/c/new" -type f | wc -l)" -eq 1 ]
+	run head -n 1 "$T/mail/example.net/c/new/"*
+	assert_output 'Return-Path: <a@example.org>'
+}
+
+@test "template: a recipient without a Maildir is 550 5.1.1; none is created" {
+	mkdir -p "$T/mail/example.net/b/"{tmp,new,cur}
+	run template_session "$E${M}RCPT TO:<nobody@example.net>\r\nRCPT TO:<b@elsewhere.example>\r\n$Q"
+	assert_success
+	assert_replies "220" "250" "250 2.1.0" "550 5.1.1" "550 5.1.1" \
+	    "221 2.0.0"
+	[ ! -e "$T/mail/example.net/nobody" ]
+	[ ! -e "$T/mail/elsewhere.example" ]
+}
+
+@test "template: local parts with / or equal to . or .. never leave the tree" {
+	mkdir -p "$T/mail/example.net/b/"{tmp,new,cur} "$T/mail/example.net/x/"{tmp,new,cur}
+	mkdir -p "$T/mail/"{tmp,new,cur} "$T/mail/example.net/"{tmp,new,cur}
+	run template_session "$E$M"'RCPT TO:<"../b"@example.net>\r\nRCPT TO:<"b/../x"@example.net>\r\nRCPT TO:<".."@example.net>\r\nRCPT TO:<"."@example.net>\r\n'"$Q"
+	assert_success
+	assert_replies "220" "250" "250 2.1.0" "550 5.1.1" "550 5.1.1" \
+	    "550 5.1.1" "550 5.1.1" "221 2.0.0"
+	[ "$(find "$T/mail" -type f | wc -l)" -eq 0 ]
+}

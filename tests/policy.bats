@@ -103,3 +103,10 @@ setup()
 	assert_line --index 0 --regexp '^220 trusted\.example'
 	assert_line --regexp '^250[- ]SIZE 2048$'
 }
+
+@test "RCPTHOSTS names a missing file: exit 111 (temporary), a fatal: line, no 250" {
+	run smtp_session "$E$Q" RCPTHOSTS="$T/missing"
+	[ "$status" -eq 111 ] || fail "exit $status, expected 111"
+	refute_reply_line '^250'
+	grep -q 'fatal: .*RCPTHOSTS' "$T/err"
+}
