@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -37,6 +38,14 @@
  * second. */
 #define SPAWN_NAP_MIN_US 50
 #define SPAWN_NAP_MAX_US 20000
+/* spawn_collect reads output in blocks of this size (on the stack), and
+ * after the child has ended drains at most this many blocks that are
+ * already there (a grandchild may go on writing). */
+#define SPAWN_READ_BLOCK 16384
+#define SPAWN_DRAIN_MAX 64
+/* While the output pipe is quiet, spawn_collect looks at the child this
+ * often at most (milliseconds, growing from 1). */
+#define SPAWN_POLL_MAX_MS 100
 
 static int
 plan_names(const struct spawn_fd *plan, size_t nplan, int fd)
@@ -240,4 +249,104 @@ spawn_kill(pid_t pid)
 	(void)kill(-pid, SIGKILL);
 	(void)kill(pid, SIGKILL);
 	(void)reap(pid, &status, 0);
+}
+
+/* Keep the first line of data[0..n) in line; 1 once it is complete. */
+static int
+collect_line(const char *data, size_t n, char *line, size_t cap, size_t *len)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)data[i];
+		if (c == '\n')
+			return 1;
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (*len + 1 < cap)
+			line[(*len)++] = (char)c;
+	}
+	return 0;
+}
+
+/* Read what fd has; 1 at EOF or error, 0 otherwise. */
+static int
+collect_read(int fd, char *line, size_t cap, size_t *len, int *has_line)
+{
+	char block[SPAWN_READ_BLOCK];
+	ssize_t r;
+
+	r = io_read(fd, block, sizeof(block));
+	if (r <= 0)
+		return 1;
+	if (!*has_line)
+		*has_line = collect_line(block, (size_t)r, line, cap, len);
+	return 0;
+}
+
+int
+spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
+    size_t *len, int *status)
+{
+	long long deadline = io_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long left;
+	struct pollfd pfd;
+	int step = 1;
+	int has_line = 0;
+	int r;
+	int i;
+
+	*len = 0;
+	if (cap > 0)
+		line[0] = '\0';
+	if (cap == 0)
+		has_line = 1;
+	for (;;) {
+		left = deadline - io_now_ms();
+		if (left <= 0) {
+			spawn_kill(pid);
+			errno = ETIMEDOUT;
+			goto done_killed;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left < step ? (int)left : step);
+		if (r == -1 && errno != EINTR) {
+			i = errno;
+			spawn_kill(pid);
+			errno = i;
+			goto done_killed;
+		}
+		if (r > 0) {
+			if (collect_read(fd, line, cap, len, &has_line))
+				break;	/* EOF: the child is ending */
+			continue;
+		}
+		/* Quiet: has the child ended, leaving its stdout to a
+		 * grandchild (a backgrounded job)? */
+		if (reap(pid, status, WNOHANG) == pid) {
+			for (i = 0; i < SPAWN_DRAIN_MAX; i++) {
+				pfd.revents = 0;
+				if (poll(&pfd, 1, 0) != 1 ||
+				    collect_read(fd, line, cap, len, &has_line))
+					break;
+			}
+			goto done;
+		}
+		step = step * 2 > SPAWN_POLL_MAX_MS ? SPAWN_POLL_MAX_MS :
+		    step * 2;
+	}
+	left = deadline - io_now_ms();
+	if (spawn_wait(pid, left > 0 ? (int)left : 0, status) == -1)
+		goto done_killed;
+done:
+	if (cap > 0)
+		line[*len] = '\0';
+	return 0;
+done_killed:
+	if (cap > 0)
+		line[*len] = '\0';
+	return -1;
 }

@@ -37,4 +37,16 @@ int spawn_wait(pid_t pid, int timeout_ms, int *status);
 /* Kill (SIGKILL) and reap pid; for aborts. */
 void spawn_kill(pid_t pid);
 
+/*
+ * For a child whose stdout is a pipe with read end fd: read it until EOF
+ * or until the child has ended, keep its first line (without the LF;
+ * control characters dropped, at most cap - 1 octets, NUL-terminated) in
+ * line and *len, discard everything else, so that a program flooding its
+ * output can neither block nor grow memory, then wait for the child: all
+ * within timeout_ms.  Returns as spawn_wait (on the deadline the child is
+ * killed and reaped, -1 ETIMEDOUT).  fd stays open: the caller closes it.
+ */
+int spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
+    size_t *len, int *status);
+
 #endif

@@ -107,8 +107,8 @@ test_basic(void)
 	len = run_sh("ls /proc/self/fd | wc -l", env_none, out, sizeof(out),
 	    &status);
 	/* 0, 1, 2 and the fd ls opens on /proc/self/fd. */
-	ok(len > 0 && atoi(out) == 4, "child has only 0, 1, 2 (%.*s)",
-	    (int)len, out);
+	ok(len > 0 && atoi(out) == 4, "child has only 0, 1, 2 (%d)",
+	    len > 0 ? atoi(out) : -1);
 
 	len = run_sh("trap - PIPE; yes | head -n 1; echo done", env_none,
 	    out, sizeof(out), &status);
@@ -198,6 +198,82 @@ test_errors(void)
 	    errno == EINVAL, "no argv: EINVAL");
 }
 
+/* sh -c SCRIPT through spawn_collect; *line gets the first line. */
+static int
+collect_sh(const char *script, int timeout_ms, char *line, size_t cap,
+    size_t *len, int *status)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	struct spawn_fd plan[1];
+	int p[2];
+	pid_t pid;
+	int r;
+
+	if (cloexec_pipe(p) == -1)
+		return -2;
+	plan[0].child_fd = 1;
+	plan[0].parent_fd = p[1];
+	if (spawn_start(&pid, argv, env, plan, 1) == -1)
+		return -2;
+	close(p[1]);
+	r = spawn_collect(pid, p[0], timeout_ms, line, cap, len, status);
+	close(p[0]);
+	return r;
+}
+
+static void
+test_collect(void)
+{
+	char line[32];
+	size_t len;
+	int status;
+	long long t0;
+
+	ok(collect_sh("printf 'Queued as 42\\r\\nmore\\n'; exit 3", 5000,
+	    line, sizeof(line), &len, &status) == 0 &&
+	    WEXITSTATUS(status) == 3, "exit status through collect");
+	is_mem(line, len, "Queued as 42", "first line, CR dropped");
+	ok(line[len] == '\0', "NUL-terminated");
+
+	ok(collect_sh("printf 'a\\tb\\001c'", 5000, line, sizeof(line), &len,
+	    &status) == 0, "no LF at all");
+	is_mem(line, len, "abc", "controls dropped, unended line kept");
+
+	ok(collect_sh("head -c 100 /dev/zero | tr '\\0' x; echo; echo 2",
+	    5000, line, sizeof(line), &len, &status) == 0 && len == 31,
+	    "a long first line is cut to cap - 1 (%zu)", len);
+
+	t0 = io_now_ms();
+	ok(collect_sh("echo flood; yes | head -c 50000000; exit 0", 20000,
+	    line, sizeof(line), &len, &status) == 0 &&
+	    WEXITSTATUS(status) == 0, "50 MB of output drained");
+	is_mem(line, len, "flood", "flood: first line kept");
+	diag("50 MB drained in %lld ms", io_now_ms() - t0);
+
+	t0 = io_now_ms();
+	ok(collect_sh("echo bg; sleep 5 & exit 0", 4000, line, sizeof(line),
+	    &len, &status) == 0 && WEXITSTATUS(status) == 0,
+	    "a background job holding stdout does not hold us");
+	ok(io_now_ms() - t0 < 2000, "... nor make us wait (%lld ms)",
+	    io_now_ms() - t0);
+	is_mem(line, len, "bg", "background: first line kept");
+
+	t0 = io_now_ms();
+	errno = 0;
+	ok(collect_sh("echo slow; sleep 30", 300, line, sizeof(line), &len,
+	    &status) == -1 && errno == ETIMEDOUT, "deadline: ETIMEDOUT");
+	ok(io_now_ms() - t0 < 2000, "... on time (%lld ms)", io_now_ms() - t0);
+	is_mem(line, len, "slow", "deadline: what came is kept");
+
+	t0 = io_now_ms();
+	errno = 0;
+	ok(collect_sh("exec >&-; sleep 30", 300, line, sizeof(line), &len,
+	    &status) == -1 && errno == ETIMEDOUT,
+	    "closed stdout, then a hang: ETIMEDOUT");
+	ok(len == 0, "nothing printed, empty line");
+}
+
 int
 main(void)
 {
@@ -214,6 +290,7 @@ main(void)
 	test_swap();
 	test_deadline();
 	test_errors();
+	test_collect();
 	ok(count_fds() == before, "no descriptor leaked (%d)", count_fds());
 	ok(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD,
 	    "no child left");
