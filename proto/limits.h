@@ -45,4 +45,17 @@
 /* Message bytes batched into one SMTP_EV_BODY event. */
 #define SMTP_BODY_CHUNK_MAX 65536
 
+/* PROXY protocol (haproxy's doc/proxy-protocol.txt).  §2.1: a v1 line is
+ * at most 107 octets, CRLF included ("PROXY UNKNOWN" with two full IPv6
+ * addresses and ports). */
+#define PROXY_V1_LINE_MAX 107
+/* A v2 header: 16 octets and the length they announce (up to 65535, §2.2).
+ * haproxy with every proxy-v2-options TLV stays well under 1 KB; a longer
+ * header is refused as oversized rather than buffered. */
+#define PROXY_HEADER_MAX 4096
+/* §2: the receiver "may apply a short timeout ... at least 3 seconds to
+ * cover a TCP retransmit": seconds allowed for the whole header (or
+ * TIMEOUT, when that is shorter).  A proxy sends it on connect. */
+#define PROXY_TIMEOUT 10
+
 #endif
