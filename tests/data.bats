@@ -384,3 +384,34 @@ hops()
 	run message_body
 	assert_output 'chunk'
 }
+
+# bdat_session MAILPARAMS CHUNK: one BDAT LAST transaction with CHUNK
+# (printf escapes), its length counted here.
+bdat_session()
+{
+	local len
+	len=$(printf "$2" | wc -c)
+	smtp_session "${E}MAIL FROM:<a@example.org>$1\r\n${R}BDAT $len LAST\r\n$2NOOP\r\n$Q"
+}
+
+@test "BDAT without BINARYMIME: NUL, bare CR or bare LF in a chunk is 554 5.6.0" {
+	local chunk
+	for chunk in 'Subject: n\r\n\r\na\0b\r\n' 'Subject: c\r\n\r\na\rb\r\n' \
+	    'Subject: l\r\n\r\na\nb\r\n'; do
+		run bdat_session "" "$chunk"
+		assert_success
+		assert_replies "220" "250" "250 2.1.0" "250 2.1.5" "554 5.6.0" \
+		    "250 2.0.0" "221 2.0.0"
+	done
+	assert_stored 0
+}
+
+@test "BDAT with BODY=BINARYMIME: NUL, bare CR and bare LF are kept (CRLF becomes LF)" {
+	run bdat_session " BODY=BINARYMIME" 'Subject: b\r\n\r\na\0b\rc\nd\r\n'
+	assert_success
+	assert_replies "220" "250" "250 2.1.0" "250 2.1.5" "250 2.0.0" \
+	    "250 2.0.0" "221 2.0.0"
+	message_body >"$T/got"
+	printf 'a\0b\rc\nd\n' >"$T/want"
+	cmp "$T/got" "$T/want"
+}
