@@ -26,6 +26,7 @@
 #include "deliver/deliver.h"
 #include "lib/buf.h"
 #include "lib/io.h"
+#include "proto/proxy.h"
 #include "proto/smtp.h"
 
 #ifndef SMTPD_VERSION
@@ -62,9 +63,16 @@ struct runtime {
 	int is_relay_client;
 	const char *auth_user;		/* set by a successful AUTH */
 	/* peer and local names */
+	/* remote_ip/remote_port are the peer; after a PROXY header, the
+	 * client it names (not the environment's TCPREMOTEIP, which is the
+	 * proxy's): programs must be given these as TCPREMOTEIP/PORT. */
 	char remote_ip[NAME_MAX_LEN];
 	char remote_port[16];
 	const char *remote_host;
+	/* PROXYPROTOCOL: the address the client connected to, from the
+	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
+	char proxy_local_ip[NAME_MAX_LEN];
+	char proxy_local_port[16];
 	char local_host[NAME_MAX_LEN];
 	const char *greeting_host;
 	/* RCPTHOSTS, read once */
@@ -409,11 +417,79 @@ on_starttls(void)
 	smtp_answer(&rt.session, REPLY_TLS_TEMP_FAIL);
 }
 
-/* PROXYPROTOCOL: read and check the header before the greeting;
- * 0, or -1 when the connection must be closed. */
+/* Read a PROXY header within PROXY_TIMEOUT (or TIMEOUT): NULL, or why
+ * not, for the log. */
+static const char *
+proxy_read(char *buf, size_t *len, struct proxy_header *h)
+{
+	long long deadline = io_now_ms() + (rt.timeout_ms < PROXY_TIMEOUT *
+	    1000 ? rt.timeout_ms : PROXY_TIMEOUT * 1000);
+	enum proxy_result r;
+
+	while ((r = proxy_parse(buf, *len, h)) == PROXY_NEED_MORE) {
+		long long left = deadline - io_now_ms();
+		ssize_t n = -1;
+		int w = left > 0 ? io_wait(0, 0, (int)left) : 0;
+
+		if (w == 0)
+			return "no complete header in time";
+		if (h->need > PROXY_HEADER_MAX - *len)
+			return "header too long";
+		if (w > 0)
+			n = io_read(0, buf + *len, h->need);
+		if (n == 0)
+			return "connection closed before the end of the header";
+		if (n < 0)
+			return strerror(errno);
+		*len += (size_t)n;
+	}
+	return r == PROXY_OK ? NULL : h->reason;
+}
+
+/*
+ * PROXYPROTOCOL (haproxy's doc/proxy-protocol.txt): a proxy's header
+ * comes before the greeting.  Opt-in, because with it anyone who reaches
+ * the port names their own address (§2: the receiver "MUST not try to
+ * guess").  The header is read exactly: never more than the octets
+ * proxy_parse() says still belong to it, so the client's own bytes stay
+ * unread on fd 0, socket or pipe.  A bad, truncated, late or missing
+ * header closes the connection without a reply (§2.1: abort).  Its
+ * source becomes the peer (rt.remote_ip: the log, Received:, TCPREMOTEIP
+ * for programs); LOCAL and UNKNOWN keep the connection's own addresses.
+ * 0, or -1 when the connection must be closed.
+ */
 static int
 read_proxy_header(void)
 {
+	char buf[PROXY_HEADER_MAX];
+	struct proxy_header h;
+	size_t len = 0;
+	const char *why;
+
+	if (getenv("PROXYPROTOCOL") == NULL)
+		return 0;
+	why = proxy_read(buf, &len, &h);
+	if (why != NULL) {
+		log_line("warning", "%s: PROXY header refused after %zu octets: "
+		    "%s; closing", rt.session_id, len, why);
+		return -1;
+	}
+	if (!h.has_addresses) {
+		log_line("info", "%s: PROXY v%d %s: the connection's own "
+		    "addresses stand", rt.session_id, h.version,
+		    h.version == 1 ? "UNKNOWN" : "LOCAL or unspecified");
+		return 0;
+	}
+	log_line("info", "%s: PROXY v%d: client %s port %u, to %s port %u, "
+	    "via %s", rt.session_id, h.version, h.src, h.src_port, h.dst,
+	    h.dst_port, rt.remote_ip);
+	copy_name(rt.remote_ip, sizeof(rt.remote_ip), h.src);
+	snprintf(rt.remote_port, sizeof(rt.remote_port), "%u", h.src_port);
+	copy_name(rt.proxy_local_ip, sizeof(rt.proxy_local_ip), h.dst);
+	snprintf(rt.proxy_local_port, sizeof(rt.proxy_local_port), "%u",
+	    h.dst_port);
+	/* TCPREMOTEHOST named the proxy. */
+	rt.remote_host = NULL;
 	return 0;
 }
 
