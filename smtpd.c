@@ -26,6 +26,7 @@
 #include "deliver/deliver.h"
 #include "lib/buf.h"
 #include "lib/io.h"
+#include "lib/ucspitls.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
 
@@ -87,6 +88,11 @@ struct runtime {
 	char message_id[48];
 	struct envelope env;
 	int delivery_open;
+	/* STARTTLS through a wrapper (configure_tls, on_starttls) */
+	int tls_mode;			/* TLS_OFF, TLS_UCSPI, TLS_WRAPPER */
+	int tls_ctl_fd;			/* UCSPI-TLS: SSLCTLFD */
+	int tls_read_fd;		/* UCSPI-TLS: SSLREADFD */
+	int tls_write_fd;		/* UCSPI-TLS: SSLWRITEFD */
 	/* input */
 	size_t in_off;
 	size_t in_len;
@@ -404,17 +410,239 @@ on_auth(const struct smtp_event *ev)
 	smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
 }
 
-/* STARTTLS (UCSPITLS, TLSWRAPPER) and implicit TLS (SMTPS). */
+/*
+ * STARTTLS (RFC 3207) through a wrapper that holds the key: UCSPI-TLS
+ * (UCSPITLS + SSLCTLFD/SSLREADFD/SSLWRITEFD: sslserver -n, s6-ucspitlsd)
+ * or Debian's `tlswrapper -n` (TLSWRAPPER: the 220 goes to its control
+ * pipe on fd 5).  SMTPS: the wrapper did the handshake before we started
+ * (implicit TLS, RFC 8314: tlswrapper, stunnel, sslserver).
+ */
+#define TLS_OFF 0
+#define TLS_UCSPI 1
+#define TLS_WRAPPER 2
+/* tlswrapper(1) -n: "control pipe on filedescriptor 5". */
+#define TLSWRAPPER_FD 5
+/* Of the UCSPI-TLS wrapper's report only the protocol and cipher are
+ * logged, each cut to TLS_NAME_MAX. */
+#define TLS_INFO_MAX 1024
+#define TLS_NAME_MAX 64
+/* Plaintext read away after STARTTLS, at most; anything beyond stays
+ * where it is and makes the handshake fail. */
+#define STARTTLS_DISCARD_MAX (4 * INPUT_MAX)
+
+static int flush_output(void);
+
+/* A descriptor the environment names for STARTTLS: open and not 0-2.
+ * It is made close-on-exec here, so that no child ever holds it. */
+static int
+tls_env_fd(const char *name)
+{
+	int fd = ucspitls_fd(getenv(name));
+
+	if (fd <= 2)
+		return -1;
+	if (io_cloexec(fd) != 0)
+		return -1;
+	return fd;
+}
+
 static void
 configure_tls(void)
 {
+	int wrapper_fl = -1;
+
+	rt.tls_mode = TLS_OFF;
+	/*
+	 * sslserver sets the SSL descriptors for implicit TLS too
+	 * (RECIPES.md §4d), so they are closed on exec whether or not
+	 * STARTTLS is offered.
+	 */
+	rt.tls_ctl_fd = tls_env_fd("SSLCTLFD");
+	rt.tls_read_fd = tls_env_fd("SSLREADFD");
+	rt.tls_write_fd = tls_env_fd("SSLWRITEFD");
+	if (getenv("TLSWRAPPER") != NULL) {
+		wrapper_fl = fcntl(TLSWRAPPER_FD, F_GETFL);
+		if (wrapper_fl != -1 && io_cloexec(TLSWRAPPER_FD) != 0)
+			wrapper_fl = -1;
+	}
+	if (getenv("SMTPS") != NULL) {
+		rt.cfg.flags |= SMTP_CF_TLS;
+		return;
+	}
+	if (getenv("UCSPITLS") != NULL) {
+		if (rt.tls_ctl_fd < 0 || rt.tls_read_fd < 0 ||
+		    rt.tls_write_fd < 0) {
+			log_line("warning", "UCSPITLS is set but SSLCTLFD, "
+			    "SSLREADFD and SSLWRITEFD are not open descriptors "
+			    "above 2: STARTTLS is not offered");
+			return;
+		}
+		rt.tls_mode = TLS_UCSPI;
+		rt.cfg.flags |= SMTP_CF_STARTTLS;
+		return;
+	}
+	if (getenv("TLSWRAPPER") != NULL) {
+		if (wrapper_fl == -1 || (wrapper_fl & O_ACCMODE) == O_RDONLY) {
+			log_line("warning", "TLSWRAPPER is set but fd 5 is not "
+			    "a writable control pipe (tlswrapper -n): STARTTLS "
+			    "is not offered");
+			return;
+		}
+		rt.tls_mode = TLS_WRAPPER;
+		rt.cfg.flags |= SMTP_CF_STARTTLS;
+	}
+}
+
+/*
+ * Everything the client sent after STARTTLS was sent in the clear and
+ * may have been put there by someone in the path (CVE-2011-0411): drop
+ * it, buffered or waiting on fd 0.  Called before the 220 leaves, so
+ * nothing that is waiting can be the client's side of the handshake.
+ * 0, or -1 when the client has gone.
+ */
+static int
+discard_pipelined(void)
+{
+	size_t n = rt.in_len - rt.in_off;
+	ssize_t r;
+
+	rt.in_off = rt.in_len;
+	while (n < STARTTLS_DISCARD_MAX && io_wait(0, 0, 0) == 1) {
+		r = io_read(0, rt.in, sizeof(rt.in));
+		if (r == 0)
+			return -1;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	rt.in_off = rt.in_len = 0;
+	if (n > 0)
+		log_line("warning", "%s: STARTTLS: discarded %zu octets the "
+		    "client sent after it in the clear", rt.session_id, n);
+	return 0;
+}
+
+/* A wrapper's string, fit for the log: printable ASCII, bounded. */
+static void
+tls_name(char *dst, const char *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL || n == 0) {
+		memcpy(dst, "unknown", sizeof("unknown"));
+		return;
+	}
+	if (n > TLS_NAME_MAX)
+		n = TLS_NAME_MAX;
+	for (i = 0; i < n; i++)
+		dst[i] = v[i] > ' ' && v[i] < 127 ? v[i] : '?';
+	dst[n] = '\0';
+}
+
+/* UCSPI-TLS (RECIPES.md §4d): 220 in the clear, 'Y', the report, then
+ * SSLREADFD/SSLWRITEFD become fd 0/fd 1 for the rest of the session. */
+static void
+starttls_ucspi(void)
+{
+	char info[TLS_INFO_MAX];
+	char protocol[TLS_NAME_MAX + 1];
+	char cipher[TLS_NAME_MAX + 1];
+	const char *v;
+	size_t len;
+	size_t vlen = 0;
+
+	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
+	if (discard_pipelined() != 0 || flush_output() != 0) {
+		smtp_eof(&rt.session);
+		return;
+	}
+	if (ucspitls_starttls(rt.tls_ctl_fd, info, sizeof(info), &len,
+	    rt.timeout_ms) != 0) {
+		log_line("warning", "%s: STARTTLS: TLS handshake failed: %s",
+		    rt.session_id, errno == EPROTO ? "the wrapper closed "
+		    "SSLCTLFD" : strerror(errno));
+		smtp_eof(&rt.session);
+		return;
+	}
+	/* The wrapper owns the network connection now: our copies of it
+	 * go, and the session goes on over its pipes. */
+	if (dup2(rt.tls_read_fd, 0) == -1 || dup2(rt.tls_write_fd, 1) == -1) {
+		log_line("warning", "%s: STARTTLS: unable to switch to the "
+		    "TLS descriptors: %s", rt.session_id, strerror(errno));
+		smtp_eof(&rt.session);
+		return;
+	}
+	if (rt.tls_read_fd != rt.tls_ctl_fd)
+		(void)io_close(rt.tls_read_fd);
+	if (rt.tls_write_fd != rt.tls_ctl_fd &&
+	    rt.tls_write_fd != rt.tls_read_fd)
+		(void)io_close(rt.tls_write_fd);
+	smtp_tls_started(&rt.session);
+	v = ucspitls_get(info, len, "SSL_PROTOCOL", &vlen);
+	tls_name(protocol, v, vlen);
+	v = ucspitls_get(info, len, "SSL_CIPHER", &vlen);
+	tls_name(cipher, v, vlen);
+	log_line("info", "%s: STARTTLS: TLS started: protocol %s cipher %s",
+	    rt.session_id, protocol, cipher);
+}
+
+/* tlswrapper -n (RECIPES.md §4e): earlier replies still go out in the
+ * clear on fd 1; the 220 goes to the control pipe, whose closing starts
+ * TLS.  fd 0/fd 1 stay tlswrapper's pipes. */
+static void
+starttls_tlswrapper(void)
+{
+	const char *out;
+	size_t before;
+	size_t n;
+	int r = 0;
+	int e = 0;
+
+	before = smtp_output(&rt.session, &out);
+	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
+	if (discard_pipelined() != 0) {
+		smtp_eof(&rt.session);
+		return;
+	}
+	n = smtp_output(&rt.session, &out);
+	if (io_write_timeout(1, out, before, rt.timeout_ms) != 0) {
+		log_line("info", "%s: unable to write to the client: %s",
+		    rt.session_id, strerror(errno));
+		smtp_output_done(&rt.session, n);
+		smtp_eof(&rt.session);
+		return;
+	}
+	if (io_write_timeout(TLSWRAPPER_FD, out + before, n - before,
+	    rt.timeout_ms) != 0) {
+		r = -1;
+		e = errno;
+	}
+	smtp_output_done(&rt.session, n);
+	if (io_close(TLSWRAPPER_FD) != 0 && r == 0) {
+		r = -1;
+		e = errno;
+	}
+	if (r != 0) {
+		log_line("warning", "%s: STARTTLS: unable to hand the 220 to "
+		    "tlswrapper (fd 5): %s", rt.session_id, strerror(e));
+		smtp_eof(&rt.session);
+		return;
+	}
+	smtp_tls_started(&rt.session);
+	log_line("info", "%s: STARTTLS: handed to tlswrapper (it reports "
+	    "no protocol or cipher)", rt.session_id);
 }
 
 /* Answer SMTP_EV_STARTTLS: reply, switch the descriptors, reset. */
 static void
 on_starttls(void)
 {
-	smtp_answer(&rt.session, REPLY_TLS_TEMP_FAIL);
+	if (rt.tls_mode == TLS_UCSPI)
+		starttls_ucspi();
+	else if (rt.tls_mode == TLS_WRAPPER)
+		starttls_tlswrapper();
+	else
+		smtp_answer(&rt.session, REPLY_TLS_TEMP_FAIL);
 }
 
 /* Read a PROXY header within PROXY_TIMEOUT (or TIMEOUT): NULL, or why

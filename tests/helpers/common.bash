@@ -28,6 +28,7 @@ common_setup()
 	SERVER_PID=
 	SERVER_HOST=127.0.0.1
 	SERVER_OPTS=()
+	SERVER_WRAP=()
 	[ -x "$SMTPD" ] || fail "no smtpd binary at $SMTPD (run make first)"
 }
 
@@ -177,13 +178,15 @@ message_body()
 # start_server [NAME=value...]: tcpserver -HR on $SERVER_HOST with port 0;
 # sets PORT and SERVER_PID.  smtpd's stderr (its log) and tcpserver's go to
 # $T/server.log.  Extra tcpserver options: SERVER_OPTS=(-x rules.cdb).
+# A program between tcpserver and smtpd (a TLS wrapper):
+# SERVER_WRAP=(tlswrapper -n -f cert.pem).
 start_server()
 {
 	local san i
 	mapfile -t san < <(san_env)
 	env -i PATH=/usr/bin:/bin "${san[@]}" "$@" \
 	    tcpserver -1 -HR -l smtp.test -c 20 "${SERVER_OPTS[@]}" \
-	    "$SERVER_HOST" 0 "$SMTPD" maildir "$MD" \
+	    "$SERVER_HOST" 0 "${SERVER_WRAP[@]}" "$SMTPD" maildir "$MD" \
 	    >"$T/port" 2>"$T/server.log" 3>&- &
 	SERVER_PID=$!
 	for i in $(seq 100); do

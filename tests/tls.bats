@@ -1,0 +1,414 @@
+#!/usr/bin/env bats
+# tls.bats: encryption through the wrappers people run, never a key in
+# smtpd.  STARTTLS over UCSPI-TLS (tests/helpers/ucspi-tls, standing in for
+# sslserver -n and s6-ucspitlsd) and over Debian's `tlswrapper -n`;
+# implicit TLS (SMTPS) under tlswrapper and stunnel.  Clients: swaks,
+# openssl s_client, curl, Python smtplib and ssl.  The certificate is made
+# for each test by tests/helpers/mkcert.
+
+load helpers/common
+
+setup()
+{
+	common_setup
+	"$HELPERS/mkcert" "$T/tls"
+	CERT=$T/tls/cert.pem
+	STUNNEL_PID=
+	CLIENT_PID=
+}
+
+teardown()
+{
+	if [ -n "$CLIENT_PID" ]; then
+		kill "$CLIENT_PID" 2>/dev/null || true
+		wait "$CLIENT_PID" 2>/dev/null || true
+	fi
+	if [ -n "$STUNNEL_PID" ]; then
+		kill "$STUNNEL_PID" 2>/dev/null || true
+		wait "$STUNNEL_PID" 2>/dev/null || true
+	fi
+	common_teardown
+}
+
+# STARTTLS over UCSPI-TLS: tcpserver | ucspi-tls | smtpd.
+start_ucspi()
+{
+	SERVER_WRAP=("$HELPERS/ucspi-tls" -t 5 -l "$T/wrapper.log"
+	    "$T/tls/cert.pem" "$T/tls/key.pem")
+	start_server "$@"
+}
+
+# tlswrapper (BearSSL, TLS 1.2): -n = STARTTLS with its control pipe on
+# fd 5; without -n, implicit TLS.
+start_tlswrapper()
+{
+	SERVER_WRAP=(tlswrapper -T 5 -t 10 "$@" -f "$T/tls/both.pem")
+}
+
+# smtpd on pipes with UCSPI-TLS descriptors that lead nowhere: fd 3
+# (SSLCTLFD) is /dev/null opened read-write, so it takes the 'Y' and
+# answers with end-of-file.  $1 is the client's input (printf format);
+# the client then stays connected for $2 seconds (default 0).
+smtpd_fake_ucspi()
+{
+	local san
+	mapfile -t san < <(san_env)
+	# shellcheck disable=SC2059
+	{ printf "$1"; sleep "${2:-0}"; } | env -i PATH=/usr/bin:/bin "${san[@]}" UCSPITLS=1 \
+	    SSLCTLFD=3 SSLREADFD=4 SSLWRITEFD=6 "$SMTPD" maildir "$MD" \
+	    3<>/dev/null 4</dev/null 6>/dev/null 2>"$T/err" | tr -d '\r'
+}
+
+# stunnel in exec mode (RECIPES.md §4a): implicit TLS, one smtpd per
+# connection, with stunnel's own environment (here SMTPS=1).
+start_stunnel()
+{
+	local san i
+	mapfile -t san < <(san_env)
+	PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$T/stunnel.conf" <<-EOF
+	foreground = yes
+	pid =
+	output = $T/stunnel.log
+	[smtps]
+	accept = 127.0.0.1:$PORT
+	cert = $T/tls/cert.pem
+	key = $T/tls/key.pem
+	exec = $SMTPD
+	execArgs = smtpd maildir $MD
+	EOF
+	env -i PATH=/usr/bin:/bin "${san[@]}" SMTPS=1 TCPLOCALHOST=smtp.test \
+	    stunnel "$T/stunnel.conf" 2>"$T/server.log" &
+	STUNNEL_PID=$!
+	for i in $(seq 100); do
+		grep -q 'Configuration successful' "$T/stunnel.log" \
+		    2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "stunnel did not start: $(cat "$T/stunnel.log")"
+}
+
+swaks_to()
+{
+	swaks --server "127.0.0.1:$PORT" --helo client.example \
+	    --from a@example.org --to b@example.net --timeout 10 "$@"
+}
+
+# The Received: line of the only message says how it came.
+assert_received_with()
+{
+	run grep -A1 '^Received:' "$(message_file)"
+	assert_output --regexp $'\tby smtp\\.test \\(smtpd\\) with '"$1"' id '
+}
+
+# ---------------------------------------------------------------------
+# UCSPI-TLS
+
+@test "UCSPI-TLS: swaks --tls; STARTTLS offered once, message stored with ESMTPS" {
+	start_ucspi UCSPITLS=1
+	run swaks_to --tls --header 'Subject: ucspi swaks'
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.3'
+	# offered in the clear, not after the handshake (RFC 3207 §4.2)
+	run grep -c -- '250-STARTTLS' <<<"$output"
+	assert_output 1
+	assert_stored 1
+	assert_received_with ESMTPS
+	wait_for_log 'STARTTLS: TLS started: protocol TLSv1\.3 cipher TLS_AES_'
+	wait_for_log 'end: quit, 1 message'
+}
+
+@test "UCSPI-TLS: openssl s_client -starttls smtp" {
+	start_ucspi UCSPITLS=1
+	run bash -c 'printf "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s_client\r\n\r\nover openssl\r\n.\r\nQUIT\r\n" |
+	    timeout 10 openssl s_client -quiet -starttls smtp -CAfile "$1" \
+	    -verify_return_error -connect "127.0.0.1:$2" 2>&1' bash "$CERT" "$PORT"
+	assert_success
+	assert_output --partial '250 2.0.0'
+	assert_output --partial '221 2.0.0'
+	refute_output --partial 'STARTTLS'
+	assert_stored 1
+	assert_received_with ESMTPS
+	run message_body
+	assert_output 'over openssl'
+}
+
+@test "UCSPI-TLS: curl --ssl-reqd" {
+	start_ucspi UCSPITLS=1
+	printf 'Subject: curl\r\n\r\nover curl\r\n' >"$T/msg.eml"
+	run curl -sS --ssl-reqd --cacert "$CERT" --max-time 10 \
+	    --url "smtp://localhost:$PORT/client.example" \
+	    --mail-from a@example.org --mail-rcpt b@example.net -T "$T/msg.eml"
+	assert_success
+	assert_stored 1
+	assert_received_with ESMTPS
+}
+
+@test "UCSPI-TLS: Python smtplib starttls(); a second STARTTLS is 503" {
+	start_ucspi UCSPITLS=1
+	run "$PY" - "$PORT" "$CERT" <<-'EOF'
+	import smtplib, ssl, sys
+	s = smtplib.SMTP("localhost", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+	s.ehlo()
+	print("before:", "starttls" in s.esmtp_features)
+	print("starttls:", s.starttls(context=ssl.create_default_context(cafile=sys.argv[2])))
+	s.ehlo()
+	print("after:", "starttls" in s.esmtp_features)
+	print("again:", s.docmd("STARTTLS"))
+	print("refused:", s.sendmail("a@example.org", ["b@example.net"], "Subject: smtplib\r\n\r\nhi\r\n"))
+	s.quit()
+	EOF
+	assert_success
+	assert_line 'before: True'
+	assert_line "starttls: (220, b'2.0.0 Ready to start TLS')"
+	assert_line 'after: False'
+	assert_line "again: (503, b'5.5.1 Bad sequence of commands')"
+	assert_line 'refused: {}'
+	assert_stored 1
+	assert_received_with ESMTPS
+}
+
+@test "UCSPI-TLS: STARTTLS then RSET in one write: the RSET is never answered" {
+	start_ucspi UCSPITLS=1
+	run "$PY" "$HELPERS/starttls-inject.py" "$PORT" "$CERT"
+	assert_success
+	assert_line 'S: 220 2.0.0 Ready to start TLS'
+	assert_line 'clear after 220: 0'
+	assert_line 'tls: TLSv1.3'
+	# inside TLS: the EHLO reply and the 221, nothing for the RSET
+	run grep -E '^S~: [0-9]{3} ' <<<"$output"
+	assert_output --regexp '^S~: 250 [^\n]*
+S~: 221 2\.0\.0'
+	refute_output --partial '2.0.0 OK'
+	wait_for_log 'STARTTLS: discarded 6 octets the client sent after it'
+	wait_for_log 'end: quit'
+}
+
+@test "UCSPI-TLS: without UCSPITLS the descriptors alone do not offer STARTTLS" {
+	start_ucspi
+	run swaks_to --tls
+	assert_failure 29
+	assert_output --partial 'Host did not advertise STARTTLS'
+	refute_output --partial '250-STARTTLS'
+}
+
+@test "UCSPI-TLS: a client that does not speak TLS after the 220 ends the session, logged" {
+	start_ucspi UCSPITLS=1
+	run "$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 \
+	    'expect:^220 ' 'send:EHLO client.example\r\n' 'expect:^250 ' \
+	    'send:STARTTLS\r\n' 'expect:^220 2\.0\.0' \
+	    'send:this is not a TLS ClientHello\r\n'
+	assert_success
+	wait_for_log 'STARTTLS: TLS handshake failed: the wrapper closed SSLCTLFD'
+	wait_for_log 'end: client closed the connection, 0 messages'
+	run grep -c 'handshake failed' "$T/wrapper.log"
+	assert_output 1
+}
+
+@test "UCSPI-TLS: SSLCTLFD, SSLREADFD and SSLWRITEFD are close-on-exec in smtpd" {
+	start_ucspi UCSPITLS=1
+	# hold a session open while we look at smtpd's descriptors
+	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 'expect:^220 ' \
+	    'send:EHLO client.example\r\n' 'expect:^250 ' 'sleep:5' \
+	    >/dev/null &
+	CLIENT_PID=$!
+	wait_for_log 'connect from 127\.0\.0\.1'
+	local pid name fd flags
+	pid=$(sed -n 's/^smtpd: pid \([0-9]*\): info: .*connect from.*/\1/p' \
+	    "$T/server.log" | head -n 1)
+	[ -d "/proc/$pid" ] || fail "smtpd (pid $pid) is not running"
+	for name in SSLCTLFD SSLREADFD SSLWRITEFD; do
+		fd=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n "s/^$name=//p")
+		[ -n "$fd" ] || fail "$name not in smtpd's environment"
+		flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$pid/fdinfo/$fd")
+		# O_CLOEXEC is 02000000 (octal) in fdinfo's flags
+		(( (8#$flags & 8#2000000) != 0 )) ||
+		    fail "$name=$fd has flags $flags: not close-on-exec"
+	done
+}
+
+@test "UCSPITLS without the descriptors: not offered, and a warning" {
+	run smtp_session 'EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n' UCSPITLS=1
+	assert_success
+	refute_reply_line 'STARTTLS'
+	assert_replies 220 250 502 221
+	run cat "$T/err"
+	assert_output --partial 'warning: UCSPITLS is set but SSLCTLFD'
+}
+
+@test "STARTTLS sequence and syntax (UCSPI-TLS descriptors on /dev/null)" {
+	run smtpd_fake_ucspi 'STARTTLS\r\nEHLO client.example\r\nSTARTTLS now\r\nMAIL FROM:<a@example.org>\r\nSTARTTLS\r\nRSET\r\nQUIT\r\n'
+	assert_success
+	assert_reply_line '^250-STARTTLS$'
+	assert_replies 220 '503 5.5.1' 250 '501 5.5.4' '250 2.1.0' \
+	    '503 5.5.1' '250 2.0.0' 221
+}
+
+@test "UCSPI-TLS: a wrapper that closes SSLCTLFD after 'Y': the session ends cleanly" {
+	run smtpd_fake_ucspi 'EHLO client.example\r\nSTARTTLS\r\n' 0.5
+	assert_success
+	assert_replies 220 250 '220 2.0.0'
+	run cat "$T/err"
+	assert_output --partial 'STARTTLS: TLS handshake failed: the wrapper closed SSLCTLFD'
+	assert_output --partial 'end: client closed the connection, 0 messages'
+}
+
+# ---------------------------------------------------------------------
+# tlswrapper -n (STARTTLS) and tlswrapper (implicit TLS)
+
+@test "tlswrapper -n: swaks --tls; STARTTLS offered once, ESMTPS" {
+	start_tlswrapper -n
+	start_server TLSWRAPPER=1
+	run swaks_to --tls --header 'Subject: tlswrapper swaks'
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.2'
+	run grep -c -- '250-STARTTLS' <<<"$output"
+	assert_output 1
+	assert_stored 1
+	assert_received_with ESMTPS
+	wait_for_log 'STARTTLS: handed to tlswrapper'
+	wait_for_log 'end: quit, 1 message'
+}
+
+@test "tlswrapper -n: openssl s_client, curl and smtplib" {
+	start_tlswrapper -n
+	start_server TLSWRAPPER=1
+	run bash -c 'printf "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s_client\r\n\r\none\r\n.\r\nQUIT\r\n" |
+	    timeout 10 openssl s_client -quiet -starttls smtp -CAfile "$1" \
+	    -verify_return_error -connect "127.0.0.1:$2" 2>&1' bash "$CERT" "$PORT"
+	assert_success
+	assert_output --partial '221 2.0.0'
+	printf 'Subject: curl\r\n\r\ntwo\r\n' >"$T/msg.eml"
+	run curl -sS --ssl-reqd --cacert "$CERT" --max-time 10 \
+	    --url "smtp://localhost:$PORT/client.example" \
+	    --mail-from a@example.org --mail-rcpt b@example.net -T "$T/msg.eml"
+	assert_success
+	run "$PY" - "$PORT" "$CERT" <<-'EOF'
+	import smtplib, ssl, sys
+	s = smtplib.SMTP("localhost", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+	s.starttls(context=ssl.create_default_context(cafile=sys.argv[2]))
+	s.ehlo()
+	print("after:", "starttls" in s.esmtp_features)
+	print("refused:", s.sendmail("a@example.org", ["b@example.net"], "Subject: smtplib\r\n\r\nthree\r\n"))
+	s.quit()
+	EOF
+	assert_success
+	assert_line 'after: False'
+	assert_line 'refused: {}'
+	assert_stored 3
+	run grep -h -A1 '^Received:' "$MD"/new/*
+	run grep -c $'^\tby smtp\\.test (smtpd) with ESMTPS id ' <<<"$output"
+	assert_output 3
+}
+
+@test "tlswrapper -n: STARTTLS then RSET in one write: the RSET is never answered" {
+	start_tlswrapper -n
+	start_server TLSWRAPPER=1
+	run "$PY" "$HELPERS/starttls-inject.py" "$PORT" "$CERT"
+	assert_success
+	assert_line 'S: 220 2.0.0 Ready to start TLS'
+	assert_line 'clear after 220: 0'
+	assert_line 'tls: TLSv1.2'
+	run grep -E '^S~: [0-9]{3} ' <<<"$output"
+	assert_output --regexp '^S~: 250 [^\n]*
+S~: 221 2\.0\.0'
+	refute_output --partial '2.0.0 OK'
+	wait_for_log 'STARTTLS: discarded 6 octets the client sent after it'
+}
+
+@test "tlswrapper -n: fd 5 is close-on-exec in smtpd; without TLSWRAPPER no STARTTLS" {
+	start_tlswrapper -n
+	start_server TLSWRAPPER=1
+	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 'expect:^220 ' \
+	    'send:EHLO client.example\r\n' 'expect:^250 ' 'sleep:5' \
+	    >/dev/null &
+	CLIENT_PID=$!
+	wait_for_log 'connect from 127\.0\.0\.1'
+	local pid flags
+	pid=$(sed -n 's/^smtpd: pid \([0-9]*\): info: .*connect from.*/\1/p' \
+	    "$T/server.log" | head -n 1)
+	flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$pid/fdinfo/5")
+	(( (8#$flags & 8#2000000) != 0 )) ||
+	    fail "fd 5 has flags $flags: not close-on-exec"
+	kill "$CLIENT_PID"
+	wait "$CLIENT_PID" || true
+	CLIENT_PID=
+	stop_server
+	start_server
+	run swaks_to --tls
+	assert_failure 29
+	assert_output --partial 'Host did not advertise STARTTLS'
+}
+
+@test "TLSWRAPPER without tlswrapper -n's pipe on fd 5: not offered, and a warning" {
+	run smtp_session 'EHLO client.example\r\nQUIT\r\n' TLSWRAPPER=1
+	assert_success
+	refute_reply_line 'STARTTLS'
+	run cat "$T/err"
+	assert_output --partial 'warning: TLSWRAPPER is set but fd 5 is not'
+}
+
+@test "tlswrapper -n: a client that does not speak TLS after the 220 ends the session" {
+	start_tlswrapper -n
+	start_server TLSWRAPPER=1
+	run "$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 \
+	    'expect:^220 ' 'send:EHLO client.example\r\n' 'expect:^250 ' \
+	    'send:STARTTLS\r\n' 'expect:^220 2\.0\.0' \
+	    'send:this is not a TLS ClientHello\r\n'
+	assert_success
+	wait_for_log 'STARTTLS: handed to tlswrapper'
+	wait_for_log 'end: client closed the connection, 0 messages'
+}
+
+@test "tlswrapper (implicit TLS) with SMTPS: swaks --tls-on-connect and curl smtps://" {
+	start_tlswrapper
+	start_server SMTPS=1
+	run swaks_to --tls-on-connect --header 'Subject: smtps'
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.2'
+	refute_output --partial 'STARTTLS'
+	printf 'Subject: curl smtps\r\n\r\nhi\r\n' >"$T/msg.eml"
+	run curl -sS --cacert "$CERT" --max-time 10 \
+	    --url "smtps://localhost:$PORT/client.example" \
+	    --mail-from a@example.org --mail-rcpt b@example.net -T "$T/msg.eml"
+	assert_success
+	assert_stored 2
+	run grep -h -A1 '^Received:' "$MD"/new/*
+	run grep -c $'^\tby smtp\\.test (smtpd) with ESMTPS id ' <<<"$output"
+	assert_output 2
+}
+
+# ---------------------------------------------------------------------
+# stunnel (implicit TLS)
+
+@test "stunnel exec with SMTPS: swaks --tls-on-connect and smtplib SMTP_SSL" {
+	start_stunnel
+	run swaks_to --tls-on-connect --header 'Subject: stunnel'
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.3'
+	refute_output --partial 'STARTTLS'
+	run "$PY" - "$PORT" "$CERT" <<-'EOF'
+	import smtplib, ssl, sys
+	ctx = ssl.create_default_context(cafile=sys.argv[2])
+	s = smtplib.SMTP_SSL("localhost", int(sys.argv[1]), local_hostname="client.example", timeout=10, context=ctx)
+	print("refused:", s.sendmail("a@example.org", ["b@example.net"], "Subject: smtp_ssl\r\n\r\nhi\r\n"))
+	s.quit()
+	EOF
+	assert_success
+	assert_line 'refused: {}'
+	assert_stored 2
+	# the client's address comes from stunnel's REMOTE_HOST
+	run grep -h -A1 '^Received:' "$MD"/new/*
+	run grep -c $'^\tby smtp\\.test (smtpd) with ESMTPS id ' <<<"$output"
+	assert_output 2
+	run bash -c 'cat "$1"/new/* | grep -c "^Received: from client\.example .*\[127\.0\.0\.1\]"' bash "$MD"
+	assert_output 2
+}
+
+@test "without SMTPS or a wrapper: Received says ESMTP, no STARTTLS" {
+	start_server
+	run swaks_to
+	assert_success
+	refute_output --partial 'STARTTLS'
+	assert_received_with ESMTP
+}
