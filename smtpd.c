@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "deliver/deliver.h"
 #include "lib/buf.h"
 #include "lib/io.h"
+#include "lib/spawn.h"
 #include "lib/ucspitls.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
@@ -48,6 +50,20 @@
 #define RCPTHOSTS_MAX (4 * 1024 * 1024)
 #define LOG_LINE_MAX 1024
 #define NAME_MAX_LEN 256
+/*
+ * The environment of pipe, qmail-queue and RCPTCHECK programs
+ * (build_session_env).  Linux refuses any one variable longer than 128 KB
+ * (MAX_ARG_STRLEN) at exec, so RECIPIENTS is kept below half of that: a
+ * RCPT beyond it gets 452 4.5.3 and the client sends the rest in another
+ * transaction (RFC 5321 §4.5.3.1.10).  The other variables are bounded
+ * by the protocol's limits and fit in SESSION_ENV_OURS_TEXT.
+ */
+#define SESSION_ENV_RCPTS_MAX 65536
+#define SESSION_ENV_OURS_TEXT 8192
+#define SESSION_ENV_TEXT_MAX (SESSION_ENV_RCPTS_MAX + SESSION_ENV_OURS_TEXT)
+/* Variables passed on from smtpd's own environment, at most. */
+#define SESSION_ENV_INHERIT_MAX 1024
+#define SESSION_ENV_OURS_MAX 16
 
 /* Everything the session knows; the one mutable file-scope object. */
 struct runtime {
@@ -88,6 +104,13 @@ struct runtime {
 	char message_id[48];
 	struct envelope env;
 	int delivery_open;
+	/* programs (rcpt_check_program, build_session_env) */
+	const char *rcptcheck;		/* RCPTCHECK, or NULL */
+	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
+	size_t rcpt_reply_len;
+	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
+	char *session_envp[SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX + 1];
+	char session_env_text[SESSION_ENV_TEXT_MAX];
 	/* STARTTLS through a wrapper (configure_tls, on_starttls) */
 	int tls_mode;			/* TLS_OFF, TLS_UCSPI, TLS_WRAPPER */
 	int tls_ctl_fd;			/* UCSPI-TLS: SSLCTLFD */
@@ -721,20 +744,249 @@ read_proxy_header(void)
 	return 0;
 }
 
-/* RCPTCHECK: run the program for one recipient. */
+/*
+ * Programs: RCPTCHECK and the environment of every program smtpd starts
+ * for a message (DESIGN.md "The hook API").  The parent never calls
+ * setenv: build_session_env writes "NAME=value" strings into rt's
+ * bounded buffer and returns the vector for spawn_start.
+ */
+
+/* The names build_session_env sets; inherited ones are dropped. */
+static const char *const session_env_names[] = {
+	"SENDER", "RECIPIENT", "RECIPIENTS", "HELO", "AUTHUSER",
+	"TCPREMOTEIP", "TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
+	"TCPLOCALIP", "TCPLOCALPORT", NULL
+};
+
+static int
+is_session_env_name(const char *entry)
+{
+	size_t i;
+	size_t n;
+
+	for (i = 0; session_env_names[i] != NULL; i++) {
+		n = strlen(session_env_names[i]);
+		if (strncmp(entry, session_env_names[i], n) == 0 &&
+		    entry[n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* Client-given text as a variable's value: a control character (none
+ * should have passed proto/) becomes '?', so that no value can hold a
+ * line break; octets >= 0x80 (SMTPUTF8) pass. */
+static void
+env_add_clean(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		(void)buf_addc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	}
+}
+
+/* Start a variable; its value follows; env_end finishes it. */
+static size_t
+env_begin(struct buf *b, const char *name)
+{
+	size_t mark = b->len;
+
+	(void)buf_adds(b, name);
+	(void)buf_addc(b, '=');
+	return mark;
+}
+
+static void
+env_end(struct buf *b, size_t mark, size_t *n)
+{
+	if (b->overflow || buf_addc(b, '\0') == -1) {
+		/* Cannot happen with the RCPT-time budget; drop it. */
+		log_line("warning", "%s: program environment full",
+		    rt.session_id);
+		b->len = mark;
+		b->overflow = 0;
+		return;
+	}
+	rt.session_envp[(*n)++] = b->p + mark;
+}
+
+static void
+env_set(struct buf *b, size_t *n, const char *name, const char *value)
+{
+	size_t mark = env_begin(b, name);
+
+	env_add_clean(b, value);
+	env_end(b, mark, n);
+}
+
+/*
+ * The session's variables for pipe, qmail-queue and RCPTCHECK programs:
+ * SENDER ("" for <>), RECIPIENT (rcpt for RCPTCHECK, else the first),
+ * RECIPIENTS (all, one per line; not for RCPTCHECK), HELO, AUTHUSER
+ * (when authenticated), TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST and,
+ * after a PROXY header, TCPLOCALIP and TCPLOCALPORT as the header names
+ * them; then smtpd's own environment (PATH, what envdir and tcprules
+ * set), without the names above.  NULL for Maildir delivery.  Valid
+ * until the next call.
+ */
+static char *const *
+build_session_env(const char *rcpt)
+{
+	extern char **environ;
+	struct buf b;
+	size_t n = 0;
+	size_t mark;
+	size_t i;
+	char **e;
+
+	if (rcpt == NULL && rt.kind != DELIVER_PIPE &&
+	    rt.kind != DELIVER_QMAIL_QUEUE)
+		return NULL;
+	buf_init(&b, rt.session_env_text, sizeof(rt.session_env_text));
+	env_set(&b, &n, "SENDER", rt.sender);
+	env_set(&b, &n, "RECIPIENT", rcpt != NULL ? rcpt :
+	    rt.nrcpt > 0 ? rt.rcpts[0] : "");
+	if (rcpt == NULL) {
+		mark = env_begin(&b, "RECIPIENTS");
+		for (i = 0; i < rt.nrcpt; i++) {
+			if (i > 0)
+				(void)buf_addc(&b, '\n');
+			env_add_clean(&b, rt.rcpts[i]);
+		}
+		env_end(&b, mark, &n);
+	}
+	env_set(&b, &n, "HELO", rt.helo);
+	if (rt.auth_user != NULL)
+		env_set(&b, &n, "AUTHUSER", rt.auth_user);
+	env_set(&b, &n, "TCPREMOTEIP", rt.remote_ip);
+	if (rt.remote_port[0] != '\0')
+		env_set(&b, &n, "TCPREMOTEPORT", rt.remote_port);
+	if (rt.remote_host != NULL)
+		env_set(&b, &n, "TCPREMOTEHOST", rt.remote_host);
+	if (rt.proxy_local_ip[0] != '\0') {
+		env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
+		env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
+	}
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		if (n >= SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX)
+			break;
+		/* TCPREMOTEINFO, TCPLOCALIP/PORT: ours after PROXY only. */
+		if (is_session_env_name(*e) &&
+		    (rt.proxy_local_ip[0] != '\0' ||
+		    (strncmp(*e, "TCPREMOTEINFO=", 14) != 0 &&
+		    strncmp(*e, "TCPLOCALIP=", 11) != 0 &&
+		    strncmp(*e, "TCPLOCALPORT=", 13) != 0)))
+			continue;
+		rt.session_envp[n++] = *e;
+	}
+	rt.session_envp[n] = NULL;
+	return rt.session_envp;
+}
+
+/* RCPTCHECK and TMPDIR; QMAILQUEUE is read with the arguments. */
+static void
+configure_programs(void)
+{
+	rt.rcptcheck = env_or("RCPTCHECK", NULL);
+}
+
+/* After deliver_init: what the delivery programs need from us. */
+static void
+configure_delivery_programs(void)
+{
+	/* A child's diagnostics join ours on fd 2, unless fd 2 is the
+	 * client (then /dev/null: nothing may reach the client). */
+	rt.deliver.child_stderr = rt.use_syslog ? -1 : 2;
+	rt.deliver.spool_dir = env_or("TMPDIR", "/tmp");
+}
+
+/* Run RCPTCHECK for one recipient (as qmail's RCPTCHECK patch): exit 0
+ * accepts, 100 refuses (550 5.1.1), 111 and anything else, a crash or
+ * TIMEOUT defer (451 4.3.0); the first line of its stdout, for 100 and
+ * 111, is the reply's text. */
+static enum reply_id
+run_rcptcheck(const struct smtp_path *p)
+{
+	char *argv[2];
+	struct spawn_fd plan[3];
+	char line[SMTP_REPLY_TEXT_MAX + 1];
+	size_t len = 0;
+	pid_t pid;
+	int out[2];
+	int status = 0;
+	int code;
+
+	argv[0] = (char *)rt.rcptcheck;
+	argv[1] = NULL;
+	if (pipe(out) == -1) {
+		log_line("warning", "%s: RCPTCHECK: pipe: %s", rt.session_id,
+		    strerror(errno));
+		return REPLY_RCPT_TEMP_FAIL;
+	}
+	(void)io_cloexec(out[0]);
+	(void)io_cloexec(out[1]);
+	plan[0].child_fd = 0;
+	plan[0].parent_fd = -1;
+	plan[1].child_fd = 1;
+	plan[1].parent_fd = out[1];
+	plan[2].child_fd = 2;
+	plan[2].parent_fd = rt.use_syslog ? -1 : 2;
+	if (spawn_start(&pid, argv, build_session_env(p->mailbox), plan,
+	    3) == -1) {
+		log_line("warning", "%s: RCPTCHECK: unable to run %s: %s",
+		    rt.session_id, rt.rcptcheck, strerror(errno));
+		(void)io_close(out[0]);
+		(void)io_close(out[1]);
+		return REPLY_RCPT_TEMP_FAIL;
+	}
+	(void)io_close(out[1]);
+	if (spawn_collect(pid, out[0], rt.timeout_ms, line, sizeof(line), &len,
+	    &status) == -1) {
+		(void)io_close(out[0]);
+		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
+		    p->mailbox, errno == ETIMEDOUT ? "killed at TIMEOUT" :
+		    strerror(errno));
+		return REPLY_RCPT_TEMP_FAIL;
+	}
+	(void)io_close(out[0]);
+	if (WIFSIGNALED(status)) {
+		log_line("warning", "%s: RCPTCHECK: <%s>: killed by signal %d",
+		    rt.session_id, p->mailbox, WTERMSIG(status));
+		return REPLY_RCPT_TEMP_FAIL;
+	}
+	code = WEXITSTATUS(status);
+	if (code == 0)
+		return REPLY_RCPT_OK;
+	if (code == 100 || code == 111) {
+		memcpy(rt.rcpt_reply, line, len + 1);
+		rt.rcpt_reply_len = len;
+	}
+	log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
+	    p->mailbox, code);
+	return code == 100 ? REPLY_NO_MAILBOX : REPLY_RCPT_TEMP_FAIL;
+}
+
+/* The last check of a RCPT, after RCPTHOSTS and the mailbox: the
+ * RECIPIENTS budget of a pipe program, then RCPTCHECK. */
 static enum reply_id
 rcpt_check_program(const struct smtp_path *p)
 {
-	(void)p;
-	return REPLY_RCPT_OK;
-}
+	enum reply_id r;
 
-/* The session's variables for pipe and RCPTCHECK programs (DESIGN.md
- * "The hook API"); NULL while no program needs them. */
-static char *const *
-build_session_env(void)
-{
-	return NULL;
+	rt.rcpt_reply_len = 0;
+	if (rt.nrcpt == 0)
+		rt.rcpts_env_len = 0;
+	if (rt.kind == DELIVER_PIPE &&
+	    rt.rcpts_env_len + p->len + 1 > SESSION_ENV_RCPTS_MAX)
+		return REPLY_TOO_MANY_RCPTS;
+	if (rt.rcptcheck != NULL) {
+		r = run_rcptcheck(p);
+		if (r != REPLY_RCPT_OK)
+			return r;
+	}
+	rt.rcpts_env_len += p->len + 1;
+	return REPLY_RCPT_OK;
 }
 
 static void
@@ -764,6 +1016,7 @@ configure(void)
 	rt.cfg.hostname = rt.greeting_host;
 	configure_auth();
 	configure_tls();
+	configure_programs();
 	rcpthosts = env_or("RCPTHOSTS", NULL);
 	if (rcpthosts != NULL)
 		read_rcpthosts(rcpthosts);
@@ -826,6 +1079,7 @@ on_rcpt(const struct smtp_event *ev)
 	const struct smtp_path *p = ev->path;
 	enum reply_id r = rcpt_policy(p);
 
+	rt.rcpt_reply_len = 0;
 	if (r == REPLY_RCPT_OK)
 		r = deliver_check_rcpt(&rt.deliver, p->mailbox, p->local_len,
 		    p->domain_off);
@@ -839,7 +1093,11 @@ on_rcpt(const struct smtp_event *ev)
 		log_line("info", "%s: recipient <%s> refused: %d", rt.session_id,
 		    p->mailbox, reply_code(r));
 	}
-	smtp_answer(&rt.session, r);
+	if (rt.rcpt_reply_len > 0)	/* RCPTCHECK's own words */
+		smtp_answer_text(&rt.session, r, rt.rcpt_reply,
+		    rt.rcpt_reply_len);
+	else
+		smtp_answer(&rt.session, r);
 }
 
 static void
@@ -860,7 +1118,7 @@ on_data(void)
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
 	env->auth_user = rt.auth_user;
-	env->session_env = build_session_env();
+	env->session_env = build_session_env(NULL);
 	env->id = rt.message_id;
 	env->when = time(NULL);
 	if (deliver_open(&rt.deliver, env) != 0) {
@@ -892,7 +1150,12 @@ on_data_end(const struct smtp_event *ev)
 
 	memset(&res, 0, sizeof(res));
 	rt.delivery_open = 0;
-	if (deliver_close(&rt.deliver, &res) != 0 && res.what != NULL) {
+	if (deliver_close(&rt.deliver, &res) != 0 && res.what != NULL &&
+	    res.status >= 0) {
+		/* A program's verdict (pipe, qmail-queue): "exit 100". */
+		log_line("info", "%s: program %s %d: %.*s", rt.message_id,
+		    res.what, res.status, (int)res.text_len, res.text);
+	} else if (res.what != NULL) {
 		log_line("warning", "%s: delivery failed: %s: %s",
 		    rt.message_id, res.what, strerror(res.err));
 	}
@@ -1100,6 +1363,7 @@ main(int argc, char **argv)
 		(void)io_write_timeout(1, msg, n, rt.timeout_ms);
 		return EXIT_TEMP;
 	}
+	configure_delivery_programs();
 	log_line("info", "%s: connect from %s%s%s%s%s", rt.session_id,
 	    rt.remote_ip, rt.remote_port[0] ? " port " : "", rt.remote_port,
 	    rt.remote_host ? " host " : "", rt.remote_host ? rt.remote_host : "");

@@ -1,9 +1,9 @@
 /*
  * deliver.c: the one interface of deliver.h in front of the delivery
- * kinds.  It keeps the state every kind shares (open, failed, the failed
- * step) and maps a failure to the reply smtpd.c sends; the kinds do the
- * work.  Only Maildir delivery is built so far: pipe and qmail-queue
- * answer ENOSYS from deliver_init, so nothing else is ever reached.
+ * kinds (maildir.c, pipe.c, qmail_queue.c).  It keeps the state every
+ * kind shares (open, failed, the failed step) and maps a failure of
+ * smtpd's own (an errno) to the reply smtpd.c sends; the kinds do the
+ * work, and a program's verdict comes from the kind that ran it.
  */
 #include <errno.h>
 #include <string.h>
@@ -11,6 +11,8 @@
 #include "../proto/reply.h"
 #include "deliver.h"
 #include "maildir.h"
+#include "pipe.h"
+#include "qmail_queue.h"
 
 static int
 deliver_is_maildir(const struct deliver *d)
@@ -37,6 +39,32 @@ deliver_reply_for(int err)
 	}
 }
 
+static int
+deliver_kind_open(struct deliver *d)
+{
+	switch (d->kind) {
+	case DELIVER_PIPE:
+		return pipe_open(d);
+	case DELIVER_QMAIL_QUEUE:
+		return qmail_queue_open(d);
+	default:
+		return maildir_open(d);
+	}
+}
+
+static int
+deliver_kind_write(struct deliver *d, const char *buf, size_t len)
+{
+	switch (d->kind) {
+	case DELIVER_PIPE:
+		return pipe_write(d, buf, len);
+	case DELIVER_QMAIL_QUEUE:
+		return qmail_queue_write(d, buf, len);
+	default:
+		return maildir_write(d, buf, len);
+	}
+}
+
 int
 deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
     char *const *argv, size_t maxrcpts, int timeout_ms)
@@ -49,12 +77,17 @@ deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
 	d->timeout_ms = timeout_ms;
 	d->fd = -1;
 	d->fd2 = -1;
+	d->fd3 = -1;
 	d->pid = -1;
-	if (!deliver_is_maildir(d)) {
-		d->what = "not built";
-		d->err = ENOSYS;
-		errno = ENOSYS;
-		return -1;
+	d->child_stderr = -1;
+	if (kind == DELIVER_PIPE) {
+		if (argv == NULL || argv[0] == NULL) {
+			d->what = "program";
+			d->err = EINVAL;
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
 	}
 	if (path == NULL) {
 		d->what = "path";
@@ -62,6 +95,8 @@ deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
 		errno = EINVAL;
 		return -1;
 	}
+	if (kind == DELIVER_QMAIL_QUEUE)
+		return 0;
 	return maildir_init(d);
 }
 
@@ -74,6 +109,10 @@ deliver_check_rcpt(struct deliver *d, const char *mailbox, size_t local_len,
 		return REPLY_RCPT_OK;
 	case DELIVER_MAILDIR_TEMPLATE:
 		return maildir_check_rcpt(d, mailbox, local_len, domain_off);
+	case DELIVER_PIPE:
+	case DELIVER_QMAIL_QUEUE:
+		/* The program decides, at the end (or RCPTCHECK, now). */
+		return REPLY_RCPT_OK;
 	default:
 		return REPLY_TEMP_FAIL;
 	}
@@ -90,14 +129,14 @@ deliver_open(struct deliver *d, const struct envelope *env)
 	d->err = 0;
 	d->what = NULL;
 	d->written = 0;
-	if (!deliver_is_maildir(d) || d->targets == NULL) {
-		d->what = "not built";
-		d->err = ENOSYS;
-		errno = ENOSYS;
+	if (deliver_is_maildir(d) && d->targets == NULL) {
+		d->what = "not initialized";
+		d->err = EINVAL;
+		errno = EINVAL;
 		return -1;
 	}
 	d->env = env;
-	if (maildir_open(d) == -1) {
+	if (deliver_kind_open(d) == -1) {
 		d->env = NULL;
 		errno = d->err;
 		return -1;
@@ -119,7 +158,7 @@ deliver_write(struct deliver *d, const char *buf, size_t len)
 	}
 	if (len == 0)
 		return 0;
-	if (maildir_write(d, buf, len) == -1) {
+	if (deliver_kind_write(d, buf, len) == -1) {
 		/* maildir_write has already removed every file, so a
 		 * full disk is freed at once, not at the end of DATA. */
 		d->failed = 1;
@@ -144,12 +183,26 @@ deliver_close(struct deliver *d, struct deliver_result *res)
 		errno = EINVAL;
 		return -1;
 	}
-	if (d->failed || maildir_close(d) == -1)
+	res->status = -1;
+	if (d->kind == DELIVER_PIPE || d->kind == DELIVER_QMAIL_QUEUE) {
+		/* The program's verdict fills res; REPLY_NONE is left for
+		 * a failure of our own, mapped below. */
+		res->reply = REPLY_NONE;
+		r = d->kind == DELIVER_PIPE ? pipe_close(d, res) :
+		    qmail_queue_close(d, res);
+		if (r == 0)
+			res->reply = REPLY_MESSAGE_ACCEPTED;
+	} else if (d->failed || maildir_close(d) == -1) {
 		r = -1;
+	}
 	d->is_open = 0;
 	d->env = NULL;
 	if (r == 0)
 		return 0;
+	if (res->reply != REPLY_NONE) {
+		errno = res->err;
+		return -1;
+	}
 	res->reply = deliver_reply_for(d->err);
 	res->what = d->what;
 	res->err = d->err;
@@ -164,6 +217,10 @@ deliver_abort(struct deliver *d)
 		return;
 	if (deliver_is_maildir(d))
 		maildir_abort(d);
+	else if (d->kind == DELIVER_PIPE)
+		pipe_abort(d);
+	else
+		qmail_queue_abort(d);
 	d->is_open = 0;
 	d->env = NULL;
 }

@@ -59,6 +59,9 @@ struct deliver_result {
 	size_t text_len;
 	const char *what;		/* failed step, e.g. "fsync"; or NULL */
 	int err;			/* errno of that step, or 0 */
+	/* pipe / qmail-queue: how the program ended, for the log:
+	 * exit code (what "exit"), signal (what "signal"), or -1. */
+	int status;
 };
 
 struct maildir_target;			/* private to maildir.c */
@@ -81,8 +84,15 @@ struct deliver {
 	/* pipe / qmail-queue: child, fds and the spool (private) */
 	int fd;
 	int fd2;
+	int fd3;
 	int pid;
 	unsigned long long written;
+	/* What a child gets as fd 2 (set by the caller after init; -1,
+	 * the default, is /dev/null): smtpd's log, unless that is the
+	 * client's socket. */
+	int child_stderr;
+	/* pipe: directory of the spool file (the caller's TMPDIR). */
+	const char *spool_dir;
 };
 
 /* Prepare d; for maildir DIR creates DIR, DIR/tmp, DIR/new, DIR/cur when

@@ -32,6 +32,8 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 
 	[REPLY_TOO_MANY_ERRORS] = { 421, "4.7.0",
 	    "Too many errors, closing the connection" },
+	[REPLY_AUTH_TOO_MANY_FAILURES] = { 421, "4.7.0",
+	    "Too many authentication failures, closing the connection" },
 	[REPLY_TIMEOUT] = { 421, "4.4.2", "Timeout, closing the connection" },
 	[REPLY_SESSION_TOO_LONG] = { 421, "4.4.2",
 	    "Session time limit reached, closing the connection" },
@@ -101,6 +103,20 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	[REPLY_PERM_FAIL] = { 554, "5.6.0", "Message content refused" },
 	[REPLY_NOUSER] = { 550, "5.1.1", "No such user" },
 	[REPLY_NOPERM] = { 550, "5.7.1", "Delivery not authorized" },
+	[REPLY_NOHOST] = { 550, "5.1.2", "No such domain here" },
+	[REPLY_SYSTEM_REFUSED] = { 554, "5.3.0",
+	    "Mail system refused the message" },
+	[REPLY_ADDR_TOO_LONG] = { 554, "5.1.3", "Envelope address too long" },
+	[REPLY_CONFIG_TEMP] = { 451, "4.3.5",
+	    "Local configuration error, try again later" },
+	[REPLY_PROGRAM_TEMP] = { 451, "4.3.0",
+	    "Temporary failure in delivery, try again later" },
+	[REPLY_PROGRAM_TIMEOUT] = { 451, "4.3.0",
+	    "Delivery timed out, try again later" },
+	[REPLY_NEXT_HOP_TEMP] = { 451, "4.4.1",
+	    "Connection to the next server failed, try again later" },
+	[REPLY_NEXT_HOP_FAIL] = { 451, "4.4.2",
+	    "Connection to the next server broke, try again later" },
 };
 
 const struct reply_entry *

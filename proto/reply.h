@@ -29,6 +29,7 @@ enum reply_id {
 	REPLY_AUTH_CHALLENGE,	/* 334, text is the base64 challenge */
 
 	REPLY_TOO_MANY_ERRORS,	/* 421 4.7.0, closes */
+	REPLY_AUTH_TOO_MANY_FAILURES, /* 421 4.7.0, closes */
 	REPLY_TIMEOUT,		/* 421 4.4.2, closes */
 	REPLY_SESSION_TOO_LONG,	/* 421 4.4.2, closes */
 	REPLY_SHUTDOWN,		/* 421 4.3.2, closes */
@@ -77,6 +78,14 @@ enum reply_id {
 	REPLY_PERM_FAIL,	/* 554 5.6.0 content refused by a program */
 	REPLY_NOUSER,		/* 550 5.1.1 from a program (EX_NOUSER) */
 	REPLY_NOPERM,		/* 550 5.7.1 from a program (EX_NOPERM) */
+	REPLY_NOHOST,		/* 550 5.1.2 from a program (EX_NOHOST) */
+	REPLY_SYSTEM_REFUSED,	/* 554 5.3.0 from a program or qmail-queue */
+	REPLY_ADDR_TOO_LONG,	/* 554 5.1.3 qmail-queue exit 11 */
+	REPLY_CONFIG_TEMP,	/* 451 4.3.5 program: EX_USAGE, EX_CONFIG */
+	REPLY_PROGRAM_TEMP,	/* 451 4.3.0 program: 111, crash, others */
+	REPLY_PROGRAM_TIMEOUT,	/* 451 4.3.0 program killed at TIMEOUT */
+	REPLY_NEXT_HOP_TEMP,	/* 451 4.4.1 qmail-queue exit 72, 73 */
+	REPLY_NEXT_HOP_FAIL,	/* 451 4.4.2 qmail-queue exit 74 */
 	REPLY_COUNT
 };
 
