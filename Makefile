@@ -46,7 +46,7 @@ build/embed: examples/embed.c $(PROTO_SRC) $(HDR)
 	@mkdir -p build
 	$(CC) $(WARN) -Werror $(SAN) -o $@ examples/embed.c $(PROTO_SRC)
 
-build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC) $(HDR)
+build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROTO_SRC) $(LIB_SRC) $(HDR)
 	@mkdir -p build/fuzz-replay
 	$(CC) $(WARN) -Werror $(SAN) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC)
 
