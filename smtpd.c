@@ -24,11 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/checkpassword.h"
+#include "auth/sasl.h"
 #include "deliver/deliver.h"
 #include "lib/buf.h"
 #include "lib/io.h"
 #include "lib/spawn.h"
 #include "lib/ucspitls.h"
+#include "lib/wipe.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
 
@@ -79,6 +82,13 @@ struct runtime {
 	long long session_deadline;
 	int is_relay_client;
 	const char *auth_user;		/* set by a successful AUTH */
+	/* AUTH (configure_auth, on_auth) */
+	char *checkpassword;		/* CHECKPASSWORD; NULL: no AUTH */
+	int auth_delay_ms;		/* AUTHDELAY: before each failure */
+	unsigned auth_failures;
+	char auth_mechs[32];		/* AUTHMECHS, checked and canonical */
+	char auth_user_text[SASL_USER_MAX + 1];
+	struct sasl sasl;		/* the exchange in progress */
 	/* peer and local names */
 	/* remote_ip/remote_port are the peer; after a PROXY header, the
 	 * client it names (not the environment's TCPREMOTEIP, which is the
@@ -432,18 +442,262 @@ parse_args(int argc, char **argv)
 /* ---------------------------------------------------------------- */
 /* Integration points of the features built on the core (issues 3-6). */
 
-/* AUTH (RFC 4954) through CHECKPASSWORD: read its variables. */
+/*
+ * AUTH (RFC 4954) through CHECKPASSWORD.  auth/sasl.c turns the client's
+ * lines into credentials, auth/checkpassword.c asks the program; here are
+ * the policy and the log.  A failure is answered only after AUTHDELAY
+ * seconds, and the AUTH_FAILURES_MAX-th of a session closes it with 421,
+ * so that guessing is slow; each failure is logged as
+ *	warning: SESSION: auth failed: ip=IP user=USER mech=MECH: WHY
+ * for fail2ban (smtpd.8 has the filter).  No password, digest or AUTH
+ * payload is ever logged.
+ */
+#define AUTH_DELAY_DEFAULT 2
+#define AUTH_DELAY_MAX 60
+#define AUTH_FAILURES_MAX 3
+/* The checkpassword interface runs a subprogram on success; AUTH only
+ * needs its exit status. */
+#define CHECKPASSWORD_SUBPROGRAM "/bin/true"
+
+extern char **environ;
+
+/* AUTHMECHS: known mechanisms only (a typo is a configuration error, not
+ * a silently missing mechanism), stored upper-case, once each. */
+static void
+parse_auth_mechs(const char *list)
+{
+	struct buf b;
+	const char *p = list;
+	unsigned seen = 0;
+
+	buf_init(&b, rt.auth_mechs, sizeof(rt.auth_mechs));
+	while (*p != '\0') {
+		size_t n = strcspn(p, " \t,");
+		enum sasl_mech m;
+
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		m = sasl_mech_parse(p, n);
+		if (m == SASL_MECH_NONE) {
+			log_line("fatal", "AUTHMECHS: unknown mechanism: %.*s "
+			    "(PLAIN, LOGIN and CRAM-MD5 are)", (int)n, p);
+			exit(EXIT_PERM);
+		}
+		if (!(seen & 1u << m)) {
+			seen |= 1u << m;
+			if (b.len > 0)
+				(void)buf_addc(&b, ' ');
+			(void)buf_adds(&b, sasl_mech_name(m));
+		}
+		p += n;
+	}
+	if (b.len == 0 || buf_nul(&b) != 0) {
+		log_line("fatal", "AUTHMECHS names no mechanism: %s", list);
+		exit(EXIT_PERM);
+	}
+}
+
+/* Read CHECKPASSWORD, AUTHMECHS, CLEARTEXTAUTH, REQUIREAUTH, AUTHDELAY. */
 static void
 configure_auth(void)
 {
+	char *prog = getenv("CHECKPASSWORD");
+
+	if (getenv("CLEARTEXTAUTH") != NULL)
+		rt.cfg.flags |= SMTP_CF_CLEARTEXT_AUTH;
+	if (getenv("REQUIREAUTH") != NULL)
+		rt.cfg.flags |= SMTP_CF_REQUIRE_AUTH;
+	rt.auth_delay_ms = (int)env_number("AUTHDELAY", AUTH_DELAY_DEFAULT, 0,
+	    AUTH_DELAY_MAX) * 1000;
+	if (prog == NULL || *prog == '\0') {
+		if (rt.cfg.flags & SMTP_CF_REQUIRE_AUTH)
+			log_line("warning", "REQUIREAUTH is set but "
+			    "CHECKPASSWORD is not: only RELAYCLIENT clients "
+			    "can send");
+		return;
+	}
+	parse_auth_mechs(env_or("AUTHMECHS", "PLAIN LOGIN"));
+	rt.checkpassword = prog;
+	/* The engine offers AUTH only with TLS or CLEARTEXTAUTH. */
+	rt.cfg.auth_mechs = rt.auth_mechs;
+}
+
+/* A client-supplied name for the log: printable ASCII, one word. */
+static const char *
+log_word(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return "-";
+	if (len > cap - 1)
+		len = cap - 1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* AUTHDELAY before a failure is answered.  smtpd has no signal handlers,
+ * so nothing interrupts the sleep; an interrupted one is only shorter. */
+static void
+auth_pause(void)
+{
+	struct timespec ts;
+
+	if (rt.auth_delay_ms <= 0)
+		return;
+	ts.tv_sec = rt.auth_delay_ms / 1000;
+	ts.tv_nsec = (long)(rt.auth_delay_ms % 1000) * 1000000L;
+	(void)nanosleep(&ts, NULL);
+}
+
+static void
+auth_failed(const struct sasl *x, const char *why)
+{
+	char user[SASL_USER_MAX + 1];
+
+	rt.auth_failures++;
+	log_line("warning", "%s: auth failed: ip=%s user=%s mech=%s: %s",
+	    rt.session_id, rt.remote_ip,
+	    log_word(user, sizeof(user), x->user, x->user_len),
+	    sasl_mech_name(x->mech), why);
+	auth_pause();
+	if (rt.auth_failures >= AUTH_FAILURES_MAX) {
+		log_line("warning", "%s: too many authentication failures: "
+		    "ip=%s: closing", rt.session_id, rt.remote_ip);
+		smtp_answer(&rt.session, REPLY_AUTH_TOO_MANY_FAILURES);
+		return;
+	}
+	smtp_answer(&rt.session, REPLY_AUTH_FAILED);
+}
+
+/* What became of the checkpassword program, for the log. */
+static const char *
+checkpassword_said(char *out, size_t cap,
+    const struct checkpassword_detail *d)
+{
+	if (strcmp(d->what, "exit") == 0)
+		(void)snprintf(out, cap, "exit %d", d->code);
+	else if (strcmp(d->what, "signal") == 0)
+		(void)snprintf(out, cap, "killed by signal %d", d->code);
+	else if (strcmp(d->what, "timeout") == 0)
+		(void)snprintf(out, cap, "no answer within TIMEOUT, killed");
+	else
+		(void)snprintf(out, cap, "%s: %s", d->what, strerror(d->err));
+	return out;
+}
+
+/* Ask CHECKPASSWORD about the credentials in x and answer. */
+static void
+auth_check(const struct sasl *x)
+{
+	char subprogram[] = CHECKPASSWORD_SUBPROGRAM;
+	char *argv[3];
+	char user[SASL_USER_MAX + 1];
+	char said[64];
+	struct checkpassword_detail d;
+	enum checkpassword_result r;
+
+	argv[0] = rt.checkpassword;
+	argv[1] = subprogram;
+	argv[2] = NULL;
+	r = checkpassword_run(argv, environ, rt.use_syslog ? -1 : 2, x->user,
+	    x->user_len, x->secret, x->secret_len, x->stamp, x->stamp_len,
+	    rt.timeout_ms, &d);
+	switch (r) {
+	case CHECKPASSWORD_OK:
+		memcpy(rt.auth_user_text, x->user, x->user_len + 1);
+		rt.auth_user = rt.auth_user_text;
+		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
+		    rt.session_id, rt.remote_ip,
+		    log_word(user, sizeof(user), x->user, x->user_len),
+		    sasl_mech_name(x->mech));
+		smtp_answer(&rt.session, REPLY_AUTH_OK);
+		break;
+	case CHECKPASSWORD_BAD:
+		auth_failed(x, strcmp(d.what, "exit") == 0 ?
+		    "rejected by CHECKPASSWORD" :
+		    "credentials too long for CHECKPASSWORD");
+		break;
+	case CHECKPASSWORD_TEMP:
+		log_line("warning", "%s: auth deferred: ip=%s user=%s mech=%s: "
+		    "CHECKPASSWORD %s: %s", rt.session_id, rt.remote_ip,
+		    log_word(user, sizeof(user), x->user, x->user_len),
+		    sasl_mech_name(x->mech), rt.checkpassword,
+		    checkpassword_said(said, sizeof(said), &d));
+		smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
+		break;
+	}
+}
+
+/*
+ * Erase the client's AUTH line where it was framed (the session struct
+ * is ours, and the engine does not read the line again once it raised
+ * the event) and where it was read (rt.in before in_off is consumed).
+ */
+static void
+forget_auth_line(const struct smtp_event *ev)
+{
+	if (ev->data != NULL && ev->len > 0)
+		wipe((void *)(uintptr_t)ev->data, ev->len);
+	wipe(rt.in, rt.in_off);
 }
 
 /* Answer SMTP_EV_AUTH and SMTP_EV_AUTH_DATA. */
 static void
 on_auth(const struct smtp_event *ev)
 {
-	(void)ev;
-	smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
+	struct sasl *x = &rt.sasl;
+	char stamp[SASL_CHALLENGE_MAX + 1];
+	struct timespec now;
+	enum sasl_result r;
+
+	if (ev->type == SMTP_EV_AUTH) {
+		/* RFC 2195 §2: "<pid.time@host>", time in microseconds so
+		 * that two challenges of one second differ. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		(void)sasl_cram_challenge(stamp, sizeof(stamp), rt.pid,
+		    (unsigned long long)now.tv_sec * 1000000ULL +
+		    (unsigned long long)now.tv_nsec / 1000, rt.local_host);
+		r = sasl_begin(x, ev->mech, ev->mech_len, ev->data, ev->len,
+		    ev->has_initial, stamp);
+	} else {
+		r = sasl_step(x, ev->data, ev->len);
+	}
+	forget_auth_line(ev);
+	switch (r) {
+	case SASL_CHALLENGE:
+		smtp_answer_text(&rt.session, REPLY_AUTH_CHALLENGE,
+		    x->challenge, x->challenge_len);
+		return;
+	case SASL_READY:
+		auth_check(x);
+		break;
+	case SASL_REFUSED:
+		auth_failed(x, x->why);
+		break;
+	case SASL_BAD_BASE64:
+		log_line("info", "%s: auth aborted: ip=%s mech=%s: invalid "
+		    "base64", rt.session_id, rt.remote_ip,
+		    sasl_mech_name(x->mech));
+		smtp_answer(&rt.session, REPLY_AUTH_BAD_BASE64);
+		break;
+	case SASL_NO_INITIAL:
+		/* RFC 4954 §4: an initial response the mechanism does not
+		 * allow gets 501. */
+		smtp_answer(&rt.session, REPLY_SYNTAX);
+		break;
+	case SASL_UNKNOWN_MECH:
+		smtp_answer(&rt.session, REPLY_AUTH_MECH_UNKNOWN);
+		break;
+	}
+	sasl_wipe(x);
 }
 
 /*
