@@ -146,7 +146,6 @@ maildir_init(struct deliver *d)
 {
 	size_t n = 1;
 	size_t len;
-	size_t i;
 
 	len = strlen(d->path);
 	/* Room for "/tmp/" and a whole unique name after the Maildir. */
@@ -156,12 +155,21 @@ maildir_init(struct deliver *d)
 	}
 	if (d->kind == DELIVER_MAILDIR_TEMPLATE && d->maxrcpts > 1)
 		n = d->maxrcpts;
-	d->targets = calloc(n, sizeof(*d->targets));
+	/*
+	 * malloc, not calloc, and no loop over the slots: maildir_open and
+	 * maildir_group set up each slot as a message starts to use it, and
+	 * everything else looks only at the first ntargets.  So a template's
+	 * maxrcpts slots (100 x 4.4 KB) cost no memory until recipients use
+	 * them, and one Maildir costs no 4.4 KB memset at start-up.
+	 */
+	if (n > SIZE_MAX / sizeof(*d->targets)) {
+		errno = ENOMEM;
+		return maildir_fail(d, "malloc");
+	}
+	d->targets = malloc(n * sizeof(*d->targets));
 	if (d->targets == NULL)
 		return maildir_fail(d, "malloc");
 	d->ntargets = 0;
-	for (i = 0; i < n; i++)
-		d->targets[i].fd = -1;
 	if (d->kind == DELIVER_MAILDIR_TEMPLATE)
 		return 0;
 	memcpy(d->targets[0].dir, d->path, len + 1);
