@@ -100,6 +100,10 @@ struct runtime {
 	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
 	char proxy_local_ip[NAME_MAX_LEN];
 	char proxy_local_port[16];
+	/* PROXYPROTOCOL: the address the client connected to, from the
+	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
+	char proxy_local_ip[NAME_MAX_LEN];
+	char proxy_local_port[16];
 	char local_host[NAME_MAX_LEN];
 	const char *greeting_host;
 	/* RCPTHOSTS, read once */
@@ -390,14 +394,53 @@ usage(void)
 {
 	static const char text[] =
 	    "usage: smtpd [--help | --version]\n"
-	    "       smtpd maildir DIR            deliver into the Maildir DIR\n"
-	    "       smtpd maildir TEMPLATE       one Maildir per recipient "
-	    "(%l local part, %d domain)\n"
-	    "       smtpd pipe PROGRAM [ARG...]  run PROGRAM for each message\n"
-	    "       smtpd qmail-queue [PROGRAM]  hand messages to qmail-queue\n"
-	    "One SMTP session on fd 0/fd 1.  Environment: SMTPGREETING "
-	    "DATABYTES MAXRCPTS\nTIMEOUT SESSIONTIMEOUT RCPTHOSTS RELAYCLIENT "
-	    "BARELF TCPREMOTEIP TCPLOCALHOST ...\n"
+	    "       smtpd maildir DIR           deliver into the Maildir DIR\n"
+	    "       smtpd maildir TEMPLATE      a Maildir per recipient: %l user, "
+	    "%d domain\n"
+	    "       smtpd pipe PROGRAM [ARG...] run PROGRAM for each message\n"
+	    "       smtpd qmail-queue [PROGRAM] hand messages to qmail-queue\n"
+	    "\n"
+	    "One SMTP session on fd 0/fd 1 (tcpserver, xinetd, systemd "
+	    "Accept=yes); one log\nline per event on fd 2, or syslog when "
+	    "fd 2 is the client's socket.\n"
+	    "\n"
+	    "Environment (\"set\" means present, even empty):\n"
+	    "  SMTPGREETING   greeting name (default TCPLOCALHOST, else the "
+	    "node name)\n"
+	    "  DATABYTES      message size limit in bytes (default 36700160)\n"
+	    "  MAXRCPTS       recipients per message (default 100)\n"
+	    "  TIMEOUT        seconds for each read, write and program "
+	    "(default 300)\n"
+	    "  SESSIONTIMEOUT seconds for the whole session (default 3600)\n"
+	    "  RCPTHOSTS      file of accepted recipient domains (unset: "
+	    "all)\n"
+	    "  RELAYCLIENT    set: any recipient, REQUIREAUTH waived "
+	    "(tcprules)\n"
+	    "  BARELF         set: a bare LF ends a line of message data\n"
+	    "  CHECKPASSWORD  checkpassword program; set: AUTH is offered\n"
+	    "  AUTHMECHS      AUTH mechanisms offered (default PLAIN LOGIN)\n"
+	    "  AUTHDELAY      seconds before answering a failed AUTH (default 2)\n"
+	    "  REQUIREAUTH    set: MAIL needs AUTH first (submission)\n"
+	    "  CLEARTEXTAUTH  set: AUTH without TLS too\n"
+	    "  UCSPITLS       set: STARTTLS over UCSPI-TLS, with SSLCTLFD, "
+	    "SSLREADFD,\n"
+	    "                 SSLWRITEFD (sslserver -n, s6-ucspitlsd)\n"
+	    "  TLSWRAPPER     set: STARTTLS through tlswrapper -n (fd 5)\n"
+	    "  SMTPS          set: the session is already encrypted "
+	    "(implicit TLS)\n"
+	    "  PROXYPROTOCOL  set: read a PROXY v1/v2 header first; only "
+	    "behind a proxy\n"
+	    "  RCPTCHECK      program for each RCPT: exit 0 accept, 100 "
+	    "refuse, 111 defer\n"
+	    "  QMAILQUEUE     qmail-queue program (default "
+	    "/var/qmail/bin/qmail-queue)\n"
+	    "  TMPDIR         where pipe delivery spools a message "
+	    "(default /tmp)\n"
+	    "  The peer: TCPREMOTEIP TCPREMOTEPORT TCPREMOTEHOST "
+	    "TCPLOCALHOST (tcpserver);\n"
+	    "  else REMOTE_ADDR REMOTE_PORT (systemd); else REMOTE_HOST "
+	    "(xinetd); else fd 0.\n"
+	    "\n"
 	    "Exit: 0 normal end, 100 usage or configuration error, 111 "
 	    "temporary failure.\nSee smtpd(8).\n";
 
