@@ -100,10 +100,6 @@ struct runtime {
 	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
 	char proxy_local_ip[NAME_MAX_LEN];
 	char proxy_local_port[16];
-	/* PROXYPROTOCOL: the address the client connected to, from the
-	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
-	char proxy_local_ip[NAME_MAX_LEN];
-	char proxy_local_port[16];
 	char local_host[NAME_MAX_LEN];
 	const char *greeting_host;
 	/* RCPTHOSTS, read once */
@@ -395,8 +391,8 @@ usage(void)
 	static const char text[] =
 	    "usage: smtpd [--help | --version]\n"
 	    "       smtpd maildir DIR           deliver into the Maildir DIR\n"
-	    "       smtpd maildir TEMPLATE      a Maildir per recipient: %l user, "
-	    "%d domain\n"
+	    "       smtpd maildir TEMPLATE      a Maildir per recipient: %l "
+	    "user, %d domain\n"
 	    "       smtpd pipe PROGRAM [ARG...] run PROGRAM for each message\n"
 	    "       smtpd qmail-queue [PROGRAM] hand messages to qmail-queue\n"
 	    "\n"
@@ -419,7 +415,8 @@ usage(void)
 	    "  BARELF         set: a bare LF ends a line of message data\n"
 	    "  CHECKPASSWORD  checkpassword program; set: AUTH is offered\n"
 	    "  AUTHMECHS      AUTH mechanisms offered (default PLAIN LOGIN)\n"
-	    "  AUTHDELAY      seconds before answering a failed AUTH (default 2)\n"
+	    "  AUTHDELAY      seconds before answering a failed AUTH "
+	    "(default 2)\n"
 	    "  REQUIREAUTH    set: MAIL needs AUTH first (submission)\n"
 	    "  CLEARTEXTAUTH  set: AUTH without TLS too\n"
 	    "  UCSPITLS       set: STARTTLS over UCSPI-TLS, with SSLCTLFD, "

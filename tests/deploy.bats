@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# deploy.bats: smtpd under the launchers people run it with, using the
+# files shipped in contrib/: tcpserver with a tcprules cdb, the
+# daemontools service (run, log/run, env/), xinetd in the foreground,
+# systemd-socket-activate --inetd, the systemd units under a real
+# `systemd --user` (RECIPES.md 3b), and haproxy with send-proxy /
+# send-proxy-v2 in front of one and two tcpserver backends.  In each, a
+# message sent with swaks lands in the Maildir with the client's real
+# address in Received:, and nothing smtpd logs reaches the client.
+# Also `smtpd --help` and `--version`.
+
+load helpers/common
+
+CONTRIB=$BATS_TEST_DIRNAME/../contrib
+
+setup()
+{
+	common_setup
+	PIDS=()
+	SVCDIRS=()
+}
+
+teardown()
+{
+	local p d
+	for d in "${SVCDIRS[@]}"; do
+		svc -dx "$d" "$d/log" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	[ -f "$T/sink.pid" ] && kill "$(cat "$T/sink.pid")" 2>/dev/null
+	common_teardown
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on just now.
+free_port()
+{
+	"$PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_port PORT [HOST]: until something accepts there (5 s at most).
+wait_port()
+{
+	local i
+	for i in $(seq 100); do
+		"$PY" -c 'import socket, sys
+socket.create_connection((sys.argv[2], int(sys.argv[1])), 0.2).close()' \
+		    "$1" "${2:-127.0.0.1}" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on ${2:-127.0.0.1}:$1"
+}
+
+# The test's directories, down from /, searchable by an unprivileged
+# account (bats makes them 0700), so a service can run as nobody.
+open_path()
+{
+	local d=$1
+	while [ "$d" != / ] && [ -n "$d" ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+}
+
+# send PORT [SWAKS OPTION...]: a message with swaks; its transcript in
+# $T/swaks.out and $output.
+send()
+{
+	local port=$1
+	shift
+	run swaks --server "127.0.0.1:$port" --helo client.example \
+	    --from a@example.org --to b@example.org \
+	    --header 'Subject: deploy test' --body 'hello from swaks' \
+	    --timeout 10 "$@"
+	printf '%s\n' "$output" >"$T/swaks.out"
+}
+
+# Nothing smtpd logged reached the client: no "smtpd: pid N:" line, no
+# level word, in what swaks received.
+assert_no_log_to_client()
+{
+	if grep -E '^<.*(smtpd: pid|info:|warning:|fatal:)' "$T/swaks.out"; then
+		fail "smtpd's log reached the client"
+	fi
+}
+
+# The only message's Received: names the client with this address.
+assert_received_from()
+{
+	run grep -A1 '^Received:' "$(message_file)"
+	assert_output --partial "([$1])"
+}
+
+@test "smtpd --help: usage, every variable smtpd.c reads, the exit codes" {
+	run "$SMTPD" --help
+	assert_success
+	assert_line --index 0 --partial 'usage: smtpd'
+	assert_output --partial 'Exit: 0 normal end, 100 usage or configuration error, 111 temporary failure.'
+	local v missing=
+	for v in $(grep -oE '(getenv|env_or|env_number|tls_env_fd)\("[A-Z_0-9]+"' \
+	    "$BATS_TEST_DIRNAME/../smtpd.c" | sed 's/.*("//; s/"$//' | sort -u); do
+		printf '%s\n' "$output" | grep -qw "$v" || missing="$missing $v"
+	done
+	[ -z "$missing" ] || fail "smtpd --help does not mention:$missing"
+}
+
+@test "smtpd --version prints the version; bad usage exits 100" {
+	run "$SMTPD" --version
+	assert_success
+	assert_output --regexp '^smtpd [0-9]+\.[0-9]+\.[0-9]+$'
+	run "$SMTPD"
+	assert_failure 100
+	run "$SMTPD" nosuchmode x
+	assert_failure 100
+}
+
+@test "tcpserver + tcprules cdb: RELAYCLIENT and DATABYTES for 127.0.0.2 only" {
+	printf 'example.org\n' >"$T/rcpthosts"
+	printf '127.0.0.2:allow,RELAYCLIENT="",DATABYTES="2000"\n:allow\n' \
+	    >"$T/rules.txt"
+	tcprules "$T/rules.cdb" "$T/rules.tmp" <"$T/rules.txt"
+	SERVER_OPTS=(-x "$T/rules.cdb")
+	start_server RCPTHOSTS="$T/rcpthosts"
+	# 127.0.0.1: the service's policy
+	send "$PORT" --to x@elsewhere.example
+	[ "$status" -eq 24 ] || fail "relaying from 127.0.0.1: swaks $status"
+	assert_output --regexp '<\*\* +550 5\.7\.1'
+	assert_output --regexp '<- +250-SIZE 36700160'
+	# 127.0.0.2: RELAYCLIENT and a 2000-octet limit
+	send "$PORT" --local-interface 127.0.0.2 --to x@elsewhere.example
+	assert_success
+	assert_output --regexp '<- +250-SIZE 2000'
+	assert_no_log_to_client
+	assert_received_from 127.0.0.2
+	send "$PORT" --local-interface 127.0.0.2 --to x@elsewhere.example \
+	    --body "$(seq 1 700)"
+	[ "$status" -ne 0 ] || fail "a 3000-octet message passed DATABYTES=2000"
+	assert_output --regexp '<\*\* +552 5\.3\.4'
+	assert_stored 1
+}
+
+@test "daemontools: contrib's run (envdir, tcprules, softlimit, setuidgid) and log/run (multilog)" {
+	local svc=$T/service/smtpd port bin=$T/bin
+	port=$(free_port)
+	mkdir -p "$T/service" "$T/mail" "$bin"
+	cp -R "$CONTRIB/daemontools/smtpd" "$svc"
+	# softlimit -m caps the address space: the sanitizer build cannot
+	# run under it, so this test runs the plain build.
+	ln -s "$BATS_TEST_DIRNAME/../smtpd" "$bin/smtpd"
+	echo 127.0.0.1 >"$svc/env/IP"
+	echo "$port" >"$svc/env/PORT"
+	echo smtp.test >"$svc/env/LOCALNAME"
+	echo nobody >"$svc/env/SMTPUSER"
+	echo nobody >"$svc/env/LOGUSER"
+	echo "$T/mail/Maildir" >"$svc/env/MAILDIR"
+	chown nobody "$T/mail"
+	open_path "$T"
+	open_path "$(readlink -f "$BATS_TEST_DIRNAME/..")"
+	SVCDIRS=("$svc")
+	env -i PATH="$bin:/usr/bin:/bin" svscan "$T/service" \
+	    >"$T/svscan.log" 2>&1 &
+	PIDS=($!)
+	wait_port "$port"
+	MD=$T/mail/Maildir
+	send "$port"
+	assert_success
+	assert_no_log_to_client
+	assert_output --regexp '<- +220 smtp\.test ESMTP'
+	assert_received_from 127.0.0.1
+	# the session ran as nobody: the message file is nobody's
+	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
+	    fail "message owned by $(stat -c %U "$(message_file)")"
+	# rules.txt was compiled; the shipped rules trust 127.0.0.1
+	[ -f "$svc/rules.cdb" ] || fail "run did not compile rules.cdb"
+	# multilog, as nobody, with time stamps, got tcpserver's and
+	# smtpd's lines
+	local i
+	for i in $(seq 100); do
+		grep -q 'end: quit' "$svc/log/main/current" 2>/dev/null && break
+		sleep 0.05
+	done
+	run cat "$svc/log/main/current"
+	assert_line --regexp '^@[0-9a-f]{24} tcpserver: ok [0-9]+ smtp\.test:'
+	assert_line --regexp '^@[0-9a-f]{24} smtpd: pid [0-9]+: info: [0-9a-f]+: connect from 127\.0\.0\.1 port [0-9]+$'
+	assert_line --regexp '^@[0-9a-f]{24} smtpd: pid [0-9]+: info: [0-9a-f]+: end: quit, 1 message$'
+	[ "$(stat -c %U "$svc/log/main/current")" = nobody ] ||
+	    fail "multilog did not run as nobody"
+}
+
+# in_private_dev SCRIPT: run bash SCRIPT in a private mount namespace
+# whose /dev is a fresh tmpfs with null, zero, random and urandom, and
+# /dev/log a syslog sink writing to $T/syslog.txt; SCRIPT should exec
+# the launcher.  Nothing of it outlives the namespace.  It replaces the
+# calling shell: run it in the background (&), and $! is the launcher.
+in_private_dev()
+{
+	exec env T="$T" PY="$PY" SINK="$HELPERS/syslog-sink.py" \
+	    unshare --mount --propagation private bash -c '
+		set -e
+		mkdir -p "$T/olddev"
+		mount --bind /dev "$T/olddev"
+		mount -t tmpfs -o mode=755 tmpfs /dev
+		for n in null zero random urandom; do
+			touch "/dev/$n"
+			mount --bind "$T/olddev/$n" "/dev/$n"
+		done
+		ln -s /proc/self/fd /dev/fd
+		"$PY" "$SINK" /dev/log "$T/syslog.txt" &
+		echo $! >"$T/sink.pid"
+		for i in $(seq 100); do
+			[ -S /dev/log ] && break
+			sleep 0.05
+		done
+		eval "$1"' bash "$1"
+}
+
+@test "xinetd in the foreground: contrib's service; fd 2 is the client, so smtpd logs to syslog" {
+	local port
+	port=$(free_port)
+	mkdir -p "$T/mail"
+	chown nobody "$T/mail"
+	open_path "$T"
+	open_path "$(dirname "$SMTPD")"
+	{
+		printf 'defaults\n{\n\tlog_type = FILE %s\n}\n' "$T/xinetd.log"
+		sed -e "s|^{\$|{\n\ttype = UNLISTED\n\tport = $port\n\tbind = 127.0.0.1|" \
+		    -e "s|^\(\tuser *=\).*|\1 nobody|" \
+		    -e "s|^\(\tgroup *=\).*|\1 nogroup|" \
+		    -e "s|^\(\tserver *=\).*|\1 $SMTPD|" \
+		    -e "s|^\(\tserver_args *=\).*|\1 maildir $T/mail/Maildir|" \
+		    "$CONTRIB/xinetd/smtpd"
+	} >"$T/xinetd.conf"
+	in_private_dev 'exec xinetd -dontfork -f "$T/xinetd.conf" -pidfile "$T/xinetd.pid"' \
+	    >"$T/xinetd.out" 2>&1 &
+	PIDS=($!)
+	wait_port "$port"
+	MD=$T/mail/Maildir
+	send "$port"
+	assert_success
+	assert_output --regexp '<- +220 mail\.example\.org ESMTP'
+	assert_no_log_to_client
+	assert_received_from 127.0.0.1
+	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
+	    fail "the session did not run as nobody"
+	# smtpd's lines went to syslog (facility mail), with REMOTE_HOST
+	local i
+	for i in $(seq 100); do
+		grep -q 'end: quit' "$T/syslog.txt" 2>/dev/null && break
+		sleep 0.05
+	done
+	run cat "$T/syslog.txt"
+	assert_line --regexp '^<22>.* smtpd\[[0-9]+\]: .*info: [0-9a-f]+: connect from 127\.0\.0\.1'
+	assert_line --regexp 'info: [0-9a-f]+: end: quit, 1 message$'
+	run cat "$T/xinetd.log"
+	assert_output --regexp 'START: smtp pid=[0-9]+ from=127\.0\.0\.1'
+}
