@@ -41,8 +41,8 @@ else
 fi
 
 mkdir -p build/fuzz
-summary=build/fuzz/summary
-: >"$summary"
+summary=$(mktemp "${TMPDIR:-/tmp}/fuzz-summary.XXXXXX") || exit 111
+trap 'rm -f "$summary"' EXIT
 failed=0
 for t in $targets; do
 	bin=build/fuzz/$t
