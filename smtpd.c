@@ -1191,11 +1191,16 @@ build_session_env(const char *rcpt)
 	return rt.session_envp;
 }
 
-/* RCPTCHECK and TMPDIR; QMAILQUEUE is read with the arguments. */
+/* RCPTCHECK; QMAILQUEUE is read with the arguments.  When any program
+ * may run, what smtpd inherited beyond 0-2 becomes close-on-exec, so
+ * that a child gets exactly its fd plan (lib/spawn.h). */
 static void
 configure_programs(void)
 {
 	rt.rcptcheck = env_or("RCPTCHECK", NULL);
+	if (rt.rcptcheck != NULL || rt.checkpassword != NULL ||
+	    rt.kind == DELIVER_PIPE || rt.kind == DELIVER_QMAIL_QUEUE)
+		(void)spawn_cloexec_from(3);
 }
 
 /* After deliver_init: what the delivery programs need from us. */

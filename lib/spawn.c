@@ -15,11 +15,14 @@
  * spawn_wait polls waitpid(WNOHANG) with short, growing sleeps: no signal
  * handler, no SIGCHLD, no alarm() (STYLE.md, "Processes").
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -46,6 +49,8 @@
 /* While the output pipe is quiet, spawn_collect looks at the child this
  * often at most (milliseconds, growing from 1). */
 #define SPAWN_POLL_MAX_MS 100
+/* Without /dev/fd, spawn_cloexec_from tries descriptors up to this. */
+#define SPAWN_FD_SCAN_MAX 1024
 
 static int
 plan_names(const struct spawn_fd *plan, size_t nplan, int fd)
@@ -181,6 +186,35 @@ spawn_start(pid_t *pid, char *const argv[], char *const envp[],
 	posix_spawn_file_actions_destroy(&fa);
 	errno = saved;
 	return r;
+}
+
+int
+spawn_cloexec_from(int lowfd)
+{
+	struct dirent *de;
+	DIR *dir;
+	long fd;
+	long max;
+	char *end;
+
+	dir = opendir("/dev/fd");
+	if (dir != NULL) {
+		while ((de = readdir(dir)) != NULL) {
+			fd = strtol(de->d_name, &end, 10);
+			if (*end != '\0' || end == de->d_name || fd < lowfd ||
+			    fd == dirfd(dir) || fd > INT_MAX)
+				continue;
+			(void)io_cloexec((int)fd);
+		}
+		closedir(dir);
+		return 0;
+	}
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > SPAWN_FD_SCAN_MAX)
+		max = SPAWN_FD_SCAN_MAX;
+	for (fd = lowfd; fd < max; fd++)
+		(void)io_cloexec((int)fd);	/* EBADF: not open */
+	return 0;
 }
 
 static void

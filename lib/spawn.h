@@ -34,6 +34,14 @@ int spawn_start(pid_t *pid, char *const argv[], char *const envp[],
  */
 int spawn_wait(pid_t pid, int timeout_ms, int *status);
 
+/*
+ * Mark every open descriptor from lowfd up close-on-exec: what the process
+ * inherited (from tcpserver, a wrapper, a test harness) must not reach a
+ * child.  Lists /dev/fd where the system has it, else tries each fd up
+ * to a bound.  0, or -1 with errno.
+ */
+int spawn_cloexec_from(int lowfd);
+
 /* Kill (SIGKILL) and reap pid; for aborts. */
 void spawn_kill(pid_t pid);
 

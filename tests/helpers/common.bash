@@ -72,15 +72,28 @@ assert_no_sanitizer_report()
 	done
 }
 
+# The delivery arguments of smtpd_run and start_server: `maildir $MD`,
+# unless a test sets DELIVERY=(pipe PROGRAM ARG...) or (qmail-queue PROG).
+delivery_args()
+{
+	if [ "${#DELIVERY[@]}" -gt 0 ]; then
+		printf '%s\n' "${DELIVERY[@]}"
+	else
+		printf '%s\n' maildir "$MD"
+	fi
+}
+
 # smtpd_run [NAME=value...] < input
-# Runs one session of `smtpd maildir $MD` on pipes with exactly the given
-# environment.  The raw replies go to $T/raw, stderr to $T/err; prints the
-# replies with CR removed.  Its status is smtpd's.  Use with bats' run.
+# Runs one session of `smtpd maildir $MD` (or DELIVERY) on pipes with
+# exactly the given environment.  The raw replies go to $T/raw, stderr to
+# $T/err; prints the replies with CR removed.  Its status is smtpd's.  Use
+# with bats' run.
 smtpd_run()
 {
-	local san
+	local san target
 	mapfile -t san < <(san_env)
-	env -i PATH=/usr/bin:/bin "${san[@]}" "$@" "$SMTPD" maildir "$MD" \
+	mapfile -t target < <(delivery_args)
+	env -i PATH=/usr/bin:/bin "${san[@]}" "$@" "$SMTPD" "${target[@]}" \
 	    >"$T/raw" 2>"$T/err"
 	local rc=$?
 	tr -d '\r' <"$T/raw"
@@ -182,11 +195,12 @@ message_body()
 # SERVER_WRAP=(tlswrapper -n -f cert.pem).
 start_server()
 {
-	local san i
+	local san i target
 	mapfile -t san < <(san_env)
+	mapfile -t target < <(delivery_args)
 	env -i PATH=/usr/bin:/bin "${san[@]}" "$@" \
 	    tcpserver -1 -HR -l smtp.test -c 20 "${SERVER_OPTS[@]}" \
-	    "$SERVER_HOST" 0 "${SERVER_WRAP[@]}" "$SMTPD" maildir "$MD" \
+	    "$SERVER_HOST" 0 "${SERVER_WRAP[@]}" "$SMTPD" "${target[@]}" \
 	    >"$T/port" 2>"$T/server.log" 3>&- &
 	SERVER_PID=$!
 	for i in $(seq 100); do
