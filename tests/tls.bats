@@ -60,7 +60,8 @@ smtpd_fake_ucspi()
 }
 
 # stunnel in exec mode (RECIPES.md §4a): implicit TLS, one smtpd per
-# connection, with stunnel's own environment (here SMTPS=1).
+# connection, with stunnel's own environment: SMTPS=1 and the arguments
+# (NAME=value...).
 start_stunnel()
 {
 	local san i
@@ -78,7 +79,7 @@ start_stunnel()
 	execArgs = smtpd maildir $MD
 	EOF
 	env -i PATH=/usr/bin:/bin "${san[@]}" SMTPS=1 TCPLOCALHOST=smtp.test \
-	    stunnel "$T/stunnel.conf" 2>"$T/server.log" &
+	    "$@" stunnel "$T/stunnel.conf" 2>"$T/server.log" &
 	STUNNEL_PID=$!
 	for i in $(seq 100); do
 		grep -q 'Configuration successful' "$T/stunnel.log" \
@@ -411,4 +412,109 @@ S~: 221 2\.0\.0'
 	assert_success
 	refute_output --partial 'STARTTLS'
 	assert_received_with ESMTP
+}
+
+# ---------------------------------------------------------------------
+# AUTH needs encryption (unless CLEARTEXTAUTH)
+
+# A checkpassword program that first notes which of the wrapper's
+# descriptors it inherited (none may be open in a child of smtpd), then
+# checks the password with tests/helpers/checkpassword.py.
+make_checkpassword()
+{
+	printf 'alice:wonderland\n' >"$T/users"
+	cat >"$T/checkpw" <<-EOF
+	#!/bin/sh
+	for fd in \${SSLCTLFD:-} \${SSLREADFD:-} \${SSLWRITEFD:-} \${CHECK_FD5:+5}; do
+		[ -e /proc/\$\$/fd/\$fd ] && echo "inherited fd \$fd" >>"$T/inherited"
+	done
+	exec "$PY" "$HELPERS/checkpassword.py" "\$@"
+	EOF
+	chmod +x "$T/checkpw"
+	AUTH_ENV=(CHECKPASSWORD="$T/checkpw" CHECKPW_USERS="$T/users" AUTHDELAY=0)
+}
+
+@test "UCSPI-TLS: AUTH is offered only after STARTTLS; Received says ESMTPSA" {
+	make_checkpassword
+	start_ucspi UCSPITLS=1 "${AUTH_ENV[@]}"
+	run swaks_to --quit-after EHLO
+	assert_success
+	assert_output --partial '250-STARTTLS'
+	refute_output --partial 'AUTH'
+	run swaks_to --tls -a PLAIN -au alice -ap wonderland \
+	    --header 'Subject: auth after starttls'
+	assert_success
+	assert_output --regexp '<~  250-AUTH PLAIN LOGIN'
+	assert_output --partial '<~  235 2.7.0'
+	assert_stored 1
+	assert_received_with ESMTPSA
+	# the checkpassword child ran, and held none of the SSL descriptors
+	wait_for_log 'auth ok: .*user=alice'
+	[ ! -e "$T/inherited" ] || fail "$(cat "$T/inherited")"
+}
+
+@test "tlswrapper -n: AUTH after STARTTLS with smtplib" {
+	make_checkpassword
+	start_tlswrapper -n
+	start_server TLSWRAPPER=1 "${AUTH_ENV[@]}"
+	run "$PY" - "$PORT" "$CERT" <<-'EOF'
+	import smtplib, ssl, sys
+	s = smtplib.SMTP("localhost", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+	s.ehlo()
+	print("clear:", "auth" in s.esmtp_features)
+	try:
+	    s.login("alice", "wonderland")
+	except smtplib.SMTPNotSupportedError:
+	    print("login refused in the clear")
+	s.starttls(context=ssl.create_default_context(cafile=sys.argv[2]))
+	s.ehlo()
+	print("tls:", s.esmtp_features.get("auth"))
+	print("login:", s.login("alice", "wonderland"))
+	print("refused:", s.sendmail("a@example.org", ["b@example.net"], "Subject: auth\r\n\r\nhi\r\n"))
+	s.quit()
+	EOF
+	assert_success
+	assert_line 'clear: False'
+	assert_line 'login refused in the clear'
+	assert_line --regexp '^tls: +PLAIN LOGIN$'
+	assert_line --regexp "^login: \(235, b'2\.7\.0 "
+	assert_line 'refused: {}'
+	assert_stored 1
+	assert_received_with ESMTPSA
+}
+
+@test "tlswrapper -n, CLEARTEXTAUTH: AUTH in the clear; the child does not inherit fd 5" {
+	make_checkpassword
+	start_tlswrapper -n
+	start_server TLSWRAPPER=1 CLEARTEXTAUTH=1 CHECK_FD5=1 "${AUTH_ENV[@]}"
+	run swaks_to -a PLAIN -au alice -ap wonderland
+	assert_success
+	assert_output --partial '250-STARTTLS'
+	assert_output --partial '235 2.7.0'
+	assert_stored 1
+	assert_received_with ESMTPA
+	wait_for_log 'auth ok: .*user=alice'
+	[ ! -e "$T/inherited" ] || fail "$(cat "$T/inherited")"
+}
+
+@test "UCSPI-TLS, CLEARTEXTAUTH: AUTH in the clear; the child inherits no SSL descriptor" {
+	make_checkpassword
+	start_ucspi UCSPITLS=1 CLEARTEXTAUTH=1 "${AUTH_ENV[@]}"
+	run swaks_to -a LOGIN -au alice -ap wonderland
+	assert_success
+	assert_output --partial '250-STARTTLS'
+	assert_output --partial '235 2.7.0'
+	assert_received_with ESMTPA
+	wait_for_log 'auth ok: .*user=alice'
+	[ ! -e "$T/inherited" ] || fail "$(cat "$T/inherited")"
+}
+
+@test "SMTPS (stunnel): AUTH is offered at once; ESMTPSA" {
+	make_checkpassword
+	start_stunnel "${AUTH_ENV[@]}"
+	run swaks_to --tls-on-connect -a LOGIN -au alice -ap wonderland
+	assert_success
+	assert_output --regexp '<~  250-AUTH PLAIN LOGIN'
+	assert_stored 1
+	assert_received_with ESMTPSA
 }
