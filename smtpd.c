@@ -1630,6 +1630,23 @@ read_input(void)
 	return 0;
 }
 
+/* "end: REASON, N messages", without printf (as log_message). */
+static void
+log_session_end(enum smtp_close why)
+{
+	char msg[LOG_LINE_MAX];
+	struct buf b;
+
+	buf_init(&b, msg, sizeof(msg));
+	buf_adds(&b, rt.session_id);
+	buf_adds(&b, ": end: ");
+	buf_adds(&b, close_reason_name(why));
+	buf_adds(&b, ", ");
+	buf_addu64(&b, rt.nmessages);
+	buf_adds(&b, rt.nmessages == 1 ? " message" : " messages");
+	log_put("info", msg, b.len);
+}
+
 static void
 run_session(void)
 {
@@ -1663,9 +1680,29 @@ run_session(void)
 	}
 	abort_delivery();
 	(void)flush_output();
-	log_line("info", "%s: end: %s, %lu message%s", rt.session_id,
-	    close_reason_name(smtp_close_reason(s)), rt.nmessages,
-	    rt.nmessages == 1 ? "" : "s");
+	log_session_end(smtp_close_reason(s));
+}
+
+/* "connect from IP port P host H", without printf (as log_message). */
+static void
+log_connect(void)
+{
+	char msg[LOG_LINE_MAX];
+	struct buf b;
+
+	buf_init(&b, msg, sizeof(msg));
+	buf_adds(&b, rt.session_id);
+	buf_adds(&b, ": connect from ");
+	buf_adds(&b, rt.remote_ip);
+	if (rt.remote_port[0] != '\0') {
+		buf_adds(&b, " port ");
+		buf_adds(&b, rt.remote_port);
+	}
+	if (rt.remote_host != NULL) {
+		buf_adds(&b, " host ");
+		buf_adds(&b, rt.remote_host);
+	}
+	log_put("info", msg, b.len);
 }
 
 int
@@ -1697,9 +1734,7 @@ main(int argc, char **argv)
 		return EXIT_TEMP;
 	}
 	configure_delivery_programs();
-	log_line("info", "%s: connect from %s%s%s%s%s", rt.session_id,
-	    rt.remote_ip, rt.remote_port[0] ? " port " : "", rt.remote_port,
-	    rt.remote_host ? " host " : "", rt.remote_host ? rt.remote_host : "");
+	log_connect();
 	if (rt.is_relay_client && is_loopback(rt.remote_ip))
 		log_line("warning", "%s: RELAYCLIENT is set for a loopback "
 		    "peer; behind a proxy this opens the relay", rt.session_id);
