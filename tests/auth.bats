@@ -596,3 +596,33 @@ for pw in (b"wrong", b"wonderland"):
 	run grep -c 'auth ok: ip=127.0.0.1 user=carol' "$T/server.log"
 	assert_output 3
 }
+
+@test "AUTHUSER reaches a pipe program; the password does not" {
+	local san
+	mapfile -t san < <(san_env)
+	printf '#!/bin/sh\nenv >"$1"\ncat >>"$1"\n' >"$T/hook"
+	chmod +x "$T/hook"
+	printf '%b' "${E}AUTH PLAIN $(plain '' alice wonderland)\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\n$Q" |
+	    env -i PATH=/usr/bin:/bin "${san[@]}" "${AUTH_ENV[@]}" \
+	    "$SMTPD" pipe "$T/hook" "$T/got" >"$T/raw" 2>"$T/err"
+	run tr -d '\r' <"$T/raw"
+	assert_replies "220" "250" "235 2.7.0" "250 2.1.0" "250 2.1.5" "354" \
+	    "250" "221"
+	run grep -E '^(AUTHUSER|CHECKPASSWORD)=' "$T/got"
+	assert_line 'AUTHUSER=alice'
+	grep -q '(authenticated as alice)' "$T/got"
+	if grep -q wonderland "$T/got" "$T/err"; then
+		fail "the password reached the program or the log"
+	fi
+}
+
+@test "RELAYCLIENT for a loopback peer logs a warning (behind a proxy it opens the relay)" {
+	run smtp_session "$E$Q" TCPREMOTEIP=127.0.0.1 RELAYCLIENT=
+	assert_success
+	run grep -c 'warning: .*RELAYCLIENT is set for a loopback peer' "$T/err"
+	assert_output 1
+	run smtp_session "$E$Q" TCPREMOTEIP=192.0.2.1 RELAYCLIENT=
+	assert_success
+	run grep -c 'RELAYCLIENT' "$T/err"
+	assert_output 0
+}
