@@ -173,6 +173,8 @@ int
 deliver_close(struct deliver *d, struct deliver_result *res)
 {
 	int r = 0;
+	int is_program = d->kind == DELIVER_PIPE ||
+	    d->kind == DELIVER_QMAIL_QUEUE;
 
 	memset(res, 0, sizeof(*res));
 	res->reply = REPLY_MESSAGE_ACCEPTED;
@@ -184,7 +186,7 @@ deliver_close(struct deliver *d, struct deliver_result *res)
 		return -1;
 	}
 	res->status = -1;
-	if (d->kind == DELIVER_PIPE || d->kind == DELIVER_QMAIL_QUEUE) {
+	if (is_program) {
 		/* The program's verdict fills res; REPLY_NONE is left for
 		 * a failure of our own, mapped below. */
 		res->reply = REPLY_NONE;
@@ -199,7 +201,7 @@ deliver_close(struct deliver *d, struct deliver_result *res)
 	d->env = NULL;
 	if (r == 0)
 		return 0;
-	if (res->reply != REPLY_NONE) {
+	if (is_program && res->reply != REPLY_NONE) {
 		errno = res->err;
 		return -1;
 	}
