@@ -26,6 +26,7 @@ common_setup()
 	PY=/usr/bin/python3
 	[ -x "$PY" ] || PY=python3
 	SERVER_PID=
+	SERVER_PIDS=()
 	SERVER_HOST=127.0.0.1
 	SERVER_OPTS=()
 	SERVER_WRAP=()
@@ -198,11 +199,16 @@ start_server()
 	local san i target
 	mapfile -t san < <(san_env)
 	mapfile -t target < <(delivery_args)
+	# A second server in the same test must not read the first's port;
+	# while the first still runs, both append to one log.
+	rm -f "$T/port"
+	[ "${#SERVER_PIDS[@]}" -gt 0 ] || : >"$T/server.log"
 	env -i PATH=/usr/bin:/bin "${san[@]}" "$@" \
 	    tcpserver -1 -HR -l smtp.test -c 20 "${SERVER_OPTS[@]}" \
 	    "$SERVER_HOST" 0 "${SERVER_WRAP[@]}" "$SMTPD" "${target[@]}" \
-	    >"$T/port" 2>"$T/server.log" 3>&- &
+	    >"$T/port" 2>>"$T/server.log" 3>&- &
 	SERVER_PID=$!
+	SERVER_PIDS+=("$SERVER_PID")
 	for i in $(seq 100); do
 		[ -s "$T/port" ] && break
 		sleep 0.05
@@ -213,11 +219,14 @@ start_server()
 
 stop_server()
 {
-	if [ -n "${SERVER_PID:-}" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
+	# Every server the test started, not only the last one.
+	local pid
+	for pid in "${SERVER_PIDS[@]}" ${SERVER_PID:-}; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	SERVER_PIDS=()
+	SERVER_PID=
 }
 
 # client ACTION...: tests/helpers/smtp-client.py against the server; the
