@@ -741,13 +741,15 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 }
 
 static void
-rcpt_answered(struct smtp_session *s, enum reply_id id)
+rcpt_answered(struct smtp_session *s, enum reply_id id, const char *text,
+    size_t len)
 {
 	if (reply_code(id) / 100 == 2) {
 		s->nrcpt++;
 		s->state = SMTP_ST_RCPT;
 	}
-	queue(s, id);
+	/* A RCPTCHECK program's own words, when the caller has them. */
+	queue_text(s, id, text, len, 0);
 }
 
 /* DATA and the first BDAT need a recipient; say what is missing. */
@@ -1325,7 +1327,7 @@ smtp_answer_text(struct smtp_session *s, enum reply_id id, const char *text,
 		mail_answered(s, id);
 		break;
 	case SMTP_EV_RCPT:
-		rcpt_answered(s, id);
+		rcpt_answered(s, id, text, len);
 		break;
 	case SMTP_EV_RSET:
 		reset_transaction(s);

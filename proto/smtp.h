@@ -207,8 +207,8 @@ const struct smtp_event *smtp_event(const struct smtp_session *s);
 void smtp_answer(struct smtp_session *s, enum reply_id id);
 
 /* The same with the reply's text replaced (control characters dropped,
- * cut to SMTP_REPLY_TEXT_MAX); used for the pipe hook's first line and
- * for the AUTH challenge. */
+ * cut to SMTP_REPLY_TEXT_MAX); used for the pipe hook's first line, a
+ * RCPTCHECK program's and the AUTH challenge. */
 void smtp_answer_text(struct smtp_session *s, enum reply_id id,
     const char *text, size_t len);
 

@@ -46,18 +46,26 @@ hook_env()
 	tr '\0' '\n' <"$H/env.$1" | sed -n "s/^$2=//p"
 }
 
-# The pids in $H/pid.N must all be gone.
+# The pids in $H/pid.N must all be gone: the hook reaped by smtpd, its
+# background job killed (a zombie of init's at most: a grandchild is not
+# smtpd's to reap, and PID 1 may be slow to, or here never does).
 assert_hook_gone()
 {
-	local p i
+	local p i st
 	for p in $(cat "$H/pid.$1"); do
 		for i in $(seq 40); do
-			kill -0 "$p" 2>/dev/null || break
+			st=$(ps -o stat= -p "$p") || true
+			case $st in
+			'' | Z*) break ;;
+			esac
 			sleep 0.05
 		done
-		if kill -0 "$p" 2>/dev/null; then
-			fail "process $p of the hook is still running"
-		fi
+		case $st in
+		'') ;;
+		Z*) [ "$(ps -o ppid= -p "$p" | tr -d ' ')" != "$(cat "$H/ppid.$1")" ] ||
+			fail "process $p is a zombie of smtpd's" ;;
+		*) fail "process $p of the hook is still running" ;;
+		esac
 	done
 }
 
