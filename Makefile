@@ -70,8 +70,33 @@ serve: smtpd
 fuzz:
 	@sh tests/fuzz/run.sh
 
-bench: smtpd
-	@sh bench/run.sh
+# The test suite once under valgrind memcheck, without sanitizers (slow).
+VG_CFLAGS = $(WARN) -Werror -O1 -g
+build/valgrind/smtpd: $(SRC) $(HDR)
+	@mkdir -p build/valgrind
+	$(CC) $(VG_CFLAGS) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC)
+
+build/valgrind/unit/%: tests/unit/%.c $(PROTO_SRC) $(LIB_SRC) $(HDR) tests/unit/tap.h
+	@mkdir -p build/valgrind/unit
+	$(CC) $(VG_CFLAGS) -o $@ $< $(PROTO_SRC) $(LIB_SRC)
+
+build/valgrind/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROTO_SRC) $(LIB_SRC) $(HDR)
+	@mkdir -p build/valgrind/fuzz-replay
+	$(CC) $(VG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC)
+
+check-valgrind: check-deps smtpd build/valgrind/smtpd \
+    $(patsubst build/%,build/valgrind/%,$(UNIT_BIN) $(FUZZ_REPLAY))
+	@sh tests/valgrind.sh
+
+# Speed and memory against the floor program (README "Performance");
+# never part of check.  bench-deps installs smtp-source (Postfix, with
+# nothing started), valgrind, strace and GNU time.  BENCH= passes options
+# to bench/bench.py, e.g. make bench BENCH="--rounds 3 --no-huge".
+bench-deps:
+	@sh bench/install-deps.sh
+
+bench: bench-deps smtpd smtpd-static
+	@sh bench/run.sh $(BENCH)
 
 install: smtpd
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
@@ -81,4 +106,4 @@ install: smtpd
 clean:
 	rm -rf smtpd smtpd-static build
 
-.PHONY: all check check-deps serve fuzz bench install clean
+.PHONY: all check check-deps check-valgrind serve fuzz bench bench-deps install clean
