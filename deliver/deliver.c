@@ -81,7 +81,7 @@ deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
 	d->pid = -1;
 	d->child_stderr = -1;
 	if (kind == DELIVER_PIPE) {
-		if (argv == NULL || argv[0] == NULL) {
+		if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
 			d->what = "program";
 			d->err = EINVAL;
 			errno = EINVAL;
@@ -95,8 +95,14 @@ deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
 		errno = EINVAL;
 		return -1;
 	}
-	if (kind == DELIVER_QMAIL_QUEUE)
-		return 0;
+	if (kind == DELIVER_QMAIL_QUEUE) {
+		if (path[0] != '\0')
+			return 0;
+		d->what = "program";
+		d->err = EINVAL;
+		errno = EINVAL;
+		return -1;
+	}
 	return maildir_init(d);
 }
 

@@ -333,3 +333,15 @@ EOF
 	[ "$(cat "$H/ppid.2")" = "$pid" ]
 	grep -q '^second half$' "$H/msg.2"
 }
+
+@test "an empty program name is a configuration error: 421 at once" {
+	DELIVERY=(pipe '')
+	run smtp_session "$E$Q"
+	assert_failure 111
+	assert_replies '421 4.3.0'
+	grep -q 'unable to set up delivery: program: Invalid argument' "$T/err"
+	DELIVERY=(qmail-queue '')
+	run smtp_session "$E$Q"
+	assert_failure 111
+	assert_replies '421 4.3.0'
+}
