@@ -308,12 +308,6 @@ test_init_errors(void)
 	ok(deliver_init(&d, DELIVER_MAILDIR, path, NULL, 100, 1000) == -1 &&
 	    errno == ENOENT, "missing parent: ENOENT");
 	done_with(&d);
-
-	errno = 0;
-	ok(deliver_init(&d, DELIVER_PIPE, "/bin/cat", NULL, 100, 1000) == -1 &&
-	    errno == ENOSYS, "pipe not built yet: ENOSYS");
-	ok(deliver_init(&d, DELIVER_QMAIL_QUEUE, "qq", NULL, 100, 1000) == -1 &&
-	    errno == ENOSYS, "qmail-queue not built yet: ENOSYS");
 }
 
 static void
