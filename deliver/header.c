@@ -165,12 +165,16 @@ header_add_date(struct buf *b, time_t when)
 	return r;
 }
 
-/* RFC 5321 §4.1.3: an IPv6 address literal carries the "IPv6:" tag. */
+/* RFC 5321 §4.1.3: an IPv6 address literal carries the "IPv6:" tag.  An
+ * unknown peer (smtpd on pipes) is written without brackets: it is no
+ * address literal. */
 static int
 header_add_ip(struct buf *b, const char *ip)
 {
 	int r = 0;
 
+	if (ip == NULL || ip[0] == '\0' || strcmp(ip, "unknown") == 0)
+		return buf_adds(b, "unknown");
 	r |= buf_addc(b, '[');
 	if (ip != NULL && strchr(ip, ':') != NULL &&
 	    strncmp(ip, "IPv6:", 5) != 0)

@@ -93,6 +93,20 @@ test_exact(void)
 	    "\tfor <bob@example.net>;\n"
 	    "\tThu, 01 Jan 1970 00:00:01 +0000\n",
 	    "received, IPv6 literal");
+
+	env = base_env(one, 1);
+	env.remote_ip = "unknown";
+	env.remote_host = NULL;
+	env.auth_user = NULL;
+	env.when = 1;
+	buf_init(&b, mem, sizeof(mem));
+	header_received(&b, &env);
+	is_mem(b.p, b.len,
+	    "Received: from client.example.org (unknown)\n"
+	    "\tby mx.example.net (smtpd) with ESMTPSA id 1795927476.42\n"
+	    "\tfor <bob@example.net>;\n"
+	    "\tThu, 01 Jan 1970 00:00:01 +0000\n",
+	    "received, no known peer: no address literal");
 }
 
 static void
