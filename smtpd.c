@@ -77,7 +77,8 @@ struct runtime {
 	int use_syslog;
 	unsigned long pid;
 	char session_id[32];
-	unsigned long nmessages;
+	unsigned long nmessages;	/* DATA/BDAT transactions started */
+	unsigned long naccepted;	/* of them, answered 250 */
 	int timeout_ms;
 	long long session_deadline;
 	int is_relay_client;
@@ -883,7 +884,7 @@ starttls_ucspi(void)
 
 	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
 	if (discard_pipelined() != 0 || flush_output() != 0) {
-		smtp_eof(&rt.session);
+		smtp_close(&rt.session);
 		return;
 	}
 	if (ucspitls_starttls(rt.tls_ctl_fd, info, sizeof(info), &len,
@@ -891,7 +892,7 @@ starttls_ucspi(void)
 		log_line("warning", "%s: STARTTLS: TLS handshake failed: %s",
 		    rt.session_id, errno == EPROTO ? "the wrapper closed "
 		    "SSLCTLFD" : strerror(errno));
-		smtp_eof(&rt.session);
+		smtp_close(&rt.session);
 		return;
 	}
 	/* The wrapper owns the network connection now: our copies of it
@@ -899,7 +900,7 @@ starttls_ucspi(void)
 	if (dup2(rt.tls_read_fd, 0) == -1 || dup2(rt.tls_write_fd, 1) == -1) {
 		log_line("warning", "%s: STARTTLS: unable to switch to the "
 		    "TLS descriptors: %s", rt.session_id, strerror(errno));
-		smtp_eof(&rt.session);
+		smtp_close(&rt.session);
 		return;
 	}
 	if (rt.tls_read_fd != rt.tls_ctl_fd)
@@ -931,7 +932,7 @@ starttls_tlswrapper(void)
 	before = smtp_output(&rt.session, &out);
 	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
 	if (discard_pipelined() != 0) {
-		smtp_eof(&rt.session);
+		smtp_close(&rt.session);
 		return;
 	}
 	n = smtp_output(&rt.session, &out);
@@ -939,7 +940,7 @@ starttls_tlswrapper(void)
 		log_line("info", "%s: unable to write to the client: %s",
 		    rt.session_id, strerror(errno));
 		smtp_output_done(&rt.session, n);
-		smtp_eof(&rt.session);
+		smtp_close(&rt.session);
 		return;
 	}
 	if (io_write_timeout(TLSWRAPPER_FD, out + before, n - before,
@@ -955,7 +956,7 @@ starttls_tlswrapper(void)
 	if (r != 0) {
 		log_line("warning", "%s: STARTTLS: unable to hand the 220 to "
 		    "tlswrapper (fd 5): %s", rt.session_id, strerror(e));
-		smtp_eof(&rt.session);
+		smtp_close(&rt.session);
 		return;
 	}
 	smtp_tls_started(&rt.session);
@@ -1493,6 +1494,8 @@ on_data_end(const struct smtp_event *ev)
 		    rt.message_id, res.what, strerror(res.err));
 	}
 	log_message(&res, ev->size, reply_code(res.reply));
+	if (reply_code(res.reply) / 100 == 2)
+		rt.naccepted++;
 	if (res.text_len > 0)
 		smtp_answer_text(&rt.session, res.reply, res.text,
 		    res.text_len);
@@ -1571,6 +1574,8 @@ close_reason_name(enum smtp_close why)
 		return "too many errors";
 	case SMTP_CLOSE_CALLER:
 		return "closed by smtpd";
+	case SMTP_CLOSE_FAILED:
+		return "connection failed";
 	default:
 		return "open";
 	}
@@ -1642,8 +1647,13 @@ log_session_end(enum smtp_close why)
 	buf_adds(&b, ": end: ");
 	buf_adds(&b, close_reason_name(why));
 	buf_adds(&b, ", ");
-	buf_addu64(&b, rt.nmessages);
-	buf_adds(&b, rt.nmessages == 1 ? " message" : " messages");
+	buf_addu64(&b, rt.naccepted);
+	buf_adds(&b, rt.naccepted == 1 ? " message" : " messages");
+	if (rt.nmessages > rt.naccepted) {
+		buf_adds(&b, ", ");
+		buf_addu64(&b, rt.nmessages - rt.naccepted);
+		buf_adds(&b, " refused");
+	}
 	log_put("info", msg, b.len);
 }
 
@@ -1670,7 +1680,7 @@ run_session(void)
 				break;
 		}
 		if (flush_output() != 0) {
-			smtp_eof(s);
+			smtp_close(s);
 			break;
 		}
 		if (rt.in_off < rt.in_len)

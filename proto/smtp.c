@@ -1393,6 +1393,13 @@ smtp_eof(struct smtp_session *s)
 }
 
 void
+smtp_close(struct smtp_session *s)
+{
+	s->has_event = 0;
+	close_session(s, SMTP_CLOSE_FAILED);
+}
+
+void
 smtp_timeout(struct smtp_session *s, enum reply_id why)
 {
 	if (s->state == SMTP_ST_CLOSED)

@@ -93,7 +93,8 @@ enum smtp_close {
 	SMTP_CLOSE_EOF,
 	SMTP_CLOSE_TIMEOUT,
 	SMTP_CLOSE_ERRORS,	/* too many bad commands */
-	SMTP_CLOSE_CALLER	/* the caller answered with a closing reply */
+	SMTP_CLOSE_CALLER,	/* the caller answered with a closing reply */
+	SMTP_CLOSE_FAILED	/* the transport failed (smtp_close) */
 };
 
 struct smtp_event {
@@ -226,6 +227,10 @@ void smtp_output_done(struct smtp_session *s, size_t n);
 void smtp_eof(struct smtp_session *s);
 void smtp_timeout(struct smtp_session *s, enum reply_id why);
 void smtp_tls_started(struct smtp_session *s);
+
+/* The transport failed (a write error, a TLS handshake that did not
+ * happen): end at once, without a reply.  A pending event is dropped. */
+void smtp_close(struct smtp_session *s);
 
 /* Nothing more will be consumed; send the output, then end. */
 int smtp_is_closed(const struct smtp_session *s);
