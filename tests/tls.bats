@@ -201,7 +201,7 @@ S~: 221 2\.0\.0'
 	    'send:this is not a TLS ClientHello\r\n'
 	assert_success
 	wait_for_log 'STARTTLS: TLS handshake failed: the wrapper closed SSLCTLFD'
-	wait_for_log 'end: client closed the connection, 0 messages'
+	wait_for_log 'end: connection failed, 0 messages'
 	run grep -c 'handshake failed' "$T/wrapper.log"
 	assert_output 1
 }
@@ -251,7 +251,7 @@ S~: 221 2\.0\.0'
 	assert_replies 220 250 '220 2.0.0'
 	run cat "$T/err"
 	assert_output --partial 'STARTTLS: TLS handshake failed: the wrapper closed SSLCTLFD'
-	assert_output --partial 'end: client closed the connection, 0 messages'
+	assert_output --partial 'end: connection failed, 0 messages'
 }
 
 # ---------------------------------------------------------------------
