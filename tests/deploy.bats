@@ -261,3 +261,95 @@ in_private_dev()
 	run cat "$T/xinetd.log"
 	assert_output --regexp 'START: smtp pid=[0-9]+ from=127\.0\.0\.1'
 }
+
+# user_systemd: a real `systemd --user` manager (RECIPES.md 3b) with its
+# units in $T/config/systemd/user, in a private mount namespace where
+# /run/systemd/system exists, and /run/systemd/inaccessible/ (which PID 1
+# would make) for ProtectHome= and the like.  It replaces the calling
+# shell: run it in the background (&), and $! is the manager.
+user_systemd()
+{
+	mkdir -p "$T/runtime"
+	chmod 700 "$T/runtime"
+	exec env -i PATH=/usr/bin:/bin XDG_CONFIG_HOME="$T/config" \
+	    XDG_RUNTIME_DIR="$T/runtime" \
+	    unshare --mount --propagation private /bin/sh -c '
+		set -e
+		mount -t tmpfs tmpfs /run/systemd
+		mkdir /run/systemd/system
+		i=/run/systemd/inaccessible
+		mkdir -p $i
+		mkdir -m 0 $i/dir
+		: >$i/reg
+		chmod 0 $i/reg
+		mkfifo -m 0 $i/fifo
+		mknod -m 0 $i/chr c 0 0
+		mknod -m 0 $i/blk b 0 0
+		exec /lib/systemd/systemd --user'
+}
+
+@test "systemd: contrib's smtpd.socket (Accept=yes) and smtpd@.service (hardened, unprivileged) under systemd --user" {
+	local port units=$T/config/systemd/user
+	port=$(free_port)
+	mkdir -p "$units/sockets.target.wants" "$units/smtpd.socket.d" \
+	    "$units/smtpd@.service.d" "$T/mail/example.org/b"
+	cp "$CONTRIB/systemd/smtpd.socket" "$CONTRIB/systemd/smtpd@.service" \
+	    "$units/"
+	ln -s ../smtpd.socket "$units/sockets.target.wants/smtpd.socket"
+	# The shipped units as they are; a drop-in says where things are
+	# here.  The Maildir template is written as users write it, %%.
+	cat >"$units/smtpd.socket.d/test.conf" <<-CONF
+	[Socket]
+	ListenStream=
+	ListenStream=127.0.0.1:$port
+	CONF
+	cat >"$units/smtpd@.service.d/test.conf" <<-CONF
+	[Service]
+	ExecStart=
+	ExecStart=$SMTPD maildir $T/mail/%%d/%%l
+	User=nobody
+	Group=nogroup
+	ReadWritePaths=
+	ReadWritePaths=$T/mail
+	BindPaths=$T/mail
+	StandardError=append:$T/server.log
+	# LeakSanitizer needs ptrace, which SystemCallFilter= refuses.
+	Environment=ASAN_OPTIONS=detect_leaks=0
+	CONF
+	mkdir "$T/mail/example.org/b/new" "$T/mail/example.org/b/cur" \
+	    "$T/mail/example.org/b/tmp"
+	chown -R nobody "$T/mail"
+	open_path "$T"
+	open_path "$(dirname "$SMTPD")"
+	user_systemd >"$T/systemd.log" 2>&1 &
+	PIDS=($!)
+	wait_port "$port"
+	MD=$T/mail/example.org/b
+	send "$port"
+	assert_success
+	assert_no_log_to_client
+	assert_received_from 127.0.0.1
+	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
+	    fail "the session did not run as nobody"
+	wait_for_log 'info: [0-9a-f]+: connect from 127\.0\.0\.1 port [0-9]+$'
+	wait_for_log 'end: quit, 1 message'
+}
+
+@test "systemd-socket-activate --inetd: no address variables, the peer comes from the socket" {
+	local port san=()
+	port=$(free_port)
+	mapfile -t san < <(san_env)
+	env -i PATH=/usr/bin:/bin "${san[@]}" \
+	    systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
+	    -E SMTPGREETING=ssa.test "$SMTPD" maildir "$MD" \
+	    >"$T/ssa.out" 2>"$T/server.log" &
+	PIDS=($!)
+	wait_port "$port"
+	send "$port"
+	assert_success
+	assert_output --regexp '<- +220 ssa\.test ESMTP'
+	assert_no_log_to_client
+	assert_received_from 127.0.0.1
+	wait_for_log 'info: [0-9a-f]+: connect from 127\.0\.0\.1 port [0-9]+$'
+	wait_for_log 'end: quit, 1 message'
+}
