@@ -353,3 +353,129 @@ user_systemd()
 	wait_for_log 'info: [0-9a-f]+: connect from 127\.0\.0\.1 port [0-9]+$'
 	wait_for_log 'end: quit, 1 message'
 }
+
+# start_backend NAME MAILDIR: tcpserver with PROXYPROTOCOL set on
+# 127.0.0.1 (port picked by the kernel, in $BACKEND_PORT), smtpd's and
+# tcpserver's log appended to $T/server.log.
+start_backend()
+{
+	local san i
+	mapfile -t san < <(san_env)
+	env -i PATH=/usr/bin:/bin "${san[@]}" PROXYPROTOCOL=1 TIMEOUT=10 \
+	    tcpserver -1 -HR -l "$1" 127.0.0.1 0 "$SMTPD" maildir "$2" \
+	    >"$T/$1.port" 2>>"$T/server.log" &
+	PIDS+=($!)
+	for i in $(seq 100); do
+		[ -s "$T/$1.port" ] && break
+		sleep 0.05
+	done
+	BACKEND_PORT=$(head -n 1 "$T/$1.port")
+	[ -n "$BACKEND_PORT" ] || fail "backend $1 did not start"
+}
+
+# start_haproxy CONFIG: haproxy in the foreground; its log in
+# $T/haproxy.log.
+start_haproxy()
+{
+	haproxy -c -q -f "$1" || fail "haproxy -c refused $1"
+	haproxy -db -f "$1" >"$T/haproxy.log" 2>&1 &
+	PIDS+=($!)
+}
+
+# All Received: lines of the messages in the Maildirs given.
+received_lines()
+{
+	local d
+	for d in "$@"; do
+		find "$d/new" -type f -exec grep -h -A1 '^Received:' {} +
+	done
+}
+
+@test "haproxy send-proxy (v1) and send-proxy-v2 in front of tcpserver: Received: names the client, IPv4 and IPv6" {
+	local p1 p2
+	start_backend mx1 "$MD"
+	p1=$(free_port)
+	p2=$(free_port)
+	cat >"$T/haproxy.cfg" <<-CFG
+	defaults
+		mode tcp
+		timeout connect 5s
+		timeout client 30s
+		timeout server 30s
+	frontend fe_v1
+		bind 127.0.0.1:$p1
+		bind [::1]:$p1
+		default_backend be_v1
+	backend be_v1
+		server s1 127.0.0.1:$BACKEND_PORT send-proxy
+	frontend fe_v2
+		bind 127.0.0.1:$p2
+		bind [::1]:$p2
+		default_backend be_v2
+	backend be_v2
+		server s2 127.0.0.1:$BACKEND_PORT send-proxy-v2
+	CFG
+	start_haproxy "$T/haproxy.cfg"
+	wait_port "$p1"
+	wait_port "$p2"
+	# haproxy reaches the backend from 127.0.0.1; the clients come from
+	# 127.0.0.2 and ::1
+	send "$p1" --local-interface 127.0.0.2
+	assert_success
+	assert_no_log_to_client
+	send "$p2" --local-interface 127.0.0.2
+	assert_success
+	assert_no_log_to_client
+	send "$p1" --server ::1 --port "$p1"
+	assert_success
+	send "$p2" --server ::1 --port "$p2"
+	assert_success
+	assert_no_log_to_client
+	assert_stored 4
+	run received_lines "$MD"
+	[ "$(grep -c '(\[127\.0\.0\.2\])' <<<"$output")" -eq 2 ] ||
+	    fail "not two messages from 127.0.0.2: $output"
+	[ "$(grep -c '(\[IPv6:::1\])' <<<"$output")" -eq 2 ] ||
+	    fail "not two messages from ::1: $output"
+	refute_output --partial '[127.0.0.1]'
+	wait_for_log "PROXY v1: client 127\.0\.0\.2 port [0-9]+, to 127\.0\.0\.1 port $p1, via 127\.0\.0\.1\$"
+	wait_for_log "PROXY v2: client 127\.0\.0\.2 port [0-9]+, to 127\.0\.0\.1 port $p2, via 127\.0\.0\.1\$"
+	wait_for_log "PROXY v1: client ::1 port [0-9]+, to ::1 port $p1, via 127\.0\.0\.1\$"
+	wait_for_log "PROXY v2: client ::1 port [0-9]+, to ::1 port $p2, via 127\.0\.0\.1\$"
+}
+
+@test "haproxy with contrib's config: two tcpserver backends, send-proxy-v2 and SMTP health checks" {
+	local port p1 p2 i
+	mkdir -p "$T/md1" "$T/md2"
+	start_backend mx1 "$T/md1"
+	p1=$BACKEND_PORT
+	start_backend mx2 "$T/md2"
+	p2=$BACKEND_PORT
+	port=$(free_port)
+	sed -e "s|^\(\tlog\) /dev/log |\1 stderr format short |" \
+	    -e "s|^\(\tbind\) :25\$|\1 127.0.0.1:$port|" \
+	    -e "s|inter 30s|inter 500|" \
+	    -e "s|^\(\tserver mx1\) .*|\1 127.0.0.1:$p1|" \
+	    -e "s|^\(\tserver mx2\) .*|\1 127.0.0.1:$p2|" \
+	    "$CONTRIB/haproxy/haproxy.cfg" >"$T/haproxy.cfg"
+	start_haproxy "$T/haproxy.cfg"
+	wait_port "$port"
+	for i in 1 2 3 4; do
+		send "$port" --local-interface 127.0.0.2
+		assert_success
+		assert_no_log_to_client
+	done
+	local n1 n2
+	n1=$(find "$T/md1/new" -type f | wc -l)
+	n2=$(find "$T/md2/new" -type f | wc -l)
+	[ $((n1 + n2)) -eq 4 ] || fail "$n1 + $n2 messages, expected 4"
+	[ "$n1" -ge 1 ] && [ "$n2" -ge 1 ] ||
+	    fail "not balanced: mx1 got $n1, mx2 got $n2"
+	run received_lines "$T/md1" "$T/md2"
+	[ "$(grep -c '(\[127\.0\.0\.2\])' <<<"$output")" -eq 4 ] ||
+	    fail "not four messages from 127.0.0.2: $output"
+	# the health checks: a v2 LOCAL header, HELO, and a clean end
+	wait_for_log 'PROXY v2 LOCAL or unspecified: the connection.s own addresses stand'
+	run grep -c 'PROXY header refused' "$T/server.log"
+	assert_output 0
+}
