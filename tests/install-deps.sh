@@ -13,12 +13,15 @@ set -u
 # tcpserver, tcprules
 SERVE_PACKAGES="ucspi-tcp-ipv6"
 # clients, Maildir readers, bats, and what later tests use (TLS wrappers,
-# xinetd, haproxy, checkpw, the clang sanitizer/libFuzzer runtime, valgrind);
+# xinetd, haproxy, checkpw, the clang sanitizer/libFuzzer runtime, valgrind;
+# daemontools' svscan/envdir/multilog, systemd --user and unshare for the
+# launchers of deploy.bats);
 # strace shows the Maildir delivery's system calls in order; fail2ban's
 # fail2ban-regex checks contrib/fail2ban against the AUTH failure log.
 TEST_PACKAGES="ucspi-tcp-ipv6 swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
-libclang-rt-14-dev clang valgrind strace fail2ban"
+libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
+util-linux"
 
 case ${1:-} in
 serve)	packages=$SERVE_PACKAGES ;;
