@@ -909,6 +909,7 @@ starttls_ucspi(void)
 	    rt.tls_write_fd != rt.tls_read_fd)
 		(void)io_close(rt.tls_write_fd);
 	smtp_tls_started(&rt.session);
+	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
 	v = ucspitls_get(info, len, "SSL_PROTOCOL", &vlen);
 	tls_name(protocol, v, vlen);
 	v = ucspitls_get(info, len, "SSL_CIPHER", &vlen);
@@ -960,6 +961,7 @@ starttls_tlswrapper(void)
 		return;
 	}
 	smtp_tls_started(&rt.session);
+	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
 	log_line("info", "%s: STARTTLS: handed to tlswrapper (it reports "
 	    "no protocol or cipher)", rt.session_id);
 }

@@ -1170,9 +1170,17 @@ dispatch(struct smtp_session *s, char *line, size_t len)
 		fail(s, REPLY_UNKNOWN_COMMAND);
 }
 
+/* AUTH lines carry credentials: clear the line buffer once they are
+ * no longer needed (STYLE.md: wipe secrets right after use). */
+static void
+wipe_line(struct smtp_session *s)
+{
+	memset(s->line, 0, sizeof(s->line));
+}
+
 /* A complete line arrived (LF seen); line[] holds it without the LF. */
 static void
-process_line(struct smtp_session *s)
+process_line_unwiped(struct smtp_session *s)
 {
 	size_t len = s->cmd_len;
 	size_t i;
@@ -1211,6 +1219,18 @@ process_line(struct smtp_session *s)
 		return;
 	}
 	dispatch(s, s->line, len);
+}
+
+static void
+process_line(struct smtp_session *s)
+{
+	int secret = s->state == SMTP_ST_AUTH ||
+	    has_prefix(s->line, s->cmd_len, "auth");
+
+	process_line_unwiped(s);
+	/* An AUTH event still points into line[]: smtp_answer wipes it. */
+	if (secret && !s->has_event)
+		wipe_line(s);
 }
 
 /* Frame command lines: returns octets consumed. */
@@ -1311,6 +1331,8 @@ smtp_answer_text(struct smtp_session *s, enum reply_id id, const char *text,
 		return;
 	s->has_event = 0;
 	type = s->event.type;
+	if (type == SMTP_EV_AUTH || type == SMTP_EV_AUTH_DATA)
+		wipe_line(s);
 	if (reply_closes(id)) {
 		if (type == SMTP_EV_DATA_END || type == SMTP_EV_DATA_ABORT ||
 		    type == SMTP_EV_BODY)
@@ -1417,6 +1439,8 @@ smtp_tls_started(struct smtp_session *s)
 	s->has_tls = 1;
 	s->has_helo = 0;
 	s->is_ehlo = 0;
+	/* AUTH given in the clear (CLEARTEXTAUTH) is forgotten as well. */
+	s->is_authenticated = 0;
 	s->cmd_len = 0;
 	s->cmd_overflow = 0;
 	s->state = SMTP_ST_GREETED;

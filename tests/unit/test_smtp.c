@@ -191,9 +191,20 @@ static const struct transcript cases[] = {
 	    "MAIL FROM:<a@b.test>\r\nEHLO c.test\r\nSTARTTLS\r\nQUIT\r\n", 0,
 	    GREET EHLO_LIST("250-STARTTLS\r\n")
 	    "220 2.0.0 Ready to start TLS\r\n[tls]"
-	    "503 5.5.1 EHLO or HELO first\r\n" EHLO_R SEQ BYE },
-	{ "AUTH not offered without TLS", 0, "EHLO c.test\r\nAUTH PLAIN\r\n",
-	    0, GREET EHLO_R "502 5.5.1 Command not implemented\r\n" },
+	    "503 5.5.1 EHLO or HELO first\r\n" EHLO_LIST("250-AUTH PLAIN\r\n")
+	    SEQ BYE },
+	{ "STARTTLS forgets a cleartext AUTH", SMTP_CF_STARTTLS |
+	    SMTP_CF_CLEARTEXT_AUTH,
+	    "EHLO c.test\r\nAUTH PLAIN Z29v\r\nSTARTTLS\r\n\x01" "EHLO c.test\r\n"
+	    "AUTH PLAIN Z29v\r\n", 0,
+	    GREET EHLO_LIST("250-STARTTLS\r\n250-AUTH PLAIN\r\n")
+	    "235 2.7.0 Authentication succeeded\r\n"
+	    "220 2.0.0 Ready to start TLS\r\n[tls]"
+	    EHLO_LIST("250-AUTH PLAIN\r\n")
+	    "235 2.7.0 Authentication succeeded\r\n" },
+	{ "AUTH refused without TLS", 0, "EHLO c.test\r\nAUTH PLAIN\r\n",
+	    0, GREET EHLO_R "538 5.7.11 Encryption required for requested "
+	    "authentication mechanism\r\n" },
 	{ "too many errors", 0,
 	    "x\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\n"
 	    "x\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nx\r\nNOOP\r\n", 0,
@@ -308,7 +319,7 @@ run(const struct transcript *t, size_t piece, struct driver *d,
     unsigned *seed)
 {
 	static struct smtp_session s;
-	struct smtp_config cfg = { "mx.test", test_databytes, 3, NULL,
+	struct smtp_config cfg = { "mx.test", test_databytes, 3, "PLAIN",
 	    t->flags };
 	size_t len = t->input_len ? t->input_len : strlen(t->input);
 	size_t off = 0;
