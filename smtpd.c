@@ -1111,9 +1111,14 @@ static void
 env_end(struct buf *b, size_t mark, size_t *n)
 {
 	if (b->overflow || buf_addc(b, '\0') == -1) {
-		/* Cannot happen with the RCPT-time budget; drop it. */
-		log_line("warning", "%s: program environment full",
-		    rt.session_id);
+		/* A pipe program's RECIPIENTS is budgeted at RCPT time, so
+		 * only qmail-queue's can get here: it has the envelope. */
+		const char *eq = memchr(b->p + mark, '=', b->len - mark);
+
+		log_line("warning", "%s: %.*s left out of the program's "
+		    "environment: too long", rt.session_id,
+		    (int)(eq != NULL ? (size_t)(eq - (b->p + mark)) :
+		    b->len - mark), b->p + mark);
 		b->len = mark;
 		b->overflow = 0;
 		return;

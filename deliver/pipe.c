@@ -234,7 +234,7 @@ pipe_close(struct deliver *d, struct deliver_result *res)
 		goto fail_pipe;
 	}
 	(void)io_close(out[1]);
-	pipe_abort(d);		/* the child has its own spool descriptor */
+	pipe_abort(d);		/* the child has its own spool fd */
 	waited = spawn_collect(pid, out[0], d->timeout_ms, line, sizeof(line),
 	    &len, &status);
 	(void)io_close(out[0]);

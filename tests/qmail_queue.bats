@@ -261,3 +261,27 @@ EOF
 	grep -q '^221' "$T/client.out"
 	grep -qx 'second half' "$QQ/msg.2"
 }
+
+@test "the queue gets the session's environment (for qmail-qfilter, simscan)" {
+	run smtp_session "$E$M${R}DATA\r\n$MSG$Q" QQ_DIR="$QQ" \
+	    RELAYCLIENT= TCPREMOTEIP=192.0.2.9 SIMSCAN_DEBUG=2
+	assert_replies 220 250 250 250 354 250 221
+	run bash -c "tr '\0' '\n' <'$QQ/env.1' | grep -E '^(RELAYCLIENT|TCPREMOTEIP|SIMSCAN_DEBUG|SENDER|RECIPIENTS)=' | sort"
+	assert_output $'RECIPIENTS=b@example.net\nRELAYCLIENT=\nSENDER=a@example.org\nSIMSCAN_DEBUG=2\nTCPREMOTEIP=192.0.2.9'
+}
+
+@test "more recipients than fit in RECIPIENTS: all in the envelope, the variable left out" {
+	local in="$E$M" i local
+	local=$(printf 'r%.0s' $(seq 60))
+	for i in $(seq 1200); do
+		in="${in}RCPT TO:<$local$i@example.net>\r\n"
+	done
+	run smtp_session "${in}DATA\r\n$MSG$Q" QQ_DIR="$QQ" MAXRCPTS=2000
+	assert_success
+	[ "$(printf '%s\n' "$output" | grep -c '^250 2\.1\.5')" -eq 1200 ]
+	assert_reply_line '^250 2\.0\.0'
+	[ "$(tr '\0' '\n' <"$QQ/envelope.1" | grep -c "^T$local[0-9]*@example.net$")" -eq 1200 ]
+	run bash -c "tr '\0' '\n' <'$QQ/env.1' | grep -c '^RECIPIENTS='"
+	assert_output 0
+	grep -q 'RECIPIENTS left out of the program.s environment: too long' "$T/err"
+}
