@@ -345,3 +345,18 @@ EOF
 	assert_failure 111
 	assert_replies '421 4.3.0'
 }
+
+@test "after AUTH the program sees AUTHUSER (swaks, CHECKPASSWORD)" {
+	printf 'alice:wonderland\n' >"$T/users"
+	start_server HOOK_DIR="$H" CHECKPASSWORD="$HELPERS/checkpassword.py" \
+	    CHECKPW_USERS="$T/users" CLEARTEXTAUTH=1 AUTHDELAY=0 TIMEOUT=10
+	run swaks --server "127.0.0.1:$PORT" --helo client.example \
+	    --from alice@example.org --to b@example.net --auth PLAIN \
+	    --auth-user alice --auth-password wonderland --timeout 10
+	assert_success
+	assert_output --partial '<-  235 2.7.0'
+	[ "$(hook_env 1 AUTHUSER)" = alice ]
+	grep -q '(authenticated as alice)' "$H/msg.1"
+	run grep -c 'wonderland' "$H/env.1"
+	assert_output 0
+}
