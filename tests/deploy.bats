@@ -23,8 +23,14 @@ setup()
 teardown()
 {
 	local p d
+	# supervise first (svscan reaps it), then the rest
 	for d in "${SVCDIRS[@]}"; do
 		svc -dx "$d" "$d/log" 2>/dev/null || true
+		for p in $(seq 40); do
+			svok "$d" 2>/dev/null || svok "$d/log" 2>/dev/null ||
+			    break
+			sleep 0.05
+		done
 	done
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
@@ -146,30 +152,54 @@ assert_received_from()
 	assert_stored 1
 }
 
-@test "daemontools: contrib's run (envdir, tcprules, softlimit, setuidgid) and log/run (multilog)" {
-	local svc=$T/service/smtpd port bin=$T/bin
-	port=$(free_port)
-	mkdir -p "$T/service" "$T/mail" "$bin"
-	cp -R "$CONTRIB/daemontools/smtpd" "$svc"
-	# softlimit -m caps the address space: the sanitizer build cannot
-	# run under it, so this test runs the plain build.
-	ln -s "$BATS_TEST_DIRNAME/../smtpd" "$bin/smtpd"
-	echo 127.0.0.1 >"$svc/env/IP"
-	echo "$port" >"$svc/env/PORT"
-	echo smtp.test >"$svc/env/LOCALNAME"
-	echo nobody >"$svc/env/SMTPUSER"
-	echo nobody >"$svc/env/LOGUSER"
-	echo "$T/mail/Maildir" >"$svc/env/MAILDIR"
+# run_daemontools NAME: contrib/daemontools/NAME under a real svscan,
+# listening on 127.0.0.1:$PORT (picked here), sessions and multilog as
+# nobody, mail into $MD (under $T/mail, nobody's); extra env/ files can
+# be written to $SVC/env before.  softlimit -m caps the address space,
+# which the sanitizer build cannot run under: this runs the plain build.
+prepare_daemontools()
+{
+	SVC=$T/service/$1
+	PORT=$(free_port)
+	mkdir -p "$T/service" "$T/mail" "$T/bin"
+	cp -R "$CONTRIB/daemontools/$1" "$SVC"
+	ln -sf "$BATS_TEST_DIRNAME/../smtpd" "$T/bin/smtpd"
+	echo 127.0.0.1 >"$SVC/env/IP"
+	echo "$PORT" >"$SVC/env/PORT"
+	echo smtp.test >"$SVC/env/LOCALNAME"
+	echo nobody >"$SVC/env/SMTPUSER"
+	echo nobody >"$SVC/env/LOGUSER"
+	MD=$T/mail/Maildir
+	echo "$MD" >"$SVC/env/MAILSTORE"
 	chown nobody "$T/mail"
 	open_path "$T"
 	open_path "$(readlink -f "$BATS_TEST_DIRNAME/..")"
-	SVCDIRS=("$svc")
-	env -i PATH="$bin:/usr/bin:/bin" svscan "$T/service" \
-	    >"$T/svscan.log" 2>&1 &
-	PIDS=($!)
-	wait_port "$port"
-	MD=$T/mail/Maildir
-	send "$port"
+}
+
+run_daemontools()
+{
+	SVCDIRS+=("$SVC")
+	env -i PATH="$T/bin:/usr/bin:/bin" svscan "$T/service" \
+	    >"$T/svscan.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	PIDS+=($!)
+	wait_port "$PORT"
+}
+
+# wait_multilog REGEX: a line of the service's log/main/current matches.
+wait_multilog()
+{
+	local i
+	for i in $(seq 100); do
+		grep -qE "$1" "$SVC/log/main/current" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no line matching /$1/ in $(cat "$SVC/log/main/current")"
+}
+
+@test "daemontools: contrib's run (envdir, tcprules, softlimit, setuidgid) and log/run (multilog)" {
+	prepare_daemontools smtpd
+	run_daemontools
+	send "$PORT"
 	assert_success
 	assert_no_log_to_client
 	assert_output --regexp '<- +220 smtp\.test ESMTP'
@@ -177,21 +207,68 @@ assert_received_from()
 	# the session ran as nobody: the message file is nobody's
 	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
 	    fail "message owned by $(stat -c %U "$(message_file)")"
-	# rules.txt was compiled; the shipped rules trust 127.0.0.1
-	[ -f "$svc/rules.cdb" ] || fail "run did not compile rules.cdb"
+	[ -f "$SVC/rules.cdb" ] || fail "run did not compile rules.cdb"
 	# multilog, as nobody, with time stamps, got tcpserver's and
 	# smtpd's lines
-	local i
-	for i in $(seq 100); do
-		grep -q 'end: quit' "$svc/log/main/current" 2>/dev/null && break
-		sleep 0.05
-	done
-	run cat "$svc/log/main/current"
+	wait_multilog 'end: quit'
+	run cat "$SVC/log/main/current"
 	assert_line --regexp '^@[0-9a-f]{24} tcpserver: ok [0-9]+ smtp\.test:'
 	assert_line --regexp '^@[0-9a-f]{24} smtpd: pid [0-9]+: info: [0-9a-f]+: connect from 127\.0\.0\.1 port [0-9]+$'
 	assert_line --regexp '^@[0-9a-f]{24} smtpd: pid [0-9]+: info: [0-9a-f]+: end: quit, 1 message$'
-	[ "$(stat -c %U "$svc/log/main/current")" = nobody ] ||
+	[ "$(stat -c %U "$SVC/log/main/current")" = nobody ] ||
 	    fail "multilog did not run as nobody"
+}
+
+# The TLS and AUTH set-up of the submission services: a certificate for
+# tlswrapper and the test checker with one user.
+prepare_submission()
+{
+	prepare_daemontools "$1"
+	sh "$HELPERS/mkcert" "$T/tls"
+	echo "$T/tls/both.pem" >"$SVC/env/TLSCERT"
+	echo "$HELPERS/checkpassword.py" >"$SVC/env/CHECKPASSWORD"
+	printf 'alice:wonderland\n' >"$T/users"
+	chmod 644 "$T/users"
+	echo "$T/users" >"$SVC/env/CHECKPW_USERS"
+	open_path "$HELPERS"
+}
+
+@test "daemontools submission (587): STARTTLS through tlswrapper -n, AUTH required, as nobody" {
+	prepare_submission submission
+	run_daemontools
+	# no STARTTLS, no AUTH offered
+	send "$PORT" -a PLAIN -au alice -ap wonderland
+	[ "$status" -eq 28 ] || fail "AUTH without TLS: swaks $status"
+	# TLS but no AUTH: 530 at MAIL
+	send "$PORT" --tls
+	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
+	assert_output --regexp '<~\*+ +530 5\.7\.0'
+	# TLS and AUTH
+	send "$PORT" --tls -a PLAIN -au alice -ap wonderland
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.2'
+	assert_no_log_to_client
+	run grep -A2 '^Received:' "$(message_file)"
+	assert_output --partial '([127.0.0.1])'
+	assert_output --partial 'with ESMTPSA'
+	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
+	    fail "the session did not run as nobody"
+	wait_multilog 'end: quit, 1 message'
+}
+
+@test "daemontools submissions (465): implicit TLS through tlswrapper, AUTH required, as nobody" {
+	prepare_submission submissions
+	run_daemontools
+	send "$PORT" --tls-on-connect
+	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
+	send "$PORT" --tls-on-connect -a PLAIN -au alice -ap wonderland
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.2'
+	assert_no_log_to_client
+	run grep -A2 '^Received:' "$(message_file)"
+	assert_output --partial '([127.0.0.1])'
+	assert_output --partial 'with ESMTPSA'
+	wait_multilog 'end: quit, 1 message'
 }
 
 # in_private_dev SCRIPT: run bash SCRIPT in a private mount namespace
