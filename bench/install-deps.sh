@@ -1,0 +1,45 @@
+#!/bin/sh
+# bench/install-deps.sh: the tools `make bench` needs, installed with
+# apt-get when missing (as root, Debian 12).  Not part of `make check`.
+#   postfix         smtp-source, the load generator; installed with
+#                   debconf's "No configuration": no main.cf, so neither
+#                   its init script nor its systemd unit starts anything
+#   ucspi-tcp-ipv6  tcpserver
+#   valgrind        callgrind's instruction counts
+#   strace          system calls per session
+#   time            GNU time -v: peak RSS
+#   python3         the harness, bench/bench.py
+set -u
+PACKAGES="postfix ucspi-tcp-ipv6 valgrind strace time python3"
+
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
+    awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }')
+missing=""
+for p in $PACKAGES; do
+	case " $(echo $installed) " in
+	*" $p "*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+	echo "bench: missing packages:$missing" >&2
+	echo "bench: as root, run:" >&2
+	echo "    echo 'postfix postfix/main_mailer_type select No configuration'" \
+	    "| debconf-set-selections" >&2
+	echo "    apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+
+echo "bench: installing$missing" >&2
+echo "postfix postfix/main_mailer_type select No configuration" |
+    debconf-set-selections || exit 111
+apt-get update -q || exit 111
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing || exit 111
+# "No configuration" leaves no main.cf: then Postfix cannot have started.
+if [ -e /etc/postfix/main.cf ]; then
+	echo "bench: warning: /etc/postfix/main.cf exists; Postfix may be" \
+	    "running (the benchmark only uses smtp-source)" >&2
+fi
+exit 0

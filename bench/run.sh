@@ -1,0 +1,24 @@
+#!/bin/sh
+# bench/run.sh: `make bench`.  Installs the benchmark's tools (as root on
+# Debian; bench/install-deps.sh), builds the floor program and the
+# trivial delivery programs into build/bench/, then runs bench/bench.py,
+# which measures smtpd against the floor and prints the table.  Options
+# are passed on to bench.py (make bench BENCH="--rounds 3"); the whole run
+# takes a few minutes, always under ten.
+set -eu
+cd "$(dirname "$0")/.."
+sh bench/install-deps.sh	# fast when all are there (make bench-deps)
+: "${CC:=cc}"
+: "${CFLAGS:=-O2 -g}"
+WARN="-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror"
+mkdir -p build/bench
+# The floor is built like smtpd (Makefile: CFLAGS), dynamic and static.
+$CC $WARN $CFLAGS -o build/bench/floor bench/floor.c
+$CC $WARN $CFLAGS -static -o build/bench/floor-static bench/floor.c
+# The delivery programs are static: a child should cost its exec only.
+$CC $WARN -O2 -static -o build/bench/sink-pipe bench/sink.c
+$CC $WARN -O2 -static -DSINK_QMAIL_QUEUE -o build/bench/sink-qq bench/sink.c
+for p in smtpd smtpd-static; do
+	[ -x "$p" ] || { echo "bench: build $p first (make $p)" >&2; exit 100; }
+done
+exec /usr/bin/python3 bench/bench.py "$@"
