@@ -342,18 +342,19 @@ in_private_dev()
 # user_systemd: a real `systemd --user` manager (RECIPES.md 3b) with its
 # units in $T/config/systemd/user, in a private mount namespace where
 # /run/systemd/system exists, and /run/systemd/inaccessible/ (which PID 1
-# would make) for ProtectHome= and the like.  It replaces the calling
-# shell: run it in the background (&), and $! is the manager.
+# would make) for ProtectHome= and the like.  Its runtime directory is in
+# that private /run too, so that credentials are not under /tmp, which
+# PrivateTmp= hides.  It replaces the calling shell: run it in the
+# background (&), and $! is the manager.
 user_systemd()
 {
-	mkdir -p "$T/runtime"
-	chmod 700 "$T/runtime"
 	exec env -i PATH=/usr/bin:/bin XDG_CONFIG_HOME="$T/config" \
-	    XDG_RUNTIME_DIR="$T/runtime" \
+	    XDG_RUNTIME_DIR=/run/systemd/test-runtime \
 	    unshare --mount --propagation private /bin/sh -c '
 		set -e
 		mount -t tmpfs tmpfs /run/systemd
 		mkdir /run/systemd/system
+		mkdir -m 700 "$XDG_RUNTIME_DIR"
 		i=/run/systemd/inaccessible
 		mkdir -p $i
 		mkdir -m 0 $i/dir
@@ -365,22 +366,39 @@ user_systemd()
 		exec /lib/systemd/systemd --user'
 }
 
-@test "systemd: contrib's smtpd.socket (Accept=yes) and smtpd@.service (hardened, unprivileged) under systemd --user" {
-	local port units=$T/config/systemd/user
-	port=$(free_port)
-	mkdir -p "$units/sockets.target.wants" "$units/smtpd.socket.d" \
-	    "$units/smtpd@.service.d" "$T/mail/example.org/b"
-	cp "$CONTRIB/systemd/smtpd.socket" "$CONTRIB/systemd/smtpd@.service" \
-	    "$units/"
-	ln -s ../smtpd.socket "$units/sockets.target.wants/smtpd.socket"
-	# The shipped units as they are; a drop-in says where things are
-	# here.  The Maildir template is written as users write it, %%.
-	cat >"$units/smtpd.socket.d/test.conf" <<-CONF
+# prepare_systemd NAME: contrib's NAME.socket and NAME@.service as they
+# are, in $UNITS, with a drop-in for the socket's address (port in $PORT);
+# the service's drop-in is $UNITS/NAME@.service.d/test.conf, to write.
+prepare_systemd()
+{
+	UNITS=$T/config/systemd/user
+	PORT=$(free_port)
+	mkdir -p "$UNITS/sockets.target.wants" "$UNITS/$1.socket.d" \
+	    "$UNITS/$1@.service.d" "$T/mail"
+	cp "$CONTRIB/systemd/$1.socket" "$CONTRIB/systemd/$1@.service" \
+	    "$UNITS/"
+	ln -s "../$1.socket" "$UNITS/sockets.target.wants/$1.socket"
+	cat >"$UNITS/$1.socket.d/test.conf" <<-CONF
 	[Socket]
 	ListenStream=
-	ListenStream=127.0.0.1:$port
+	ListenStream=127.0.0.1:$PORT
 	CONF
-	cat >"$units/smtpd@.service.d/test.conf" <<-CONF
+	open_path "$T"
+	open_path "$(dirname "$SMTPD")"
+}
+
+run_systemd()
+{
+	chown -R nobody "$T/mail"
+	user_systemd >"$T/systemd.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$PORT"
+}
+
+@test "systemd: contrib's smtpd.socket (Accept=yes) and smtpd@.service (hardened, unprivileged) under systemd --user" {
+	prepare_systemd smtpd
+	# The Maildir template is written as users write it, with %%.
+	cat >"$UNITS/smtpd@.service.d/test.conf" <<-CONF
 	[Service]
 	ExecStart=
 	ExecStart=$SMTPD maildir $T/mail/%%d/%%l
@@ -388,27 +406,80 @@ user_systemd()
 	Group=nogroup
 	ReadWritePaths=
 	ReadWritePaths=$T/mail
+	# the test's Maildir is under /tmp, which PrivateTmp= replaces
 	BindPaths=$T/mail
 	StandardError=append:$T/server.log
 	# LeakSanitizer needs ptrace, which SystemCallFilter= refuses.
 	Environment=ASAN_OPTIONS=detect_leaks=0
 	CONF
-	mkdir "$T/mail/example.org/b/new" "$T/mail/example.org/b/cur" \
-	    "$T/mail/example.org/b/tmp"
-	chown -R nobody "$T/mail"
-	open_path "$T"
-	open_path "$(dirname "$SMTPD")"
-	user_systemd >"$T/systemd.log" 2>&1 &
-	PIDS=($!)
-	wait_port "$port"
 	MD=$T/mail/example.org/b
-	send "$port"
+	mkdir -p "$MD/new" "$MD/cur" "$MD/tmp"
+	run_systemd
+	send "$PORT"
 	assert_success
 	assert_no_log_to_client
 	assert_received_from 127.0.0.1
 	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
 	    fail "the session did not run as nobody"
 	wait_for_log 'info: [0-9a-f]+: connect from 127\.0\.0\.1 port [0-9]+$'
+	wait_for_log 'end: quit, 1 message'
+}
+
+# The drop-in of the submission services: the test's certificate, the
+# test checker, smtpd as nobody.  tlswrapper limits its child's address
+# space, which the sanitizer build cannot run under: the plain build.
+submission_dropin()
+{
+	sh "$HELPERS/mkcert" "$T/tls"
+	printf 'alice:wonderland\n' >"$T/users"
+	chmod 644 "$T/users"
+	open_path "$HELPERS"
+	MD=$T/mail/Maildir
+	cat >"$UNITS/$1@.service.d/test.conf" <<-CONF
+	[Service]
+	ExecStart=
+	ExecStart=/usr/bin/tlswrapper $2 -f $T/tls/both.pem -u nobody $(readlink -f "$BATS_TEST_DIRNAME/../smtpd") maildir $MD
+	Environment=CHECKPASSWORD=$HELPERS/checkpassword.py CHECKPW_USERS=$T/users
+	ReadWritePaths=
+	ReadWritePaths=$T/mail
+	# the test's files are under /tmp, which PrivateTmp= replaces
+	BindPaths=$T/mail
+	BindReadOnlyPaths=$T/tls $T/users
+	StandardError=append:$T/server.log
+	Environment=ASAN_OPTIONS=detect_leaks=0
+	CONF
+}
+
+@test "systemd submission.socket + submission@.service: STARTTLS through tlswrapper -n, AUTH required" {
+	prepare_systemd submission
+	submission_dropin submission -n
+	run_systemd
+	send "$PORT" --tls
+	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
+	send "$PORT" --tls -a PLAIN -au alice -ap wonderland
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.2'
+	assert_no_log_to_client
+	run grep -A2 '^Received:' "$(message_file)"
+	assert_output --partial '([127.0.0.1])'
+	assert_output --partial 'with ESMTPSA'
+	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
+	    fail "smtpd did not run as nobody"
+	wait_for_log 'end: quit, 1 message'
+}
+
+@test "systemd submissions.socket + submissions@.service: implicit TLS, AUTH required" {
+	prepare_systemd submissions
+	submission_dropin submissions ''
+	run_systemd
+	send "$PORT" --tls-on-connect
+	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
+	send "$PORT" --tls-on-connect -a PLAIN -au alice -ap wonderland
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.2'
+	assert_no_log_to_client
+	run grep -A2 '^Received:' "$(message_file)"
+	assert_output --partial 'with ESMTPSA'
 	wait_for_log 'end: quit, 1 message'
 }
 
