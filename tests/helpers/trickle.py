@@ -5,7 +5,7 @@
 
 Connects, waits for the 220, sends PREFIX at once (\\r \\n decoded) and
 waits for its replies to go quiet, then TEXT one octet every SECONDS
-(default 0.6), reading the replies meanwhile, until the server closes
+(default 0.5), reading the replies meanwhile, until the server closes
 the connection or LIMIT seconds (default 30) have passed.  Prints every
 reply octet received, then "closed after N ms" (counted from the first
 trickled octet) or "still open after N ms".  Exit 0.
@@ -25,7 +25,7 @@ def main():
     opts, args = getopt.getopt(sys.argv[1:], "H:p:i:t:")
     o = dict(opts)
     host, port = o.get("-H", "127.0.0.1"), int(o["-p"])
-    interval, limit = float(o.get("-i", "0.6")), float(o.get("-t", "30"))
+    interval, limit = float(o.get("-i", "0.5")), float(o.get("-t", "30"))
     prefix, text = decode(args[0]), decode(args[1])
     s = socket.create_connection((host, port), timeout=5)
     out = sys.stdout.buffer
@@ -41,7 +41,10 @@ def main():
             r, _, _ = select.select([s], [], [], left)
             if not r:
                 return True
-            data = s.recv(65536)
+            try:
+                data = s.recv(65536)
+            except OSError:
+                return False
             if not data:
                 return False
             out.write(data)
