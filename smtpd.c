@@ -1031,8 +1031,8 @@ read_proxy_header(void)
 		return 0;
 	why = proxy_read(buf, &len, &h);
 	if (why != NULL) {
-		log_line("warning", "%s: PROXY header refused after %zu octets: "
-		    "%s; closing", rt.session_id, len, why);
+		log_line("warning", "%s: PROXY header refused after %zu "
+		    "octets: %s; closing", rt.session_id, len, why);
 		return -1;
 	}
 	if (!h.has_addresses) {
