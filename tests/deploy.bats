@@ -408,6 +408,8 @@ run_systemd()
 	ReadWritePaths=$T/mail
 	# the test's Maildir is under /tmp, which PrivateTmp= replaces
 	BindPaths=$T/mail
+	# and so may be the checkout itself (CI clones anywhere)
+	BindReadOnlyPaths=$(readlink -f "$BATS_TEST_DIRNAME/..")
 	StandardError=append:$T/server.log
 	# LeakSanitizer needs ptrace, which SystemCallFilter= refuses.
 	Environment=ASAN_OPTIONS=detect_leaks=0
@@ -445,6 +447,7 @@ submission_dropin()
 	# the test's files are under /tmp, which PrivateTmp= replaces
 	BindPaths=$T/mail
 	BindReadOnlyPaths=$T/tls $T/users
+	BindReadOnlyPaths=$(readlink -f "$BATS_TEST_DIRNAME/..")
 	StandardError=append:$T/server.log
 	Environment=ASAN_OPTIONS=detect_leaks=0
 	CONF
