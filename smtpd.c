@@ -75,6 +75,7 @@ struct runtime {
 	struct deliver deliver;
 	enum deliver_kind kind;
 	int use_syslog;
+	int out_is_not_socket;		/* flush_output: send() said ENOTSOCK */
 	unsigned long pid;
 	char session_id[32];
 	unsigned long nmessages;	/* DATA/BDAT transactions started */
@@ -1588,16 +1589,39 @@ close_reason_name(enum smtp_close why)
 	}
 }
 
-/* Send every queued reply (RFC 2920: before each blocking read). */
+/*
+ * Send every queued reply (RFC 2920: before each blocking read).  A
+ * socket is offered them first with MSG_DONTWAIT, which makes this one
+ * call non-blocking and leaves fd 1 as it is (its open file may be
+ * shared: xinetd, systemd): one system call where io_write_timeout's
+ * fcntl, poll and write are three, four times per message of a client
+ * that does not pipeline.  What the socket does not take at once, and
+ * everything for a pipe (TLS wrappers, tests), waits in io_write_timeout.
+ */
 static int
 flush_output(void)
 {
 	const char *out;
 	size_t n = smtp_output(&rt.session, &out);
+	size_t sent = 0;
 
 	if (n == 0)
 		return 0;
-	if (io_write_timeout(1, out, n, rt.timeout_ms) != 0) {
+#ifdef MSG_DONTWAIT
+	if (!rt.out_is_not_socket) {
+		ssize_t w;
+
+		do {
+			w = send(1, out, n, MSG_DONTWAIT);
+		} while (w == -1 && errno == EINTR);
+		if (w > 0)
+			sent = (size_t)w;
+		else if (w == -1 && errno == ENOTSOCK)
+			rt.out_is_not_socket = 1;
+	}
+#endif
+	if (sent < n && io_write_timeout(1, out + sent, n - sent,
+	    rt.timeout_ms) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
 		    rt.session_id, strerror(errno));
 		return -1;
