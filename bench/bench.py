@@ -16,10 +16,12 @@ measured in turns:
      tcpserver, with Postfix's smtp-source as the client;
   3. messages/s: the same 2000 messages, 100 per session;
   4. MB/s and peak RSS (GNU time -v) for one 50 MB message, and the
-     peak RSS of a 1 KB and a 1 GB one (the least of a few runs);
+     peak RSS of a 1 KB and a 1 GB one (the least of a few runs; growth
+     from 1 KB to 1 GB is judged on the static build, whose RSS does not
+     vary from run to run);
   and, for information, system calls per session and per further message
-  (strace -f -c).  The static build gets (1), (2) and the system calls
-  (--full-static: everything).
+  (strace -f -c).  The static build gets (1), (2), the system calls and
+  RSS (--full-static: everything).
 Rates are the best of --rounds runs, smtpd and the floor alternating
 which goes first: a shared machine slows a run down, never speeds it up.
 Instruction and system call counts are exact and need one run.
@@ -47,9 +49,9 @@ MSG_LEN = 1024			# payload of the small messages
 BIG = 50 * MB
 HUGE = 1024 * MB
 FURTHER = 10			# N = 1 + FURTHER for the per-message count
-# RSS may differ this much without growing with the message: a 1 KB
-# message touches only the start of the 64 KB input and body buffers, and
-# runs of one program differ by some pages even at their least.
+# The static build's RSS may differ this much without growing with the
+# message: a 1 KB message touches only the start of the 64 KB input and
+# body buffers.
 RSS_SLACK_KB = 160
 # The generator of the big messages: 78-octet dot-stuffed lines, in
 # 64 KB writes.
@@ -220,8 +222,8 @@ class Bench:
         it); returns (process, port)."""
         log = open(os.path.join(self.tmp, "server.log"), "wb")
         p = subprocess.Popen(
-            ["tcpserver", "-1", "-HR", "-l", "bench.example", "-c", "20",
-             "-b", "64", "127.0.0.1", "0"] + argv,
+            ["tcpserver", "-v", "-1", "-HR", "-l", "bench.example",
+             "-c", "20", "-b", "64", "127.0.0.1", "0"] + argv,
             stdout=subprocess.PIPE, stderr=log, env=self.env)
         log.close()
         port = p.stdout.readline().strip()
@@ -265,12 +267,15 @@ class Bench:
         if p.returncode != 0:
             with open(os.path.join(self.tmp, "server.log"), "rb") as f:
                 log = f.read().decode(errors="replace")
+            # The first unusual lines (tcpserver -v, smtpd's log) tell
+            # what went wrong; what follows is smtp-source giving up.
             odd = [l for l in log.splitlines()
                    if not re.search(r"info: \S+: (connect from|end: quit|"
-                                    r"from <)", l)]
+                                    r"from <)|^tcpserver: (status|pid|ok) |"
+                                    r"^tcpserver: end \d+ status 0$", l)]
             raise RuntimeError("smtp-source: %s; server log: %s" % (
                 p.stderr.decode(errors="replace").strip()[-200:],
-                " | ".join(odd[-5:]) or "nothing unusual"))
+                " | ".join(odd[:4]) or "nothing unusual"))
         if target == "maildir":
             stored = len(os.listdir(os.path.join(md, "new")))
             if stored != n:
@@ -374,6 +379,7 @@ class Bench:
         self.add(sec, "sessions/s (1 KB, 20 at a time)", max(r["smtpd"]),
                  max(r["floor"]), 0.9, True, "%.0f")
         if static and not self.args.full_static:
+            self.rss(sec, static, target, None)
             return
         r = self.turns(lambda w: self.rate(w, static, target, 100),
                        self.args.rounds)
@@ -385,28 +391,36 @@ class Bench:
         self.add(sec, "MB/s, one 50 MB message",
                  max(x[0] for x in big["smtpd"]),
                  max(x[0] for x in big["floor"]), 0.8, True, "%.0f")
-        # Peak RSS differs by up to 300 KB between runs of one program
-        # (how much of the shared libraries' page-cache pages a run maps):
-        # the least of a few runs is what the program needs.
-        small = self.turns(lambda w: self.small_rss(w, static, target), 3)
+        self.rss(sec, static, target, big)
+
+    def rss(self, sec, static, target, big):
+        """Peak RSS for 1 KB, 50 MB (from big, when measured) and 1 GB.
+        A dynamically linked program's peak RSS differs by up to 300 KB
+        from run to run (how many of the shared libraries' pages it
+        maps), a static one's by a page or two: the least of a few runs
+        is taken, and whether memory grows with the message (DESIGN.md)
+        is judged on the static build."""
+        small = self.turns(lambda w: self.small_rss(w, static, target),
+                           3 if static else 5)
         small = {w: min(small[w]) for w in WHO}
         self.add(sec, "peak RSS KB, 1 KB message", small["smtpd"],
                  small["floor"], 1.5, False, "%d")
-        self.add(sec, "peak RSS KB, 50 MB message",
-                 min(x[1] for x in big["smtpd"]),
-                 min(x[1] for x in big["floor"]), 1.5, False, "%d")
+        if big is not None:
+            self.add(sec, "peak RSS KB, 50 MB message",
+                     min(x[1] for x in big["smtpd"]),
+                     min(x[1] for x in big["floor"]), 1.5, False, "%d")
         if not self.args.huge:
             return
         huge = self.turns(lambda w: self.big(w, static, target, HUGE)[1],
-                          2)
+                          1 if static else 3)
         huge = {w: min(huge[w]) for w in WHO}
         self.add(sec, "peak RSS KB, 1 GB message", huge["smtpd"],
                  huge["floor"], 1.5, False, "%d")
-        # Memory must not grow with the message (DESIGN.md).
+        if not static:
+            return
         grow = {w: huge[w] - small[w] for w in WHO}
         r = (sec, "RSS growth KB, 1 KB to 1 GB", "%+d" % grow["smtpd"],
-             "%+d" % grow["floor"], "",
-             "≤ +%d" % RSS_SLACK_KB,
+             "%+d" % grow["floor"], "", "≤ +%d" % RSS_SLACK_KB,
              "ok" if grow["smtpd"] <= RSS_SLACK_KB else "MISS")
         self.results.append(r)
         self.print_row(r)
@@ -426,6 +440,35 @@ class Bench:
         return "smtpd bench, %s: %s; rates: best of %d" % (
             self.date, self.machine, self.args.rounds)
 
+    def compact_table(self):
+        """One row per measure, one column per target and build: the
+        form README.md shows."""
+        cols = []
+        for r in self.results:
+            if r[0] not in cols:
+                cols.append(r[0])
+        rows = []
+        for r in self.results:
+            label = r[1] + (" (%s)" % r[5] if r[5] else "")
+            if label not in rows:
+                rows.append(label)
+        cell = {}
+        for r in self.results:
+            label = r[1] + (" (%s)" % r[5] if r[5] else "")
+            if r[4]:
+                v = "%s / %s = **%s**" % (r[2], r[3], r[4])
+            else:
+                v = "%s / %s" % (r[2], r[3])
+            if r[6] == "MISS":
+                v += " ✗"
+            cell[(label, r[0])] = v
+        out = ["| smtpd / floor | " + " | ".join(cols) + " |",
+               "|---|" + "---|" * len(cols)]
+        for label in rows:
+            out.append("| %s | %s |" % (label, " | ".join(
+                cell.get((label, c), "") for c in cols)))
+        return out
+
     def write_markdown(self):
         out = ["Measured %s on %s; rates are the best of %d runs "
                "(MB/s of %d)." % (self.date, self.machine, self.args.rounds,
@@ -436,6 +479,8 @@ class Bench:
             goal = (r[5] + " " + r[6]).strip()
             out.append("| %s | %s | %s | %s | %s | %s |" % (
                 r[0], r[1], r[2], r[3], r[4], goal))
+        out += ["", "The same, one column per target (✗: target missed):",
+                ""] + self.compact_table()
         for n in self.notes:
             out.append("")
             out.append(n)
