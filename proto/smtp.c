@@ -233,15 +233,33 @@ track_header(struct smtp_session *s, const char *p, size_t n)
 	s->hdr_name_len += n;
 }
 
-/* Content octets of the current line (no CR, LF or NUL among them). */
+/*
+ * Content octets of the current line (no CR, LF or NUL among them).
+ * When the run crosses both the line limit and DATABYTES, the reason is
+ * the limit crossed first in the stream (the line limit on a tie), as
+ * octet-by-octet input would give: the reply must not depend on how the
+ * input was split into reads.
+ */
 static void
 line_content(struct smtp_session *s, const char *p, size_t n)
 {
+	uint64_t max_line = SMTP_TEXT_LINE_MAX - 2;
+	uint64_t line_at = UINT64_MAX;	/* octet of the run that crosses */
+	uint64_t size_at = UINT64_MAX;
+
+	if (!is_binary(s) && s->line_len + n > max_line)
+		line_at = s->line_len >= max_line ? 1 :
+		    max_line + 1 - s->line_len;
+	if (s->wire_size + n > s->cfg->databytes)
+		size_at = s->wire_size >= s->cfg->databytes ? 1 :
+		    s->cfg->databytes + 1 - s->wire_size;
 	s->line_len += n;
 	s->wire_size += n;
-	if (s->line_len + 2 > SMTP_TEXT_LINE_MAX && !is_binary(s))
+	if (size_at < line_at)
+		refuse_message(s, REPLY_SIZE_EXCEEDED);
+	if (line_at != UINT64_MAX)
 		refuse_message(s, REPLY_TEXT_LINE_TOO_LONG);
-	if (s->wire_size > s->cfg->databytes)
+	if (size_at != UINT64_MAX)
 		refuse_message(s, REPLY_SIZE_EXCEEDED);
 	track_header(s, p, n);
 	store(s, p, n);
@@ -379,7 +397,12 @@ feed_message(struct smtp_session *s, const char *p, size_t len, int in_data)
 				i++;
 				continue;
 			}
-			/* A dot-stuffed line: the dot is dropped (§4.5.2). */
+			/* A dot-stuffed line: the dot is dropped (§4.5.2),
+			 * and counts neither in the line (§4.5.3.1.6: "not
+			 * counting the leading dot duplicated for
+			 * transparency") nor in the size (RFC 1870 §4). */
+			s->wire_size--;
+			s->line_len--;
 			s->dstate = D_MID;
 			break;
 		case D_DOT_CR:

@@ -30,6 +30,7 @@
 #define SYNTAX "501 5.5.4 Syntax error in parameters\r\n"
 #define BARE "554 5.6.0 Message refused: bare CR or LF in the data; every " \
 	"line must end with CRLF (RFC 5321 2.3.8)\r\n"
+#define TEMP "451 4.3.0 Local error in processing, try again later\r\n"
 #define TXN "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n"
 #define TXN_R GREET EHLO_R MAIL_OK RCPT_OK
 
@@ -224,6 +225,67 @@ static const struct transcript cases[] = {
 	    GREET BYE },
 	{ "EOF in the middle of DATA", 0, TXN "DATA\r\nabc\r\n", 0,
 	    TXN_R GO "[eof-in-data]" },
+	/* RFC 5321 §4.1.1: HELP, NOOP and VRFY take a string (VRFY needs
+	 * one); DATA, RSET and QUIT take none. */
+	{ "arguments of HELP NOOP VRFY QUIT DATA", 0,
+	    "HELP DATA\r\nNOOP x y\r\nVRFY\r\nQUIT now\r\nDATA x\r\n"
+	    "QUIT\r\n", 0,
+	    GREET "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP "
+	    "QUIT VRFY HELP; see RFC 5321\r\n" OK SYNTAX SYNTAX SYNTAX BYE },
+	/* RFC 3030 §2: chunk-size is 1*DIGIT, leading zeros included. */
+	{ "BDAT size with leading zeros", 0,
+	    TXN "BDAT 0008 LAST\r\nab\r\ncd\r\nQUIT\r\n", 0,
+	    TXN_R "[msg ab\ncd\n]" ACCEPTED BYE },
+	{ "BDAT 0 (not LAST) first, then a chunk", 0,
+	    TXN "BDAT 0\r\nBDAT 4 LAST\r\nab\r\nQUIT\r\n", 0,
+	    TXN_R CHUNK "[msg ab\n]" ACCEPTED BYE },
+	{ "BDAT: a CR that ends the last chunk is bare", 0,
+	    TXN "BDAT 3 LAST\r\nab\rNOOP\r\n", 0,
+	    TXN_R "[abort]" BARE OK },
+	/* RFC 5321 §4.1.4: EHLO mid-transaction drops it, open delivery
+	 * included; a BDAT then has no transaction and its chunk is read
+	 * and dropped, never run. */
+	{ "EHLO between BDAT chunks", 0,
+	    TXN "BDAT 2\r\nabEHLO c.test\r\nBDAT 6 LAST\r\nQUIT\r\nNOOP\r\n",
+	    0, TXN_R CHUNK "[helo-aborts]" EHLO_R "503 5.5.1 MAIL first\r\n" OK },
+	/* A DATA the caller refused (451) leaves the recipients: RSET, or
+	 * BDAT, may follow; a refused BDAT's chunk is read, never run. */
+	{ "RSET after a refused DATA", 0,
+	    "EHLO c.test\r\nMAIL FROM:<nodata@b.test>\r\nRCPT TO:<c@d.test>\r\n"
+	    "DATA\r\nRSET\r\nMAIL FROM:<a@b.test>\r\nQUIT\r\n", 0,
+	    GREET EHLO_R MAIL_OK RCPT_OK TEMP "[rset]" OK MAIL_OK BYE },
+	{ "BDAT after a refused DATA", 0,
+	    "EHLO c.test\r\nMAIL FROM:<nodata@b.test>\r\nRCPT TO:<c@d.test>\r\n"
+	    "DATA\r\nBDAT 6 LAST\r\nQUIT\r\nNOOP\r\nRCPT TO:<c@d.test>\r\n", 0,
+	    GREET EHLO_R MAIL_OK RCPT_OK TEMP TEMP OK
+	    "503 5.5.1 MAIL first\r\n" },
+	/* RFC 5321 §4.5.3.1.6 and RFC 1870 §4: the dot doubled for
+	 * transparency counts neither in a line nor in the size. */
+	{ "a stuffed dot is not counted against DATABYTES", 0,
+	    TXN "DATA\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\r\n"
+	    ".\r\nNOOP\r\n", 0,
+	    TXN_R GO "[msg "
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+	    "]" ACCEPTED OK },
 };
 
 /* DATABYTES for run(); the EHLO_R text assumes 1000. */
@@ -231,6 +293,7 @@ static uint64_t test_databytes = 1000;
 
 /* The test caller: a policy and a log. */
 struct driver {
+	int refuse_data;	/* MAIL FROM:<nodata...>: DATA gets 451 */
 	char log[65536];
 	size_t log_len;
 	char msg[65536];
@@ -272,11 +335,20 @@ answer(struct smtp_session *s, struct driver *d, const struct smtp_event *ev)
 		    REPLY_NO_MAILBOX : REPLY_RCPT_OK);
 		return 0;
 	case SMTP_EV_MAIL:
+		d->refuse_data = strncmp(ev->path->mailbox, "nodata", 6) == 0;
 		smtp_answer(s, REPLY_MAIL_OK);
 		return 0;
 	case SMTP_EV_DATA:
 		d->msg_len = 0;
-		smtp_answer(s, REPLY_DATA_GO);
+		smtp_answer(s, d->refuse_data ? REPLY_TEMP_FAIL :
+		    REPLY_DATA_GO);
+		return 0;
+	case SMTP_EV_HELO:
+		/* HELO/EHLO drops the transaction: an open delivery must
+		 * be aborted by the caller (smtp.h). */
+		if (smtp_in_data(s))
+			log_str(d, "[helo-aborts]");
+		smtp_answer(s, REPLY_NONE);
 		return 0;
 	case SMTP_EV_BODY:
 		if (ev->len <= sizeof(d->msg) - d->msg_len) {
@@ -327,6 +399,7 @@ run(const struct transcript *t, size_t piece, struct driver *d,
 	int guard = 0;
 
 	d->log_len = 0;
+	d->refuse_data = 0;
 	smtp_init(&s, &cfg);
 	for (;;) {
 		const struct smtp_event *ev;
@@ -521,6 +594,44 @@ test_line_limits(void)
 	check_built("text line of 1001 octets", in, len + 1010,
 	    TXN_R GO "[abort]" "554 5.6.0 Message refused: a line is longer "
 	    "than 1000 octets (RFC 5321 4.5.3.1.6)\r\n" OK);
+
+	/* §4.5.3.1.6: "not counting the leading dot duplicated for
+	 * transparency": 1001 octets on the wire, a 1000-octet line. */
+	in[len] = '.';
+	in[len + 1] = '.';
+	memset(in + len + 2, 'y', 997);
+	memcpy(in + len + 999, "\r\n.\r\n", 5);
+	{
+		static char want[4096];
+		size_t w = strlen(TXN_R GO "[msg .");
+
+		memcpy(want, TXN_R GO "[msg .", w);
+		memset(want + w, 'y', 997);
+		memcpy(want + w + 997, "\n]" ACCEPTED, sizeof("\n]" ACCEPTED));
+		check_built("dot-stuffed text line of 1000 octets", in,
+		    len + 1004, want);
+	}
+
+	/*
+	 * A run of octets that crosses DATABYTES (1000) and then the line
+	 * limit: the reason is the limit crossed first in the stream, so
+	 * that it does not depend on how the input was split into reads.
+	 */
+	{
+		size_t i;
+		size_t off = len;
+
+		for (i = 0; i < 5; i++) {
+			memset(in + off, 'a', 98);
+			memcpy(in + off + 98, "\r\n", 2);
+			off += 100;
+		}
+		memset(in + off, 'b', 1200);
+		memcpy(in + off + 1200, "\r\n.\r\nNOOP\r\n", 11);
+		check_built("over DATABYTES before the line is too long", in,
+		    off + 1211, TXN_R GO "[abort]"
+		    "552 5.3.4 Message size exceeds the fixed limit\r\n" OK);
+	}
 }
 
 /* RFC 5321 §6.3: 100 Received: fields mean a loop. */
