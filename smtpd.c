@@ -635,6 +635,8 @@ checkpassword_said(char *out, size_t cap,
 	return out;
 }
 
+static char *const *peer_env(void);
+
 /* Ask CHECKPASSWORD about the credentials in x and answer. */
 static void
 auth_check(const struct sasl *x)
@@ -649,7 +651,7 @@ auth_check(const struct sasl *x)
 	argv[0] = rt.checkpassword;
 	argv[1] = subprogram;
 	argv[2] = NULL;
-	r = checkpassword_run(argv, environ, rt.use_syslog ? -1 : 2, x->user,
+	r = checkpassword_run(argv, peer_env(), rt.use_syslog ? -1 : 2, x->user,
 	    x->user_len, x->secret, x->secret_len, x->stamp, x->stamp_len,
 	    rt.timeout_ms, &d);
 	switch (r) {
@@ -1195,6 +1197,37 @@ build_session_env(const char *rcpt)
 		    strncmp(*e, "TCPLOCALPORT=", 13) != 0)))
 			continue;
 		rt.session_envp[n++] = *e;
+	}
+	rt.session_envp[n] = NULL;
+	return rt.session_envp;
+}
+
+/*
+ * smtpd's own environment for the checkpassword program, with the peer as
+ * a PROXY header named it: TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP and
+ * TCPLOCALPORT as build_session_env gives them, the proxy's own (and its
+ * TCPREMOTEHOST, TCPREMOTEINFO) left out.  Without such a header,
+ * environ itself.  Valid until the next call of either.
+ */
+static char *const *
+peer_env(void)
+{
+	struct buf b;
+	size_t n = 0;
+	char **e;
+
+	if (rt.proxy_local_ip[0] == '\0')
+		return environ;
+	buf_init(&b, rt.session_env_text, sizeof(rt.session_env_text));
+	env_set(&b, &n, "TCPREMOTEIP", rt.remote_ip);
+	env_set(&b, &n, "TCPREMOTEPORT", rt.remote_port);
+	env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
+	env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		if (n >= SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX)
+			break;
+		if (!is_session_env_name(*e))
+			rt.session_envp[n++] = *e;
 	}
 	rt.session_envp[n] = NULL;
 	return rt.session_envp;

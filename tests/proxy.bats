@@ -43,6 +43,32 @@ refused()
 	wait_for_log ': end: quit, 1 message'
 }
 
+@test "after a PROXY header, programs see its client: the pipe program's TCPREMOTEIP/PORT and TCPLOCALIP/PORT, the checkpassword program's TCPREMOTEIP" {
+	local H=$T/hook auth
+	mkdir -p "$H"
+	printf 'alice:wonderland\n' >"$T/users"
+	auth=$(printf '\0alice\0wonderland' | base64 -w0)
+	stop_server
+	DELIVERY=(pipe "$HELPERS/hook-recorder")
+	start_server PROXYPROTOCOL=1 TIMEOUT=5 HOOK_DIR="$H" \
+	    CHECKPASSWORD="$HELPERS/checkpassword.py" CHECKPW_USERS="$T/users" \
+	    CHECKPW_LOG="$T/checkpw.log" CLEARTEXTAUTH=1 AUTHDELAY=0
+	run client "send:PROXY TCP4 192.0.2.10 198.51.100.2 56324 25\r\nEHLO client.example\r\nAUTH PLAIN $auth\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: proxied\r\n\r\nhello\r\n.\r\nQUIT\r\n"
+	assert_success
+	assert_reply_line '^235 2\.7\.0'
+	assert_reply_line '^250 2\.0\.0'
+	# the pipe program: the header's client and destination, never the
+	# proxy's 127.0.0.1 from tcpserver
+	run bash -c "tr '\0' '\n' <'$H/env.1' | grep -E '^TCP(REMOTE|LOCAL)(IP|PORT)=' | sort"
+	assert_output $'TCPLOCALIP=198.51.100.2\nTCPLOCALPORT=25\nTCPREMOTEIP=192.0.2.10\nTCPREMOTEPORT=56324'
+	grep -q '^Received: from client\.example (\[192\.0\.2\.10\])' "$H/msg.1"
+	grep -q '(authenticated as alice)' "$H/msg.1"
+	# the checkpassword program (it logs the TCPREMOTEIP it got)
+	run cat "$T/checkpw.log"
+	assert_output --regexp '^login=alice method=plain result=ok ip=192\.0\.2\.10 '
+	wait_for_log 'auth ok: ip=192\.0\.2\.10 user=alice mech=PLAIN'
+}
+
 @test "PROXY v1 TCP6: the address is logged in canonical form" {
 	run client "send:PROXY TCP6 2001:DB8:0:0:0:0:0:7 2001:db8::1 40000 25\r\n$SESSION"
 	assert_success
