@@ -1456,6 +1456,8 @@ on_rcpt(const struct smtp_event *ev)
 		smtp_answer(&rt.session, r);
 }
 
+static void log_message(const struct deliver_result *, uint64_t, int);
+
 static void
 on_data(void)
 {
@@ -1483,11 +1485,15 @@ on_data(void)
 	env->when = time(NULL);
 	if (deliver_open(&rt.deliver, env) != 0) {
 		int e = errno;
+		enum reply_id r = deliver_reply_for(e);
 
 		log_line("warning", "%s: unable to start delivery: %s: %s",
 		    rt.message_id, rt.deliver.what ? rt.deliver.what : "open",
 		    strerror(e));
-		smtp_answer(&rt.session, deliver_reply_for(e));
+		/* The message's own line, with its final reply, as for
+		 * every other message. */
+		log_message(NULL, 0, reply_code(r));
+		smtp_answer(&rt.session, r);
 		return;
 	}
 	rt.delivery_open = 1;

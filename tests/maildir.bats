@@ -87,6 +87,9 @@ for key, msg in md.items():
 	[ -f "$MD/tmp" ] && [ ! -s "$MD/tmp" ]
 	[ "$(count_files new)" -eq 0 ]
 	assert_line --index -1 --regexp '^221 2\.0\.0'
+	# The message has its log line with the final reply, like any other.
+	grep -qE 'info: [0-9a-f]+\.1: from <a@example\.org> rcpts 1 size [0-9]+: 451$' \
+	    "$T/err" || fail "no message line with 451 in: $(cat "$T/err")"
 }
 
 @test "new/ is a file: 451 4.3.0 after the data, tmp/ left empty" {
