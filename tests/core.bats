@@ -262,6 +262,9 @@ Q='QUIT\r\n'
 	run head -n 2 "$(message_file)"
 	assert_line --index 0 'Return-Path: <jörg@exämple.org>'
 	assert_line --index 1 'Delivered-To: müller@example.net'
+	# RFC 6531 §3.7.3: the WITH keyword says SMTPUTF8 was used.
+	grep -qE $'^\tby .* \\(smtpd\\) with UTF8SMTP id ' "$(message_file)" ||
+	    fail "no 'with UTF8SMTP' in: $(cat "$(message_file)")"
 }
 
 # --- command lines ---
@@ -361,6 +364,41 @@ Q='QUIT\r\n'
 	assert_success
 	assert_replies "220 smtp.test" "250" "250 2.1.0" "250 2.1.5" "354" \
 	    "250 2.0.0" "221 2.0.0"
+	assert_stored 1
+}
+
+@test "pipelining: a slow reader with a small receive buffer gets every reply, in order (RFC 2920)" {
+	start_server TIMEOUT=10
+	# 3000 NOOPs and a transaction in one go from a thread; the replies
+	# (about 42 KB) are read 256 octets at a time with pauses, through a
+	# 4 KB receive buffer, so smtpd's writes are partial and must wait.
+	run timeout 30 "$PY" -c '
+import socket, sys, threading, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+batch = b"EHLO client.example\r\n" + b"".join(b"NOOP %d\r\n" % i
+    for i in range(3000)) + b"MAIL FROM:<a@example.org>\r\n" \
+    b"RCPT TO:<b@example.net>\r\nDATA\r\nSubject: slow\r\n\r\nreader\r\n" \
+    b".\r\nQUIT\r\n"
+threading.Thread(target=s.sendall, args=(batch,), daemon=True).start()
+data = b""
+while True:
+    d = s.recv(256)
+    if not d:
+        break
+    data += d
+    time.sleep(0.002)
+codes = [l[:4].decode() for l in data.split(b"\r\n") if l[3:4] == b" "]
+want = ["220 ", "250 "] + ["250 "] * 3000 + ["250 ", "250 ", "354 ",
+    "250 ", "221 "]
+print("ok" if codes == want else "replies: %d %r" % (len(codes),
+    codes[-8:]))
+print(data.count(b"250 2.0.0 OK\r\n"), data.count(b"Message accepted"))
+' "$PORT"
+	assert_success
+	assert_line --index 0 ok
+	assert_line --index 1 "3000 1"
 	assert_stored 1
 }
 

@@ -220,13 +220,15 @@ for key, msg in md.items():
 
 # --- durability ---
 
-@test "delivery order: write in tmp/, fsync, link or rename into new/, fsync new/" {
+@test "delivery order: write in tmp/, fsync, link or rename into new/, fsync new/, then 250" {
 	command -v strace >/dev/null || fail "strace is needed (tests/install-deps.sh)"
-	printf "$D$MSG$Q" >"$T/in"
+	# QUIT comes later, so that the 250 is written on its own, as soon
+	# as smtpd sends it (before its next read).
 	# LeakSanitizer cannot run under ptrace.
-	env -i ASAN_OPTIONS=detect_leaks=0 strace -f -o "$T/trace" \
-	    -e trace=openat,open,write,fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,unlinkat,close \
-	    "$SMTPD" maildir "$MD" <"$T/in" >"$T/raw" 2>"$T/err"
+	{ printf "$D$MSG"; sleep 0.5; printf "$Q"; } |
+	    env -i ASAN_OPTIONS=detect_leaks=0 strace -f -s 256 -o "$T/trace" \
+	    -e trace=openat,open,write,sendto,fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,unlinkat,close \
+	    "$SMTPD" maildir "$MD" >"$T/raw" 2>"$T/err"
 	run "$PY" - "$T/trace" <<'EOF'
 import re, sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -245,6 +247,9 @@ for l in lines:
     m = re.search(r'(link|linkat|rename|renameat2?)\(.*"((?:[^"]*/)?tmp/[^"]*)".*"((?:[^"]*/)?new/[^"]*)".*\)\s+=\s+0', l)
     if m:
         ev.append(("move", m.group(3)))
+        continue
+    if re.search(r'(write|sendto)\(1, ".*250 2\.0\.0 Message accepted', l):
+        ev.append(("reply", "250"))
 def first(pred, start=0):
     for i in range(start, len(ev)):
         if pred(ev[i]):
@@ -255,6 +260,10 @@ tmpname = ev[o][1]
 f = first(lambda e: e[0] == "fsync" and e[1] == tmpname, o)
 mv = first(lambda e: e[0] == "move", f)
 d = first(lambda e: e[0] == "fsync" and re.search(r"(^|/)new$", e[1].rstrip("/")), mv)
+# The 250 leaves only after all of it, and never before.
+if any(e[0] == "reply" for e in ev[:d]):
+    sys.exit("250 sent before the commit: %r" % ev)
+first(lambda e: e[0] == "reply", d)
 print("ok")
 EOF
 	assert_success
