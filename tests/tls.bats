@@ -228,6 +228,87 @@ S~: 221 2\.0\.0'
 	done
 }
 
+# assert_child_fds FILE SCRIPT [FD...]: the descriptors a helper recorded
+# at its start (FILE: "FD TARGET" lines, from hook-recorder, rcptcheck or
+# fake-qmail-queue) are exactly 0, 1, 2 and the FDs named, besides the
+# shell's own descriptor on its script.
+assert_child_fds()
+{
+	local file=$1 script=$2
+	shift 2
+	[ -s "$file" ] || fail "$file: the program did not run"
+	run bash -c 'awk -v s="$2" '\''$2 != s { print $1 }'\'' "$1" | sort -n' \
+	    bash "$file" "$script"
+	assert_output "$(printf '%s\n' 0 1 2 "$@" | sort -n)"
+}
+
+@test "UCSPI-TLS: no program smtpd starts (pipe, RCPTCHECK, qmail-queue) holds a wrapper descriptor, before or after STARTTLS" {
+	mkdir -p "$T/hook" "$T/rc" "$T/qq"
+	DELIVERY=(pipe "$HELPERS/hook-recorder")
+	start_ucspi UCSPITLS=1 HOOK_DIR="$T/hook" RCPTCHECK="$HELPERS/rcptcheck" \
+	    RC_DIR="$T/rc"
+	run swaks_to --to ok-clear@example.net
+	assert_success
+	run swaks_to --tls --to ok-tls@example.net
+	assert_success
+	assert_output --partial '=== TLS started'
+	local n
+	for n in 1 2; do
+		assert_child_fds "$T/hook/fds.$n" "$HELPERS/hook-recorder"
+		assert_child_fds "$T/rc/fds.$n" "$HELPERS/rcptcheck"
+	done
+	# (the wrapper did give smtpd its descriptors)
+	tr '\0' '\n' <"$T/hook/env.1" | grep -q '^SSLCTLFD=[0-9]'
+	stop_server
+	DELIVERY=(qmail-queue "$HELPERS/fake-qmail-queue")
+	start_ucspi UCSPITLS=1 QQ_DIR="$T/qq"
+	run swaks_to --tls
+	assert_success
+	assert_child_fds "$T/qq/fds.1" "$HELPERS/fake-qmail-queue" 6
+	[ -e "$T/qq/msg.1" ] || fail "nothing queued"
+}
+
+@test "tlswrapper -n: no program smtpd starts (pipe, RCPTCHECK, qmail-queue) holds fd 5" {
+	mkdir -p "$T/hook" "$T/rc" "$T/qq"
+	start_tlswrapper -n
+	DELIVERY=(pipe "$HELPERS/hook-recorder")
+	start_server TLSWRAPPER=1 HOOK_DIR="$T/hook" \
+	    RCPTCHECK="$HELPERS/rcptcheck" RC_DIR="$T/rc"
+	# in the clear, while fd 5 is still open in smtpd
+	run swaks_to --to ok@example.net
+	assert_success
+	assert_output --partial '250-STARTTLS'
+	assert_child_fds "$T/hook/fds.1" "$HELPERS/hook-recorder"
+	assert_child_fds "$T/rc/fds.1" "$HELPERS/rcptcheck"
+	stop_server
+	DELIVERY=(qmail-queue "$HELPERS/fake-qmail-queue")
+	start_server TLSWRAPPER=1 QQ_DIR="$T/qq"
+	run swaks_to
+	assert_success
+	assert_child_fds "$T/qq/fds.1" "$HELPERS/fake-qmail-queue" 6
+}
+
+@test "after STARTTLS the session starts over: MAIL before a new EHLO is 503 (smtplib)" {
+	start_ucspi UCSPITLS=1
+	run "$PY" - "$PORT" "$CERT" <<-'EOF'
+	import smtplib, ssl, sys
+	s = smtplib.SMTP("localhost", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+	s.ehlo()
+	s.starttls(context=ssl.create_default_context(cafile=sys.argv[2]))
+	# starttls() forgets the EHLO reply; the server must have forgotten
+	# the EHLO itself
+	print("mail:", s.docmd("MAIL", "FROM:<a@example.org>"))
+	s.ehlo()
+	print("ehlo:", s.ehlo_resp is not None and "starttls" not in s.esmtp_features)
+	print("mail again:", s.docmd("MAIL", "FROM:<a@example.org>"))
+	s.quit()
+	EOF
+	assert_success
+	assert_line "mail: (503, b'5.5.1 EHLO or HELO first')"
+	assert_line 'ehlo: True'
+	assert_line "mail again: (250, b'2.1.0 Sender OK')"
+}
+
 @test "UCSPITLS without the descriptors: not offered, and a warning" {
 	run smtp_session 'EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n' UCSPITLS=1
 	assert_success
