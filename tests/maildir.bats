@@ -209,6 +209,17 @@ for key, msg in md.items():
 	assert_stored 0
 }
 
+@test "TIMEOUT in the middle of a BDAT chunk, after data reached tmp/: 421 4.4.2, nothing left" {
+	start_server TIMEOUT=1
+	make_message 200000 >"$T/part"	# over one 64 KB BODY flush
+	run client -t 8 expect:'^220' "send:$E$M${R}BDAT 1000000 LAST\r\n" \
+	    "file:$T/part" expect:'^421'
+	assert_success
+	assert_replies "220" "250" "250 2.1.0" "250 2.1.5" "421 4.4.2"
+	wait_for_log 'end: timeout'
+	assert_stored 0
+}
+
 @test "the client vanishes mid-message over TCP: nothing stored" {
 	start_server
 	run client expect:'^220' "send:$D" expect:'^354' \
