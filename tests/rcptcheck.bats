@@ -95,6 +95,54 @@ rc_env()
 	assert_stored 1
 }
 
+@test "no zombie and no leaked descriptor after accept, refuse, defer, crash and a hang killed at TIMEOUT (/proc, mid-session)" {
+	start_server RCPTCHECK="$HELPERS/rcptcheck" RC_DIR="$RC" TIMEOUT=3
+	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 20 expect:^220 \
+	    send:"$E" expect:'^250 ' sleep:1 send:"$M" expect:'^250 2.1.0' \
+	    send:'RCPT TO:<ok@example.net>\r\nRCPT TO:<no@example.net>\r\n' \
+	    send:'RCPT TO:<later@example.net>\r\nRCPT TO:<odd@example.net>\r\n' \
+	    send:'RCPT TO:<crash@example.net>\r\nRCPT TO:<hang@example.net>\r\n' \
+	    expect:'^250 2.1.5' expect:'^550' expect:'^451' expect:'^451' \
+	    expect:'^451' expect:'^451' sleep:2 send:"$Q" expect:^221 \
+	    >"$T/client.out" &
+	local cpid=$! pid base p
+	wait_for_log 'connect from 127\.0\.0\.1'
+	pid=$(sed -n 's/^smtpd: pid \([0-9]*\): info: .*connect from.*/\1/p' \
+	    "$T/server.log" | head -n 1)
+	sleep 0.3
+	# before any RCPT: what smtpd holds (whatever tcpserver passed on
+	# included), and no child
+	base=$(ls "/proc/$pid/fd" | sort -n | tr '\n' ' ')
+	[ -n "$base" ] || fail "smtpd $pid is not running"
+	run bash -c "ps -o pid= --ppid $pid | wc -l"
+	assert_output 0
+	# after six checks, the last killed at TIMEOUT, the session still open
+	wait_for_log 'RCPTCHECK: <hang@example\.net>: killed at TIMEOUT'
+	[ -d "/proc/$pid" ] || fail "the session ended early"
+	run bash -c "ls /proc/$pid/fd | sort -n | tr '\n' ' '"
+	assert_output "$base"
+	run bash -c "ps -o pid=,stat=,args= --ppid $pid"
+	assert_output ''
+	# the hanging check's own background job went with it (at most a
+	# zombie of init's: not smtpd's child)
+	for p in $(cat "$RC/pid.6"); do
+		case $(ps -o stat= -p "$p") in
+		'' | Z*) ;;
+		*) fail "process $p of the hanging check outlived TIMEOUT" ;;
+		esac
+	done
+	wait "$cpid"
+	run final_replies_of "$T/client.out"
+	assert_output $'220\n250\n250\n250\n550\n451\n451\n451\n451\n221'
+	[ "$(ls "$RC" | grep -c '^env\.')" -eq 6 ]
+}
+
+# The codes of the final reply lines in a raw transcript FILE.
+final_replies_of()
+{
+	tr -d '\r' <"$1" | grep -E '^[0-9]{3} ' | cut -c1-3
+}
+
 @test "it runs only for recipients that passed RCPTHOSTS, never for relaying" {
 	printf 'example.net\n' >"$T/rcpthosts"
 	run smtp_session "$E${M}RCPT TO:<ok@elsewhere.example>\r\nRCPT TO:<ok@example.net>\r\n$Q" \
