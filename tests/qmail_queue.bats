@@ -213,6 +213,25 @@ EOF
 	assert_replies 220 250 250 250 354 '250 2.0.0' 221
 }
 
+@test "without PROGRAM or QMAILQUEUE: qmail's own /var/qmail/bin/qmail-queue (in a private mount namespace)" {
+	local san
+	mapfile -t san < <(san_env)
+	printf "$E$M${R}DATA\r\n$MSG$Q" >"$T/in"
+	# /var is a fresh tmpfs only inside the namespace: the host's is
+	# never touched, and no other /var/qmail can answer
+	env SMTPD="$SMTPD" QQ="$QQ" FAKE="$HELPERS/fake-qmail-queue" T="$T" \
+	    unshare --mount --propagation private bash -c '
+		mount -t tmpfs tmpfs /var || exit 97
+		mkdir -p /var/qmail/bin
+		cp "$FAKE" /var/qmail/bin/qmail-queue
+		exec env -i PATH=/usr/bin:/bin "$@" QQ_DIR="$QQ" "$SMTPD" \
+		    qmail-queue <"$T/in" >"$T/raw" 2>"$T/err"' bash "${san[@]}"
+	run tr -d '\r' <"$T/raw"
+	assert_replies 220 250 250 250 354 '250 2.0.0' 221
+	[ "$(envelope 1)" = 'Fa@example.org|Tb@example.net||' ]
+	grep -qx 'Subject: m' "$QQ/msg.1"
+}
+
 @test "a queue program that cannot be started: 451 at DATA, logged" {
 	DELIVERY=(qmail-queue "$T/missing-qmail-queue")
 	run smtp_session "$E$M${R}DATA\r\n$Q"
