@@ -97,7 +97,32 @@ only html | None | None
 []
 ['Received', 'Subject']"
 	wait_for_log ': 250$'
-	grep -q 'Stored as JSON\|: 250' "$T/server.log"
+}
+
+@test "README's hook example as shown: swaks gets '250 2.0.0 Stored as JSON', the record holds what README says" {
+	DELIVERY=(pipe /usr/bin/python3 "$EX/mail-to-json.py")
+	start_server MAIL_JSON="$T/inbox.jsonl"
+	run swaks --server "127.0.0.1:$PORT" --helo client.example.org \
+	    --from alice@example.org --to app@example.net \
+	    --header 'Subject: Order 42' --body 'Please ship it.' --timeout 10
+	assert_success
+	assert_output --partial '<-  250 2.0.0 Stored as JSON'
+	run "$PY" - "$T/inbox.jsonl" <<'EOF'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+print(len(lines), "record")
+r = json.loads(lines[0])
+print(sorted(r["envelope"].items()))
+print(r["headers"][0][0], r["headers"][0][1].split()[:3])
+print(r["subject"], "|", r["from"], "|", r["text"].strip(), "|", r["attachments"])
+print(r["received_at"][:2], r["received_at"][-1])
+EOF
+	assert_success
+	assert_output "1 record
+[('auth_user', None), ('helo', 'client.example.org'), ('recipients', ['app@example.net']), ('remote_ip', '127.0.0.1'), ('sender', 'alice@example.org')]
+Received ['from', 'client.example.org', '([127.0.0.1])']
+Order 42 | alice@example.org | Please ship it. | []
+20 Z"
 }
 
 @test "mail-to-json.py: a store it cannot write is 451 with its reason" {
