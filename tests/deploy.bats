@@ -482,6 +482,7 @@ submission_dropin()
 	assert_output --partial '=== TLS started with cipher TLSv1.2'
 	assert_no_log_to_client
 	run grep -A2 '^Received:' "$(message_file)"
+	assert_output --partial '([127.0.0.1])'
 	assert_output --partial 'with ESMTPSA'
 	wait_for_log 'end: quit, 1 message'
 }
