@@ -921,7 +921,9 @@ cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 			chunk_end(s);
 		return;
 	}
-	if (s->wire_size + size > s->cfg->databytes) {
+	/* wire_size + size could wrap: compare without the sum. */
+	if (size > s->cfg->databytes ||
+	    s->wire_size > s->cfg->databytes - size) {
 		/* Over the limit: drop the open delivery now; the 552
 		 * goes out once the chunk has been read. */
 		refuse_chunk(s, REPLY_SIZE_EXCEEDED);

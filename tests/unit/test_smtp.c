@@ -173,6 +173,10 @@ static const struct transcript cases[] = {
 	    TXN_R "[abort]" BARE BYE },
 	{ "BDAT over DATABYTES", 0,
 	    TXN "BDAT 1001 LAST\r\n", 0, TXN_R },
+	/* 5 + (2^64 - 2) wraps to 3: the sum must not decide. */
+	{ "BDAT: a later chunk whose size would wrap the total", 0,
+	    TXN "BDAT 5\r\nabcdeBDAT 18446744073709551614\r\nxyz", 0,
+	    TXN_R CHUNK "[abort]" },
 	{ "BDAT without a transaction is read and refused", 0,
 	    "EHLO c.test\r\nBDAT 4\r\nQUITBDAT x\r\nQUIT\r\n", 0,
 	    GREET EHLO_R "503 5.5.1 MAIL first\r\n" SYNTAX BYE },
