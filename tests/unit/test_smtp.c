@@ -690,9 +690,66 @@ test_protocol_names(void)
 	    "ESMTPS", "WITH keyword after EHLO on TLS");
 }
 
+/* "class.subject.detail", 1*3 digits each (RFC 3463 §2). */
+static int
+is_status(const char *p)
+{
+	int part;
+
+	for (part = 0; part < 3; part++) {
+		int n = 0;
+
+		if (part > 0 && *p++ != '.')
+			return 0;
+		while (*p >= '0' && *p <= '9' && n < 4) {
+			p++;
+			n++;
+		}
+		if (n == 0 || n > (part == 0 ? 1 : 3))
+			return 0;
+	}
+	return *p == '\0';
+}
+
+/*
+ * The catalogue (proto/reply.h): every 2xx, 4xx and 5xx reply carries an
+ * RFC 3463 code whose class is the reply's first digit; RFC 2034 §4
+ * exempts only the greeting and the replies to HELO/EHLO, and 3xx.
+ */
+static void
+test_catalogue(void)
+{
+	int i;
+	int bad = 0;
+
+	for (i = 1; i < REPLY_COUNT; i++) {
+		const struct reply_entry *e = reply_get((enum reply_id)i);
+		int cls = e->code / 100;
+		int exempt = i == REPLY_GREETING || i == REPLY_HELO ||
+		    i == REPLY_EHLO || cls == 3;
+
+		if (e->code < 200 || e->code > 599 || e->text == NULL) {
+			diag("reply %d: code %d", i, e->code);
+			bad++;
+		} else if (e->status == NULL) {
+			if (!exempt) {
+				diag("reply %d (%d) has no status", i, e->code);
+				bad++;
+			}
+		} else if (cls == 3 || !is_status(e->status) ||
+		    e->status[0] != '0' + cls) {
+			diag("reply %d: %d %s", i, e->code, e->status);
+			bad++;
+		}
+	}
+	ok(bad == 0, "catalogue: every status code well formed, class = "
+	    "first digit (%d bad)", bad);
+}
+
 int
 main(void)
 {
+	test_catalogue();
 	test_transcripts();
 	test_line_limits();
 	test_hops();
