@@ -746,6 +746,62 @@ test_catalogue(void)
 	    "first digit (%d bad)", bad);
 }
 
+/* Does the octet string needle occur in hay?  (memmem is not POSIX.) */
+static int
+contains(const void *hay, size_t len, const char *needle, size_t nlen)
+{
+	const char *h = hay;
+	size_t i;
+
+	for (i = 0; i + nlen <= len; i++)
+		if (memcmp(h + i, needle, nlen) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * STYLE.md: wipe secrets right after use.  Once an AUTH line (the
+ * initial response, or a line of the exchange) is answered, nothing of
+ * it is left in the session, where a core dump would find it.
+ */
+static void
+test_auth_wipe(void)
+{
+	static struct smtp_session s;
+	static struct driver d;
+	struct smtp_config cfg = { "mx.test", 1000, 3, "PLAIN LOGIN",
+	    SMTP_CF_CLEARTEXT_AUTH };
+	static const char in[] = "EHLO c.test\r\nAUTH PLAIN c2VjcmV0MQ==\r\n"
+	    "AUTH LOGIN\r\nc2VjcmV0Mg==\r\n";
+	const struct smtp_event *ev;
+	size_t used = 0;
+	size_t n;
+
+	smtp_init(&s, &cfg);
+	do {
+		n = smtp_feed(&s, in + used, sizeof(in) - 1 - used);
+		used += n;
+		while ((ev = smtp_event(&s)) != NULL) {
+			if (ev->type == SMTP_EV_AUTH && !ev->has_initial)
+				smtp_answer_text(&s, REPLY_AUTH_CHALLENGE, "", 0);
+			else if (ev->type == SMTP_EV_AUTH ||
+			    ev->type == SMTP_EV_AUTH_DATA)
+				smtp_answer(&s, REPLY_AUTH_FAILED);
+			else
+				smtp_answer(&s, REPLY_NONE);
+			n = 1;
+		}
+		drain(&s, &d);
+	} while (n > 0 && used < sizeof(in) - 1);
+	ok(used == sizeof(in) - 1, "AUTH lines all consumed");
+	is_mem(d.log, d.log_len, GREET EHLO_LIST("250-AUTH PLAIN LOGIN\r\n")
+	    "535 5.7.8 Authentication credentials invalid\r\n334 \r\n"
+	    "535 5.7.8 Authentication credentials invalid\r\n",
+	    "AUTH PLAIN with a response, AUTH LOGIN and a line: 535, 334, 535");
+	ok(!contains(&s, sizeof(s), "c2VjcmV0", 8),
+	    "no AUTH response left in the session once answered");
+}
+
 int
 main(void)
 {
@@ -756,5 +812,6 @@ main(void)
 	test_output_backpressure();
 	test_many_messages();
 	test_protocol_names();
+	test_auth_wipe();
 	return tap_done();
 }
