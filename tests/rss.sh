@@ -11,7 +11,10 @@
 # is summarized, and the peak RSS is what /usr/bin/time -v reports as
 # smtpd's "Maximum resident set size".  The
 # cases: 1 GB of random octets inside DATA; a 1 GB message accepted (into
-# a qmail-queue that reads to /dev/null, so no disk is used); a 1 GB
+# a qmail-queue that reads to /dev/null, so no disk is used), and the
+# same 1 GB message and a 1 KB one through each delivery target (Maildir
+# DIR and TEMPLATE, pipe, qmail-queue: the big one must cost what the
+# small one does, DESIGN.md); a 1 GB
 # line inside DATA; a 1 GB command line; a million pipelined RCPTs (the
 # default MAXRCPTS and MAXRCPTS=10000); 10000 recipients accepted for a
 # Maildir template (MAXRCPTS=10000); a million pipelined NOOPs.
@@ -59,6 +62,7 @@ def message():
     yield HEAD + b"Subject: big\r\n\r\n"
     for _ in range(total // len(block)):
         yield block
+    yield line * (total % len(block) // len(line))
     yield b".\r\nQUIT\r\n"
 
 def data_line():
@@ -98,7 +102,8 @@ def noops():
 
 gen = {"garbage": garbage, "message": message, "data-line": data_line,
        "command-line": command_line, "rcpts": rcpts, "rcpts-10000": rcpts,
-       "template-10000": rcpts_template, "noops": noops}[case]
+       "template-10000": rcpts_template, "noops": noops}[
+           os.environ.get("RSS_GEN", case)]
 out = open(os.environ["RSS_OUT"], "wb")
 t0 = time.monotonic()
 # GNU time forks smtpd from its own small image: the peak it reports is
@@ -173,6 +178,27 @@ SMTPD_ARGS="maildir $work/%l/Maildir"
 WANT="250 2.0.0" MAX_KB=65536 run_case template-10000 MAXRCPTS=10000
 SMTPD_ARGS="qmail-queue $work/qq-null"
 WANT="250 2.0.0" run_case message DATABYTES=4294967296
+# The same message, and a 1 KB one, through each delivery target; what
+# was stored is removed after each case.
+printf '#!/bin/sh\nexec cat >/dev/null\n' >"$work/hook-null"
+chmod +x "$work/hook-null"
+mkdir -p "$work/t/b/Maildir/tmp" "$work/t/b/Maildir/new" \
+    "$work/t/b/Maildir/cur"
+for target in maildir template pipe qmail-queue; do
+	case $target in
+	maildir) SMTPD_ARGS="maildir $work/accept" ;;
+	template) SMTPD_ARGS="maildir $work/t/%l/Maildir" ;;
+	pipe) SMTPD_ARGS="pipe $work/hook-null" ;;
+	qmail-queue) SMTPD_ARGS="qmail-queue $work/qq-null" ;;
+	esac
+	for size in 1k 1g; do
+		gb=$RSS_GB
+		[ "$size" = 1k ] && gb=0.00000095367431640625
+		WANT="250 2.0.0" run_case "$size-$target" RSS_GEN=message \
+		    RSS_GB="$gb" DATABYTES=4294967296 TMPDIR="$work"
+		rm -rf "$work/accept" "$work"/t/b/Maildir/new/*
+	done
+done
 [ -z "$(ls "$work/Maildir/new" 2>/dev/null)" ] ||
     { echo "rss: something was stored" >&2; failed=1; }
 exit "$failed"
