@@ -40,7 +40,9 @@
  *   message octets (not BINARYMIME) hold no CR or NUL and no line over
  *   998 octets, DATA messages end with a line end, DATA_END's size is
  *   the sum of the BODY chunks and within DATABYTES;
- * - the last reply matches why the session closed (221, 421).
+ * - the last reply matches why the session closed (221, 421);
+ * - once an AUTH line is answered, the engine's line buffer holds no
+ *   trace of it.
  * With FUZZ_TRACE set in the environment, the whole run's replies and
  * events are shown on stderr (to read a seed or a crash).
  */
@@ -516,13 +518,23 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 		smtp_answer_text(s, id, evil_text, sizeof(evil_text) - 1);
 	else
 		smtp_answer(s, id);
+	/* Credentials do not outlive their answer (STYLE.md: wipe secrets):
+	 * the engine's private line buffer is checked directly. */
+	if (ev->type == SMTP_EV_AUTH || ev->type == SMTP_EV_AUTH_DATA) {
+		static const char zero[sizeof(s->line)];
+
+		FUZZ_CHECK(memcmp(s->line, zero, sizeof(zero)) == 0,
+		    "an AUTH line is wiped once answered");
+	}
 	return ev->type == SMTP_EV_STARTTLS && id == REPLY_STARTTLS_GO;
 }
 
 /* ---------------------------------------------------------------- */
 /* The feeding loop.                                                */
 
-/* Does in[0..end) end with the command line `cmd` CRLF (any case)? */
+/* Does in[0..end) end with the command line `cmd` CRLF (any case)?  The
+ * engine, as many servers, takes a trailing space after a verb that has
+ * no argument. */
 static int
 ends_with_command(const char *in, size_t end, const char *cmd)
 {
@@ -531,8 +543,13 @@ ends_with_command(const char *in, size_t end, const char *cmd)
 
 	if (end < n + 2 || in[end - 2] != '\r' || in[end - 1] != '\n')
 		return 0;
+	end -= 2;
+	if (end > n && in[end - 1] == ' ')
+		end--;
+	if (end < n)
+		return 0;
 	for (i = 0; i < n; i++) {
-		char c = in[end - 2 - n + i];
+		char c = in[end - n + i];
 
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 32);
@@ -633,6 +650,8 @@ run_engine(struct run *r)
 			smtp_tls_started(&s);
 			r->has_tls = 1;
 			r->has_ehlo = 0;
+			/* RFC 3207 §4.2: a cleartext AUTH is forgotten too. */
+			r->authenticated = 0;
 			drop_transaction(r);
 		}
 		if (smtp_is_closed(&s)) {
