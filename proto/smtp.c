@@ -193,11 +193,34 @@ smtp_event(const struct smtp_session *s)
 /* ---------------------------------------------------------------- */
 /* The message: DATA text and BDAT chunks share one octet processor.  */
 
-/* Note the first reason to refuse the message; stop storing it. */
+/*
+ * Note a reason to refuse the message; stop storing it.  When there are
+ * several, the most important wins (the order below), never the first
+ * seen: so the reply cannot depend on how the input was split into reads.
+ */
+static int
+refusal_rank(enum reply_id why)
+{
+	switch (why) {
+	case REPLY_SIZE_EXCEEDED:
+		return 5;
+	case REPLY_TOO_MANY_HOPS:
+		return 4;
+	case REPLY_NUL_BYTE:
+		return 3;
+	case REPLY_BARE_LF:
+		return 2;
+	case REPLY_TEXT_LINE_TOO_LONG:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 refuse_message(struct smtp_session *s, enum reply_id why)
 {
-	if (s->msg_refusal == REPLY_NONE)
+	if (refusal_rank(why) > refusal_rank(s->msg_refusal))
 		s->msg_refusal = why;
 }
 
@@ -233,35 +256,18 @@ track_header(struct smtp_session *s, const char *p, size_t n)
 	s->hdr_name_len += n;
 }
 
-/*
- * Content octets of the current line (no CR, LF or NUL among them).
- * When the run crosses both the line limit and DATABYTES, the reason is
- * the limit crossed first in the stream (the line limit on a tie), as
- * octet-by-octet input would give: the reply must not depend on how the
- * input was split into reads.
- */
+/* Content octets of the current line (no LF among them). */
 static void
 line_content(struct smtp_session *s, const char *p, size_t n)
 {
-	uint64_t max_line = SMTP_TEXT_LINE_MAX - 2;
-	uint64_t line_at = UINT64_MAX;	/* octet of the run that crosses */
-	uint64_t size_at = UINT64_MAX;
-
-	if (!is_binary(s) && s->line_len + n > max_line)
-		line_at = s->line_len >= max_line ? 1 :
-		    max_line + 1 - s->line_len;
-	if (s->wire_size + n > s->cfg->databytes)
-		size_at = s->wire_size >= s->cfg->databytes ? 1 :
-		    s->cfg->databytes + 1 - s->wire_size;
 	s->line_len += n;
 	s->wire_size += n;
-	if (size_at < line_at)
-		refuse_message(s, REPLY_SIZE_EXCEEDED);
-	if (line_at != UINT64_MAX)
+	if (s->line_len > SMTP_TEXT_LINE_MAX - 2 && !is_binary(s))
 		refuse_message(s, REPLY_TEXT_LINE_TOO_LONG);
-	if (size_at != UINT64_MAX)
+	if (s->wire_size > s->cfg->databytes)
 		refuse_message(s, REPLY_SIZE_EXCEEDED);
-	track_header(s, p, n);
+	if (s->in_headers)
+		track_header(s, p, n);
 	store(s, p, n);
 }
 
@@ -300,58 +306,58 @@ bare_line_end(struct smtp_session *s, char c)
 }
 
 /*
- * Octets inside a line: everything up to the next CR, LF or NUL, bounded
- * by the room in the BODY buffer.  Returns octets consumed; 0 means the
- * buffer is full (the caller flushes).  Three memchr passes keep the
- * per-octet cost at the speed of the C library.
+ * The rest of a line, through its line end when that is in p: one memchr
+ * finds the LF, one more looks for a CR inside the line.  NUL octets are
+ * looked for once per read (feed_message).  Returns octets consumed; 0
+ * when the BODY buffer is full (the caller flushes).
  */
 static size_t
-feed_line_octets(struct smtp_session *s, const char *p, size_t len)
+feed_line_run(struct smtp_session *s, const char *p, size_t len)
 {
 	const char *lf = memchr(p, '\n', len);
 	size_t n = lf != NULL ? (size_t)(lf - p) : len;
-	const char *cr = memchr(p, '\r', n);
-	const char *nul;
 	size_t room = SMTP_BODY_CHUNK_MAX - s->body_len;
+	int has_cr = n > 0 && p[n - 1] == '\r';
+	int ends = 1;
 
-	if (cr != NULL)
-		n = (size_t)(cr - p);
-	nul = memchr(p, '\0', n);
-	if (nul != NULL)
-		n = (size_t)(nul - p);
+	if (has_cr)
+		n--;
+	/* Room for the content and its LF; else take what fits and come
+	 * back for the rest after the flush. */
+	if (s->msg_refusal == REPLY_NONE && n + (lf != NULL) > room) {
+		n = n < room ? n : room;
+		ends = 0;
+		if (n == 0)
+			return 0;
+	}
 	if (n > 0) {
-		if (n > room && s->msg_refusal == REPLY_NONE)
-			n = room;
+		if (memchr(p, '\r', n) != NULL && !is_binary(s))
+			refuse_message(s, REPLY_BARE_LF);
 		line_content(s, p, n);
+	}
+	if (!ends)
 		return n;
+	if (lf == NULL) {
+		if (has_cr)
+			s->dstate = D_CR;	/* the LF may come next read */
+		return n + has_cr;
 	}
-	/* p[0] is CR, LF or NUL. */
-	if (p[0] == '\0') {
-		if (is_binary(s)) {
-			if (room == 0 && s->msg_refusal == REPLY_NONE)
-				return 0;
-			line_content(s, p, 1);
-		} else {
-			refuse_message(s, REPLY_NUL_BYTE);
-		}
-		return 1;
-	}
-	if (p[0] == '\r') {
-		s->dstate = D_CR;
-		return 1;
+	if (has_cr) {
+		line_end(s);
+		s->dstate = D_BOL;
+		s->soft_bol = 0;
+		return n + 2;
 	}
 	/* A bare LF. */
 	if (s->cfg->flags & SMTP_CF_BARE_LF && !s->in_chunk) {
-		if (room == 0 && s->msg_refusal == REPLY_NONE)
-			return 0;
 		line_end(s);
 		s->dstate = D_BOL;
 		s->soft_bol = 1;
-		return 1;
+		return n + 1;
 	}
 	/* Never a line end: "\n.\r\n" must not end the data. */
 	bare_line_end(s, '\n');
-	return 1;
+	return n + 1;
 }
 
 /*
@@ -361,7 +367,8 @@ feed_line_octets(struct smtp_session *s, const char *p, size_t len)
  * BODY event is raised) or, in DATA, right after the terminating line.
  */
 static size_t
-feed_message(struct smtp_session *s, const char *p, size_t len, int in_data)
+feed_message_octets(struct smtp_session *s, const char *p, size_t len,
+    int in_data)
 {
 	size_t i = 0;
 
@@ -438,7 +445,7 @@ feed_message(struct smtp_session *s, const char *p, size_t len, int in_data)
 			break;
 		}
 		{
-			size_t n = feed_line_octets(s, p + i, len - i);
+			size_t n = feed_line_run(s, p + i, len - i);
 
 			if (n == 0) {
 				raise_body(s);
@@ -448,6 +455,18 @@ feed_message(struct smtp_session *s, const char *p, size_t len, int in_data)
 		}
 	}
 	return i;
+}
+
+static size_t
+feed_message(struct smtp_session *s, const char *p, size_t len, int in_data)
+{
+	size_t n = feed_message_octets(s, p, len, in_data);
+
+	/* RFC 5321 §4.5.2 allows only 7- or 8-bit text: we refuse NUL
+	 * (downstream C tools truncate at it), except in BINARYMIME. */
+	if (!is_binary(s) && memchr(p, '\0', n) != NULL)
+		refuse_message(s, REPLY_NUL_BYTE);
+	return n;
 }
 
 /* The message is complete: refuse it, or flush and commit it. */

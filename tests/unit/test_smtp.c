@@ -595,9 +595,18 @@ test_line_limits(void)
 	}
 	memset(in + len, 'y', 999);
 	memcpy(in + len + 999, "\r\n.\r\nNOOP\r\n", 11);
+	test_databytes = 100000;
 	check_built("text line of 1001 octets", in, len + 1010,
-	    TXN_R GO "[abort]" "554 5.6.0 Message refused: a line is longer "
+	    GREET "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n"
+	    "250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n"
+	    "250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n" MAIL_OK RCPT_OK GO
+	    "[abort]" "554 5.6.0 Message refused: a line is longer "
 	    "than 1000 octets (RFC 5321 4.5.3.1.6)\r\n" OK);
+	/* Over both limits: the size is the reason given (refusal_rank). */
+	test_databytes = 1000;
+	check_built("text line of 1001 octets over DATABYTES", in, len + 1010,
+	    TXN_R GO "[abort]"
+	    "552 5.3.4 Message size exceeds the fixed limit\r\n" OK);
 
 	/* §4.5.3.1.6: "not counting the leading dot duplicated for
 	 * transparency": 1001 octets on the wire, a 1000-octet line. */
