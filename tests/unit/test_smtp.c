@@ -753,6 +753,22 @@ test_catalogue(void)
 	}
 	ok(bad == 0, "catalogue: every status code well formed, class = "
 	    "first digit (%d bad)", bad);
+
+	/* reply_format copies catalogue texts as they are: they must be
+	 * printable and fit SMTP_REPLY_TEXT_MAX. */
+	bad = 0;
+	for (i = 1; i < REPLY_COUNT; i++) {
+		const char *t = reply_get((enum reply_id)i)->text;
+		size_t k;
+
+		if (strlen(t) > SMTP_REPLY_TEXT_MAX)
+			bad++;
+		for (k = 0; t[k] != '\0'; k++) {
+			if ((unsigned char)t[k] < 0x20 || t[k] == 0x7f)
+				bad++;
+		}
+	}
+	ok(bad == 0, "catalogue: texts printable and within the limit");
 }
 
 /* Does the octet string needle occur in hay?  (memmem is not POSIX.) */
