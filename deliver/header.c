@@ -14,6 +14,7 @@
  * apart from its overflow flag.  Lines end in LF: Maildir stores LF.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,6 +30,9 @@
 #define HEADER_ADDR_MAX (SMTP_MAILBOX_MAX - 1)
 /* An IP address, the WITH keyword, the message id. */
 #define HEADER_WORD_MAX 64
+
+/* Append a string literal: its length is known, no strlen. */
+#define HEADER_ADD_LIT(b, s) buf_add((b), (s), sizeof(s) - 1)
 
 static const char header_days[7][4] = {
 	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
@@ -79,90 +83,150 @@ header_is_utf8(const unsigned char *s, size_t len)
 	return 1;
 }
 
+/* Bit c % 64 of word c / 64: octet c is unsafe (see the top of the file):
+ * 0x00-0x20, ( ) ; < > in the first word; \\ and DEL in the second; no
+ * octet >= 0x80 (header_add_clean decides those as UTF-8 or not). */
+static const uint64_t header_unsafe[4] = {
+	0x00000001ffffffffULL | 1ULL << '(' | 1ULL << ')' | 1ULL << ';' |
+	    1ULL << '<' | 1ULL << '>',
+	1ULL << ('\\' - 64) | 1ULL << (0x7f - 64),
+	0,
+	0
+};
+
 static int
 header_is_unsafe(unsigned char c)
 {
-	return c < 0x21 || c == 0x7f || c == '(' || c == ')' || c == '\\' ||
-	    c == '<' || c == '>' || c == ';';
+	return (header_unsafe[c >> 6] >> (c & 63) & 1) != 0;
 }
 
-/* Append at most max octets of s, sanitized (see the top of the file).
+/*
+ * Append at most max octets of s, sanitized (see the top of the file).
  * A NULL or empty s is written as dflt.  Nothing past s[max] is read, so
- * only the part shown has to be valid UTF-8. */
+ * only the part shown has to be valid UTF-8.
+ *
+ * One pass copies the string into b, '?' for each unsafe ASCII octet:
+ * for ASCII, the whole of the work.  Only a string with octets >= 0x80
+ * is looked at again, for UTF-8.
+ */
 static int
 header_add_clean(struct buf *b, const char *s, size_t max, const char *dflt)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	unsigned char high = 0;
 	size_t len;
 	size_t n;
+	size_t cut;
 	size_t i;
-	int is_utf8;
-	char c;
+	char *out;
 
 	if (s == NULL || *s == '\0')
 		return buf_adds(b, dflt);
 	len = strnlen(s, max + 1);
 	n = len > max ? max : len;
-	/* Cut between characters, never inside one: u[n] is readable
-	 * whenever n < len. */
-	if (n < len) {
-		while (n > 0 && (u[n] & 0xc0) == 0x80)
-			n--;
+	if (b->len > b->cap || n > b->cap - b->len) {
+		b->overflow = 1;
+		return -1;
 	}
-	is_utf8 = header_is_utf8(u, n);
-	if (!is_utf8)
-		n = len > max ? max : len;
+	out = b->p + b->len;
 	for (i = 0; i < n; i++) {
-		c = s[i];
-		if (header_is_unsafe(u[i]) || (u[i] >= 0x80 && !is_utf8))
-			c = '?';
-		if (buf_addc(b, c) == -1)
-			return -1;
+		high |= u[i];
+		out[i] = header_is_unsafe(u[i]) ? '?' : s[i];
 	}
+	if (high >= 0x80) {
+		/* Cut between characters, never inside one: u[n] is
+		 * readable whenever n < len. */
+		cut = n;
+		if (n < len) {
+			while (cut > 0 && (u[cut] & 0xc0) == 0x80)
+				cut--;
+		}
+		if (header_is_utf8(u, cut))
+			n = cut;
+		else {
+			for (i = 0; i < n; i++) {
+				if (u[i] >= 0x80)
+					out[i] = '?';
+			}
+		}
+	}
+	b->len += n;
 	return 0;
 }
 
-/* Two digits, zero-padded. */
-static int
-header_add2(struct buf *b, int n)
+/* Two digits, zero-padded, at p. */
+static void
+header_put2(char *p, unsigned n)
 {
-	char d[2];
+	p[0] = (char)('0' + n / 10 % 10);
+	p[1] = (char)('0' + n % 10);
+}
 
-	d[0] = (char)('0' + n / 10 % 10);
-	d[1] = (char)('0' + n % 10);
-	return buf_add(b, d, 2);
+/*
+ * Days since 1970-01-01 to a date of the proleptic Gregorian calendar:
+ * Howard Hinnant's civil_from_days ("chrono-Compatible Low-Level Date
+ * Algorithms"), in 400-year eras of 146097 days counted from 0000-03-01,
+ * so that a leap day is the last day of its year.  gmtime_r would do it
+ * too, but glibc's reads /etc/localtime on its first call (7 system
+ * calls and some 4,000 instructions per session) for a time zone we do
+ * not use.
+ */
+static void
+header_civil(int64_t days, int64_t *year, unsigned *month, unsigned *mday)
+{
+	int64_t z = days + 719468;	/* days since 0000-03-01 */
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);	/* [0, 146096] */
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) /
+	    365;				/* [0, 399] */
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;	/* March is 0 */
+
+	*mday = doy - (153 * mp + 2) / 5 + 1;
+	*month = mp < 10 ? mp + 3 : mp - 9;
+	*year = (int64_t)yoe + era * 400 + (*month <= 2);
 }
 
 /* RFC 5322 §3.3 date-time in UTC with English names: no locale, no
- * strftime. */
+ * strftime, no time zone file. */
 static int
 header_add_date(struct buf *b, time_t when)
 {
-	struct tm tm;
-	time_t epoch = 0;
-	int r = 0;
+	/* 1900-01-01T00:00:00Z to 9999-12-31T23:59:59Z: RFC 5322 wants a
+	 * 4-digit year >= 1900; outside, the epoch is shown rather than an
+	 * impossible date. */
+	static const int64_t first = -2208988800LL;
+	static const int64_t last = 253402300799LL;
+	char date[sizeof("Sun, 29 Nov 2026 04:44:36 +0000") - 1];
+	int64_t t = (int64_t)when;
+	int64_t days;
+	int64_t year;
+	unsigned secs;
+	unsigned month;
+	unsigned mday;
 
-	if (gmtime_r(&when, &tm) == NULL || tm.tm_year < 0 ||
-	    tm.tm_year > 9999 - 1900) {
-		/* RFC 5322 wants a 4-digit year >= 1900; show the epoch
-		 * rather than an impossible date. */
-		gmtime_r(&epoch, &tm);
-	}
-	r |= buf_adds(b, header_days[tm.tm_wday % 7]);
-	r |= buf_adds(b, ", ");
-	r |= header_add2(b, tm.tm_mday);
-	r |= buf_addc(b, ' ');
-	r |= buf_adds(b, header_months[tm.tm_mon % 12]);
-	r |= buf_addc(b, ' ');
-	r |= buf_addu64(b, (unsigned)(tm.tm_year + 1900));
-	r |= buf_addc(b, ' ');
-	r |= header_add2(b, tm.tm_hour);
-	r |= buf_addc(b, ':');
-	r |= header_add2(b, tm.tm_min);
-	r |= buf_addc(b, ':');
-	r |= header_add2(b, tm.tm_sec);
-	r |= buf_adds(b, " +0000");
-	return r;
+	if (t < first || t > last)
+		t = 0;
+	days = t >= 0 ? t / 86400 : -((86399 - t) / 86400);
+	secs = (unsigned)(t - days * 86400);
+	header_civil(days, &year, &month, &mday);
+	/* 1970-01-01 was a Thursday; days % 7 is in [-6, 6]. */
+	memcpy(date, header_days[(days % 7 + 11) % 7], 3);
+	memcpy(date + 3, ", ", 2);
+	header_put2(date + 5, mday);
+	date[7] = ' ';
+	memcpy(date + 8, header_months[month - 1], 3);
+	date[11] = ' ';
+	header_put2(date + 12, (unsigned)(year / 100));
+	header_put2(date + 14, (unsigned)(year % 100));
+	date[16] = ' ';
+	header_put2(date + 17, secs / 3600);
+	date[19] = ':';
+	header_put2(date + 20, secs / 60 % 60);
+	date[22] = ':';
+	header_put2(date + 23, secs % 60);
+	memcpy(date + 25, " +0000", 6);
+	return buf_add(b, date, sizeof(date));
 }
 
 /* RFC 5321 §4.1.3: an IPv6 address literal carries the "IPv6:" tag.  An
@@ -174,11 +238,11 @@ header_add_ip(struct buf *b, const char *ip)
 	int r = 0;
 
 	if (ip == NULL || ip[0] == '\0' || strcmp(ip, "unknown") == 0)
-		return buf_adds(b, "unknown");
+		return HEADER_ADD_LIT(b, "unknown");
 	r |= buf_addc(b, '[');
 	if (ip != NULL && strchr(ip, ':') != NULL &&
 	    strncmp(ip, "IPv6:", 5) != 0)
-		r |= buf_adds(b, "IPv6:");
+		r |= HEADER_ADD_LIT(b, "IPv6:");
 	r |= header_add_clean(b, ip, HEADER_WORD_MAX, "unknown");
 	r |= buf_addc(b, ']');
 	return r;
@@ -199,10 +263,10 @@ header_return_path(struct buf *b, const struct envelope *env)
 	int r = 0;
 
 	/* RFC 5321 §4.4: the reverse-path, "<>" for the null path. */
-	r |= buf_adds(b, "Return-Path: <");
+	r |= HEADER_ADD_LIT(b, "Return-Path: <");
 	if (env->sender != NULL && env->sender[0] != '\0')
 		r |= header_add_clean(b, env->sender, HEADER_ADDR_MAX, "");
-	r |= buf_adds(b, ">\n");
+	r |= HEADER_ADD_LIT(b, ">\n");
 	return r != 0 ? header_undo(b, mark) : 0;
 }
 
@@ -212,7 +276,7 @@ header_delivered_to(struct buf *b, const char *rcpt)
 	size_t mark = b->len;
 	int r = 0;
 
-	r |= buf_adds(b, "Delivered-To: ");
+	r |= HEADER_ADD_LIT(b, "Delivered-To: ");
 	r |= header_add_clean(b, rcpt, HEADER_ADDR_MAX, "unknown");
 	r |= buf_addc(b, '\n');
 	return r != 0 ? header_undo(b, mark) : 0;
@@ -235,37 +299,37 @@ header_received(struct buf *b, const struct envelope *env)
 	size_t mark = b->len;
 	int r = 0;
 
-	r |= buf_adds(b, "Received: from ");
+	r |= HEADER_ADD_LIT(b, "Received: from ");
 	r |= header_add_clean(b, env->helo, HEADER_NAME_MAX, "unknown");
-	r |= buf_adds(b, " (");
+	r |= HEADER_ADD_LIT(b, " (");
 	if (env->remote_host != NULL && env->remote_host[0] != '\0') {
 		r |= header_add_clean(b, env->remote_host, HEADER_NAME_MAX,
 		    "unknown");
 		r |= buf_addc(b, ' ');
 	}
 	r |= header_add_ip(b, env->remote_ip);
-	r |= buf_adds(b, ")\n\tby ");
+	r |= HEADER_ADD_LIT(b, ")\n\tby ");
 	r |= header_add_clean(b, env->local_host, HEADER_NAME_MAX,
 	    "localhost");
-	r |= buf_adds(b, " (smtpd) with ");
+	r |= HEADER_ADD_LIT(b, " (smtpd) with ");
 	r |= header_add_clean(b, env->protocol, HEADER_WORD_MAX, "SMTP");
 	if (env->id != NULL && env->id[0] != '\0') {
-		r |= buf_adds(b, " id ");
+		r |= HEADER_ADD_LIT(b, " id ");
 		r |= header_add_clean(b, env->id, HEADER_WORD_MAX, "");
 	}
 	if (env->auth_user != NULL) {
-		r |= buf_adds(b, "\n\t(authenticated as ");
+		r |= HEADER_ADD_LIT(b, "\n\t(authenticated as ");
 		r |= header_add_clean(b, env->auth_user, HEADER_NAME_MAX,
 		    "unknown");
 		r |= buf_addc(b, ')');
 	}
 	if (env->nrcpt == 1 && env->rcpts != NULL) {
-		r |= buf_adds(b, "\n\tfor <");
+		r |= HEADER_ADD_LIT(b, "\n\tfor <");
 		r |= header_add_clean(b, env->rcpts[0], HEADER_ADDR_MAX,
 		    "");
 		r |= buf_addc(b, '>');
 	}
-	r |= buf_adds(b, ";\n\t");
+	r |= HEADER_ADD_LIT(b, ";\n\t");
 	r |= header_add_date(b, env->when);
 	r |= buf_addc(b, '\n');
 	return r != 0 ? header_undo(b, mark) : 0;

@@ -2,7 +2,9 @@
  * test_header.c: the trace fields, exactly, and what hostile client
  * strings become in them.
  */
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../deliver/header.h"
 #include "../../lib/buf.h"
@@ -207,12 +209,184 @@ test_bounds(void)
 	ok(fits_nowhere, "every small size fails cleanly");
 }
 
+/* Dates as Python's datetime (proleptic Gregorian, UTC) writes them with
+ * "%a, %d %b %Y %H:%M:%S +0000"; outside 1900-9999 the epoch.  Leap
+ * days, the century rules (1900 and 2100 are not leap years, 2000 and
+ * 2400 are), both ends of the range, and 40 random instants between. */
+static const struct {
+	long long when;
+	const char *date;
+} python_dates[] = {
+	{ -2208988800LL, "Mon, 01 Jan 1900 00:00:00 +0000" },
+	{ -2203891201LL, "Wed, 28 Feb 1900 23:59:59 +0000" },
+	{ -2203891200LL, "Thu, 01 Mar 1900 00:00:00 +0000" },
+	{ -2177452801LL, "Mon, 31 Dec 1900 23:59:59 +0000" },
+	{ -2177452800LL, "Tue, 01 Jan 1901 00:00:00 +0000" },
+	{ -2077704000LL, "Mon, 29 Feb 1904 12:00:00 +0000" },
+	{ -1LL, "Wed, 31 Dec 1969 23:59:59 +0000" },
+	{ 0LL, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ 1LL, "Thu, 01 Jan 1970 00:00:01 +0000" },
+	{ 68169600LL, "Tue, 29 Feb 1972 00:00:00 +0000" },
+	{ 946684799LL, "Fri, 31 Dec 1999 23:59:59 +0000" },
+	{ 946684800LL, "Sat, 01 Jan 2000 00:00:00 +0000" },
+	{ 951782399LL, "Mon, 28 Feb 2000 23:59:59 +0000" },
+	{ 951782400LL, "Tue, 29 Feb 2000 00:00:00 +0000" },
+	{ 951868799LL, "Tue, 29 Feb 2000 23:59:59 +0000" },
+	{ 951868800LL, "Wed, 01 Mar 2000 00:00:00 +0000" },
+	{ 978307199LL, "Sun, 31 Dec 2000 23:59:59 +0000" },
+	{ 978307200LL, "Mon, 01 Jan 2001 00:00:00 +0000" },
+	{ 1709188200LL, "Thu, 29 Feb 2024 06:30:00 +0000" },
+	{ 1795927476LL, "Sun, 29 Nov 2026 04:44:36 +0000" },
+	{ 2147483647LL, "Tue, 19 Jan 2038 03:14:07 +0000" },
+	{ 2147483648LL, "Tue, 19 Jan 2038 03:14:08 +0000" },
+	{ 4107542399LL, "Sun, 28 Feb 2100 23:59:59 +0000" },
+	{ 4107542400LL, "Mon, 01 Mar 2100 00:00:00 +0000" },
+	{ 4107542401LL, "Mon, 01 Mar 2100 00:00:01 +0000" },
+	{ 13574563200LL, "Tue, 29 Feb 2400 00:00:00 +0000" },
+	{ 13574649600LL, "Wed, 01 Mar 2400 00:00:00 +0000" },
+	{ 26197347723LL, "Tue, 29 Feb 2800 01:02:03 +0000" },
+	{ 253375776000LL, "Sun, 28 Feb 9999 00:00:00 +0000" },
+	{ 253375862400LL, "Mon, 01 Mar 9999 00:00:00 +0000" },
+	{ 253402300799LL, "Fri, 31 Dec 9999 23:59:59 +0000" },
+	{ -2208988801LL, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ 253402300800LL, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ -1099511627776LL, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ 1099511627776LL, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ -4611686018427387904LL, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ 4611686018427387904LL, "Thu, 01 Jan 1970 00:00:00 +0000" },
+	{ 97548953267LL, "Fri, 15 Mar 5061 19:27:47 +0000" },
+	{ 105003252007LL, "Sun, 02 Jun 5297 10:00:07 +0000" },
+	{ 49873205841LL, "Sat, 03 Jun 3550 04:17:21 +0000" },
+	{ 9408111450LL, "Tue, 18 Feb 2268 04:17:30 +0000" },
+	{ 32516617505LL, "Fri, 30 May 3000 17:45:05 +0000" },
+	{ 217897094228LL, "Mon, 19 Nov 8874 02:37:08 +0000" },
+	{ 139521189084LL, "Tue, 02 Apr 6391 13:51:24 +0000" },
+	{ 106064549576LL, "Fri, 19 Jan 5331 22:52:56 +0000" },
+	{ 4842782444LL, "Fri, 18 Jun 2123 17:20:44 +0000" },
+	{ 132906961866LL, "Mon, 27 Aug 6181 00:31:06 +0000" },
+	{ 102816415284LL, "Mon, 14 Feb 5228 19:21:24 +0000" },
+	{ 154535768322LL, "Sun, 16 Jan 6867 10:18:42 +0000" },
+	{ 243429772224LL, "Sat, 25 Dec 9683 05:10:24 +0000" },
+	{ 108732255297LL, "Fri, 04 Aug 5415 04:14:57 +0000" },
+	{ 131319678804LL, "Thu, 10 May 6131 16:33:24 +0000" },
+	{ 204955249556LL, "Thu, 09 Oct 8464 05:45:56 +0000" },
+	{ 186855434224LL, "Thu, 19 Mar 7891 15:17:04 +0000" },
+	{ 140670689474LL, "Sat, 04 Sep 6427 23:31:14 +0000" },
+	{ 128390933039LL, "Mon, 19 Jul 6038 04:03:59 +0000" },
+	{ 250773451008LL, "Mon, 11 Sep 9916 11:56:48 +0000" },
+	{ 196987623345LL, "Thu, 16 Apr 8212 08:15:45 +0000" },
+	{ 178668108239LL, "Tue, 07 Oct 7631 22:03:59 +0000" },
+	{ 24670448598LL, "Thu, 11 Oct 2751 14:23:18 +0000" },
+	{ 225388210445LL, "Mon, 08 Apr 9112 20:14:05 +0000" },
+	{ 101141190128LL, "Tue, 14 Jan 5175 15:02:08 +0000" },
+	{ 228087878977LL, "Sun, 26 Oct 9197 00:09:37 +0000" },
+	{ 25180898693LL, "Thu, 14 Dec 2767 14:04:53 +0000" },
+	{ 13514212899LL, "Wed, 01 Apr 2398 12:01:39 +0000" },
+	{ 63669103319LL, "Wed, 05 Aug 3987 22:01:59 +0000" },
+	{ 22234961030LL, "Fri, 07 Aug 2674 02:03:50 +0000" },
+	{ 244741239198LL, "Tue, 17 Jul 9725 05:33:18 +0000" },
+	{ 142315463977LL, "Wed, 18 Oct 6479 17:19:37 +0000" },
+	{ 57496962025LL, "Tue, 03 Jan 3792 02:20:25 +0000" },
+	{ 219332023740LL, "Fri, 10 May 8920 02:09:00 +0000" },
+	{ 161610246414LL, "Mon, 23 Mar 7091 23:06:54 +0000" },
+	{ 144096381318LL, "Mon, 26 Mar 6536 04:35:18 +0000" },
+	{ 10444205770LL, "Wed, 19 Dec 2300 00:16:10 +0000" },
+	{ 188868380287LL, "Sat, 01 Jan 7955 14:58:07 +0000" },
+	{ 37278313468LL, "Sat, 21 Apr 3151 23:04:28 +0000" },
+	{ 238077441917LL, "Sun, 17 May 9514 22:45:17 +0000" },
+};
+
+/* The date of a Received: field for when, or NULL when it is not there:
+ * the text between the last "\t" and the final "\n". */
+static const char *
+date_of(time_t when, size_t *len)
+{
+	static const char *const one[] = { "bob@example.net" };
+	struct envelope env;
+	struct buf b;
+	const char *tab;
+
+	env = base_env(one, 1);
+	env.when = when;
+	buf_init(&b, mem, sizeof(mem));
+	if (header_received(&b, &env) == -1 || b.len < 2 ||
+	    b.p[b.len - 1] != '\n')
+		return NULL;
+	for (tab = b.p + b.len - 1; tab > b.p && *tab != '\t'; tab--)
+		;
+	*len = (size_t)(b.p + b.len - 1 - (tab + 1));
+	return tab + 1;
+}
+
+static void
+test_dates(void)
+{
+	char want[64];
+	struct tm tm;
+	const char *got;
+	size_t len;
+	size_t i;
+	size_t n = 0;
+	size_t bad = 0;
+	long long t;
+
+	for (i = 0; i < sizeof(python_dates) / sizeof(python_dates[0]); i++) {
+		if ((long long)(time_t)python_dates[i].when !=
+		    python_dates[i].when)
+			continue;	/* a 32-bit time_t */
+		got = date_of((time_t)python_dates[i].when, &len);
+		if (got == NULL || len != strlen(python_dates[i].date) ||
+		    memcmp(got, python_dates[i].date, len) != 0) {
+			bad++;
+			diag("%lld: got '%.*s', want '%s'",
+			    python_dates[i].when, got == NULL ? 0 : (int)len,
+			    got == NULL ? "" : got, python_dates[i].date);
+		}
+	}
+	ok(bad == 0, "%zu dates as Python writes them",
+	    sizeof(python_dates) / sizeof(python_dates[0]));
+	if (sizeof(time_t) >= 8) {
+		got = date_of((time_t)INT64_MIN, &len);
+		ok(got != NULL && len == 31 &&
+		    memcmp(got, "Thu, 01 Jan 1970 00:00:00 +0000", 31) == 0,
+		    "the least time_t shows the epoch");
+		got = date_of((time_t)INT64_MAX, &len);
+		ok(got != NULL && len == 31 &&
+		    memcmp(got, "Thu, 01 Jan 1970 00:00:00 +0000", 31) == 0,
+		    "the greatest time_t shows the epoch");
+	}
+
+	/* Every fifth day of 1900-9999, each at another time of day,
+	 * against the C library (strftime in the "C" locale). */
+	bad = 0;
+	for (t = -2208988800LL; t <= 253402300799LL; t += 5 * 86400 + 3607) {
+		if ((long long)(time_t)t != t)
+			continue;
+		n++;
+		if (gmtime_r(&(time_t){ (time_t)t }, &tm) == NULL ||
+		    strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S +0000",
+		    &tm) == 0)
+			continue;
+		got = date_of((time_t)t, &len);
+		if (got == NULL || len != strlen(want) ||
+		    memcmp(got, want, len) != 0) {
+			if (bad++ < 5)
+				diag("%lld: got '%.*s', want '%s'", t,
+				    got == NULL ? 0 : (int)len,
+				    got == NULL ? "" : got, want);
+		}
+	}
+	ok(bad == 0 && n > 580000, "%zu instants of 1900-9999 as gmtime_r "
+	    "gives them (%zu differ)", n, bad);
+}
+
 int
 main(void)
 {
 	test_exact();
 	test_hostile();
 	test_bounds();
+	test_dates();
 	diag("done");
 	return tap_done();
 }
