@@ -81,6 +81,10 @@ struct deliver {
 	struct maildir_target *targets;	/* maxrcpts slots, from init */
 	size_t ntargets;
 	unsigned long seq;		/* messages so far, for unique names */
+	/* maildir: "P<pid>Q" and ".<host>" of every unique name, from
+	 * maildir_init (getpid and uname once, not per message). */
+	char name_pid[24];
+	char name_host[192];
 	/* pipe / qmail-queue: child, fds and the spool (private) */
 	int fd;
 	int fd2;

@@ -45,6 +45,11 @@
 /* Trace fields are built here and written out when it fills; one field
  * is at most about 1.5 KB (header.c bounds every piece). */
 #define MAILDIR_HEADER_BUF 4096
+/* The longest "SECONDS.M<usec>P<pid>Q<seq>" of a unique name: three
+ * 64-bit numbers, six digits of microseconds and four letters.  The
+ * ".HOST" that follows is cut to what is left, so any name fits. */
+#define MAILDIR_PREFIX_MAX (3 * 20 + 6 + 4)
+#define MAILDIR_HOST_MAX (MAILDIR_NAME_MAX - MAILDIR_PREFIX_MAX)
 
 struct maildir_target {
 	char dir[PATH_MAX];		/* the Maildir */
@@ -54,6 +59,7 @@ struct maildir_target {
 	int fd;				/* tmp/name when open, or -1 */
 	int has_tmp;			/* tmp/name exists and is ours */
 	int has_new;			/* new/name exists and is ours */
+	int has_header;			/* the trace fields are written */
 	/*
 	 * Not about this target: slot i records the target of recipient
 	 * i (template only; there are maxrcpts slots, so every recipient
@@ -77,24 +83,35 @@ maildir_fail(struct deliver *d, const char *what)
 	return -1;
 }
 
-/* dir "/" sub "/" name into out (PATH_MAX); -1 ENAMETOOLONG. */
+/* dir "/" sub "/" name into out (PATH_MAX); -1 ENAMETOOLONG.  Several
+ * per message: three lengths and three copies, nothing octet by octet. */
 static int
 maildir_path(char *out, const char *dir, const char *sub, const char *name)
 {
-	struct buf b;
+	size_t dir_len = strlen(dir);
+	size_t sub_len = strlen(sub);
+	size_t name_len = name != NULL ? strlen(name) : 0;
+	char *p = out;
 
-	buf_init(&b, out, PATH_MAX);
-	buf_adds(&b, dir);
-	buf_addc(&b, '/');
-	buf_adds(&b, sub);
-	if (name != NULL) {
-		buf_addc(&b, '/');
-		buf_adds(&b, name);
-	}
-	if (buf_nul(&b) == -1 || b.overflow) {
+	/* Each part is below PATH_MAX, so the sum cannot wrap. */
+	if (dir_len >= PATH_MAX || sub_len >= PATH_MAX ||
+	    name_len >= PATH_MAX ||
+	    dir_len + 1 + sub_len + (name != NULL ? 1 + name_len : 0) >=
+	    PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	memcpy(p, dir, dir_len);
+	p += dir_len;
+	*p++ = '/';
+	memcpy(p, sub, sub_len);
+	p += sub_len;
+	if (name != NULL) {
+		*p++ = '/';
+		memcpy(p, name, name_len);
+		p += name_len;
+	}
+	*p = '\0';
 	return 0;
 }
 
@@ -141,12 +158,56 @@ maildir_create(struct deliver *d, const char *dir)
 	return 0;
 }
 
+/*
+ * The parts of a unique name that stay the same in this process: "P<pid>Q"
+ * and ".HOST", where in HOST '/' is written "\057" and ':' "\072" (the
+ * spec's rule, since ':' starts the info part and '/' cannot be in a
+ * name).  A long host name is cut, between escapes, to MAILDIR_HOST_MAX.
+ */
+static void
+maildir_name_parts(struct deliver *d)
+{
+	struct utsname u;
+	struct buf b;
+	const char *host = "localhost";
+	const char *p;
+	size_t cap;
+	size_t room;
+
+	buf_init(&b, d->name_pid, sizeof(d->name_pid));
+	buf_addc(&b, 'P');
+	buf_addu64(&b, (uint64_t)getpid());
+	buf_addc(&b, 'Q');
+	buf_nul(&b);
+	if (uname(&u) != -1 && u.nodename[0] != '\0')
+		host = u.nodename;
+	cap = sizeof(d->name_host) < MAILDIR_HOST_MAX + 1 ?
+	    sizeof(d->name_host) : MAILDIR_HOST_MAX + 1;
+	buf_init(&b, d->name_host, cap);
+	buf_addc(&b, '.');
+	for (p = host; *p != '\0' && p - host < (ptrdiff_t)sizeof(u.nodename);
+	    p++) {
+		room = b.cap - b.len - 1;	/* keep the NUL's */
+		if (*p == '/' || *p == ':') {
+			if (room < 4)
+				break;
+			buf_adds(&b, *p == '/' ? "\\057" : "\\072");
+		} else {
+			if (room < 1)
+				break;
+			buf_addc(&b, *p);
+		}
+	}
+	buf_nul(&b);
+}
+
 int
 maildir_init(struct deliver *d)
 {
 	size_t n = 1;
 	size_t len;
 
+	maildir_name_parts(d);
 	len = strlen(d->path);
 	/* Room for "/tmp/" and a whole unique name after the Maildir. */
 	if (len == 0 || len >= PATH_MAX - MAILDIR_NAME_MAX - 6) {
@@ -351,46 +412,23 @@ maildir_group(struct deliver *d)
 /*
  * The Maildir unique name: SECONDS.M<usec>P<pid>Q<seq>.HOST, where
  * M and P make it unique on this host and Q tells apart the messages of
- * one process; in HOST '/' is written "\057" and ':' "\072" (the spec's
- * rule, since ':' starts the info part and '/' cannot be in a name).
+ * one process (maildir_name_parts has the rest).
  */
 static int
 maildir_unique_name(struct deliver *d, char *out)
 {
 	struct timespec ts;
-	struct utsname u;
 	struct buf b;
-	const char *host = "localhost";
-	const char *p;
-	size_t room;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
 		return maildir_fail(d, "clock_gettime");
-	if (uname(&u) != -1 && u.nodename[0] != '\0')
-		host = u.nodename;
 	buf_init(&b, out, MAILDIR_NAME_MAX + 1);
 	buf_addu64(&b, (uint64_t)ts.tv_sec);
-	buf_adds(&b, ".M");
+	buf_add(&b, ".M", 2);
 	buf_addu64(&b, (uint64_t)(ts.tv_nsec / 1000));
-	buf_addc(&b, 'P');
-	buf_addu64(&b, (uint64_t)getpid());
-	buf_addc(&b, 'Q');
+	buf_adds(&b, d->name_pid);
 	buf_addu64(&b, d->seq);
-	buf_addc(&b, '.');
-	/* A long host name is cut, between escapes, to keep the NUL. */
-	for (p = host; *p != '\0' && p - host < (ptrdiff_t)sizeof(u.nodename);
-	    p++) {
-		room = b.cap - b.len - 1;
-		if (*p == '/' || *p == ':') {
-			if (room < 4)
-				break;
-			buf_adds(&b, *p == '/' ? "\\057" : "\\072");
-		} else {
-			if (room < 1)
-				break;
-			buf_addc(&b, *p);
-		}
-	}
+	buf_adds(&b, d->name_host);
 	if (buf_nul(&b) == -1 || b.overflow) {
 		errno = ENAMETOOLONG;
 		return maildir_fail(d, "name");
@@ -439,9 +477,16 @@ maildir_add_header(struct deliver *d, int fd, struct buf *hb,
 	return 0;
 }
 
-/* Return-Path:, a Delivered-To: per recipient of target ti, Received:. */
+/*
+ * Return-Path:, a Delivered-To: per recipient of target ti, Received:,
+ * then the first len octets of the body: with one writev(2), unless the
+ * trace fields overflow MAILDIR_HEADER_BUF (a hundred recipients).  They
+ * are built from d->env, which stays the same from open to close, so the
+ * file holds what it would have held had they been written at open.
+ */
 static int
-maildir_write_headers(struct deliver *d, size_t ti)
+maildir_write_headers(struct deliver *d, size_t ti, const char *body,
+    size_t len)
 {
 	char mem[MAILDIR_HEADER_BUF];
 	struct buf hb;
@@ -460,8 +505,9 @@ maildir_write_headers(struct deliver *d, size_t ti)
 	}
 	if (maildir_add_header(d, fd, &hb, MAILDIR_RECEIVED, NULL) == -1)
 		return -1;
-	if (maildir_flush(&hb, fd) == -1)
+	if (io_write2_all(fd, hb.p, hb.len, body, len) == -1)
 		return maildir_fail(d, "write");
+	d->targets[ti].has_header = 1;
 	return 0;
 }
 
@@ -545,8 +591,9 @@ maildir_open(struct deliver *d)
 			goto fail;
 		}
 		t->has_tmp = 1;
-		if (maildir_write_headers(d, i) == -1)
-			goto fail;
+		/* The trace fields go with the first body octets
+		 * (maildir_write), or at close for an empty body. */
+		t->has_header = 0;
 	}
 	return 0;
 fail:
@@ -557,14 +604,20 @@ fail:
 int
 maildir_write(struct deliver *d, const char *buf, size_t len)
 {
+	struct maildir_target *t;
 	size_t i;
 
 	for (i = 0; i < d->ntargets; i++) {
-		if (io_write_all(d->targets[i].fd, buf, len) == -1) {
+		t = &d->targets[i];
+		if (!t->has_header) {
+			if (maildir_write_headers(d, i, buf, len) == 0)
+				continue;
+		} else if (io_write_all(t->fd, buf, len) == 0)
+			continue;
+		else
 			maildir_fail(d, "write");
-			maildir_undo(d);
-			return -1;
-		}
+		maildir_undo(d);
+		return -1;
 	}
 	return 0;
 }
@@ -628,6 +681,10 @@ maildir_close(struct deliver *d)
 	/* 1: the data is on disk everywhere before any name is in new/. */
 	for (i = 0; i < d->ntargets; i++) {
 		t = &d->targets[i];
+		/* An empty body: the trace fields are the whole file. */
+		if (!t->has_header && maildir_write_headers(d, i, NULL, 0) ==
+		    -1)
+			goto fail;
 		if (io_fsync(t->fd) == -1) {
 			maildir_fail(d, "fsync");
 			goto fail;

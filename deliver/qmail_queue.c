@@ -6,8 +6,9 @@
  *
  * The message streams to the program while it arrives (no spool, no
  * memory that grows).  Our ends of the pipes are non-blocking, so that a
- * program that stops reading costs TIMEOUT at most, never a hang; the
- * program's ends are ordinary blocking pipes.
+ * program that stops reading costs TIMEOUT at most, never a hang (and
+ * io_write_nonblock writes them without asking the fd's flags each
+ * time); the program's ends are ordinary blocking pipes.
  *
  * notqmail's custom error (the qmail-queue-custom-error patch, on fd 6
  * since 2007 so as not to clash with qmail-qfilter): the program writes
@@ -208,7 +209,7 @@ qmail_queue_open(struct deliver *d)
 	/* A program that refuses at once (and so is gone: EPIPE) still
 	 * gets its say: the failure is reported from its exit code at
 	 * the end, as qmail-smtpd does. */
-	if (io_write_timeout(d->fd, b.p, b.len, d->timeout_ms) == -1) {
+	if (io_write_nonblock(d->fd, b.p, b.len, d->timeout_ms) == -1) {
 		qq_fail(d, "write");
 		d->failed = 1;
 	}
@@ -218,7 +219,7 @@ qmail_queue_open(struct deliver *d)
 int
 qmail_queue_write(struct deliver *d, const char *buf, size_t len)
 {
-	if (io_write_timeout(d->fd, buf, len, d->timeout_ms) == -1)
+	if (io_write_nonblock(d->fd, buf, len, d->timeout_ms) == -1)
 		return qq_fail(d, "write");
 	return 0;
 }
@@ -230,7 +231,7 @@ qq_put(struct deliver *d, struct buf *b, char tag, const char *text)
 	size_t len = strlen(text);
 
 	if (b->len + len + 2 > b->cap) {
-		if (io_write_timeout(d->fd2, b->p, b->len, d->timeout_ms) ==
+		if (io_write_nonblock(d->fd2, b->p, b->len, d->timeout_ms) ==
 		    -1)
 			return -1;
 		b->len = 0;
@@ -261,7 +262,7 @@ qq_envelope(struct deliver *d)
 			return -1;
 	if (qq_put(d, &b, '\0', "") == -1)
 		return -1;
-	return io_write_timeout(d->fd2, b.p, b.len, d->timeout_ms);
+	return io_write_nonblock(d->fd2, b.p, b.len, d->timeout_ms);
 }
 
 /* notqmail's custom error: "D..." or "Z..." on fd 6 with exit 82. */

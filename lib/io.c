@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +61,40 @@ io_write_all(int fd, const void *buf, size_t len)
 }
 
 int
+io_write2_all(int fd, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct iovec iov[2];
+	size_t done;
+	ssize_t w;
+
+	/* writev(2) fails EINVAL when the sum exceeds SSIZE_MAX. */
+	if (alen == 0 || blen == 0 || blen > (size_t)SSIZE_MAX - alen ||
+	    alen > (size_t)SSIZE_MAX) {
+		if (io_write_all(fd, a, alen) == -1)
+			return -1;
+		return io_write_all(fd, b, blen);
+	}
+	iov[0].iov_base = (void *)(uintptr_t)a;
+	iov[0].iov_len = alen;
+	iov[1].iov_base = (void *)(uintptr_t)b;
+	iov[1].iov_len = blen;
+	do {
+		w = writev(fd, iov, 2);
+	} while (w == -1 && errno == EINTR);
+	if (w == -1)
+		return -1;
+	done = (size_t)w;
+	/* A short write: the rest one buffer at a time. */
+	if (done < alen) {
+		if (io_write_all(fd, (const char *)a + done, alen - done) == -1)
+			return -1;
+		done = alen;
+	}
+	return io_write_all(fd, (const char *)b + (done - alen),
+	    blen - (done - alen));
+}
+
+int
 io_wait(int fd, int want_write, int timeout_ms)
 {
 	struct pollfd pfd;
@@ -93,36 +129,34 @@ io_wait(int fd, int want_write, int timeout_ms)
 	}
 }
 
-int
-io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms)
+/* poll for writability; 0, or -1 with errno (ETIMEDOUT when it did not
+ * come in time). */
+static int
+io_wait_write(int fd, int timeout_ms)
 {
-	const char *p = buf;
+	int r = io_wait(fd, 1, timeout_ms);
+
+	if (r == 0)
+		errno = ETIMEDOUT;
+	return r == 1 ? 0 : -1;
+}
+
+/*
+ * Both ways, each write is the one system call of the common case: a
+ * non-blocking fd is tried first and polled only when it says EAGAIN; a
+ * blocking fd may block in write(2) beyond any deadline, so it is polled
+ * before every step and written in steps that poll's answer covers.
+ */
+static int
+io_write_deadline(int fd, const char *p, size_t len, int timeout_ms,
+    int is_nonblocking)
+{
 	size_t step;
 	ssize_t w;
-	int flags;
-	int is_nonblocking;
-	int r;
 
-	flags = fcntl(fd, F_GETFL);
-	if (flags == -1)
-		return -1;
-	is_nonblocking = (flags & O_NONBLOCK) != 0;
 	while (len > 0) {
-		/*
-		 * A blocking fd may block in write(2) beyond any deadline, so
-		 * it is polled before every step and written in steps that
-		 * poll's answer covers.  A non-blocking fd is tried first
-		 * and polled only when it says EAGAIN.
-		 */
-		if (!is_nonblocking) {
-			r = io_wait(fd, 1, timeout_ms);
-			if (r == -1)
-				return -1;
-			if (r == 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-		}
+		if (!is_nonblocking && io_wait_write(fd, timeout_ms) == -1)
+			return -1;
 		step = len;
 		if (!is_nonblocking && step > IO_BLOCKING_STEP)
 			step = IO_BLOCKING_STEP;
@@ -132,13 +166,8 @@ io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -1;
-			r = io_wait(fd, 1, timeout_ms);
-			if (r == -1)
+			if (io_wait_write(fd, timeout_ms) == -1)
 				return -1;
-			if (r == 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
 			continue;
 		}
 		if (w == 0) {
@@ -149,6 +178,26 @@ io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms)
 		len -= (size_t)w;
 	}
 	return 0;
+}
+
+int
+io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	int flags;
+
+	/* One fcntl to learn which kind of fd this is; callers that know
+	 * (their own non-blocking pipes) use io_write_nonblock. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags == -1)
+		return -1;
+	return io_write_deadline(fd, buf, len, timeout_ms,
+	    (flags & O_NONBLOCK) != 0);
+}
+
+int
+io_write_nonblock(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	return io_write_deadline(fd, buf, len, timeout_ms, 1);
 }
 
 int

@@ -13,6 +13,10 @@
 ssize_t io_read(int fd, void *buf, size_t len);
 /* Write all of buf, retrying EINTR and short writes (blocking fd). */
 int io_write_all(int fd, const void *buf, size_t len);
+/* Write all of a, then all of b (blocking fd), with one writev(2) when
+ * the fd takes both at once, as a file does. */
+int io_write2_all(int fd, const void *a, size_t alen, const void *b,
+    size_t blen);
 /* Wait up to timeout_ms (-1: forever) for fd to be readable (want_write
  * == 0) or writable.  Returns 1 ready, 0 timed out, -1 error.  POLLHUP
  * and POLLERR count as ready so that the next read or write reports it. */
@@ -20,6 +24,10 @@ int io_wait(int fd, int want_write, int timeout_ms);
 /* Write all of buf to fd, waiting at most timeout_ms for each step:
  * -1 with errno ETIMEDOUT when the peer does not drain it in time. */
 int io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms);
+/* The same for an fd the caller has made non-blocking (O_NONBLOCK):
+ * without io_write_timeout's fcntl(F_GETFL) on every call.  On a blocking
+ * fd it could block past the deadline: use io_write_timeout there. */
+int io_write_nonblock(int fd, const void *buf, size_t len, int timeout_ms);
 /* fsync/close/open/link/rename wrappers that retry EINTR. */
 int io_fsync(int fd);
 int io_close(int fd);

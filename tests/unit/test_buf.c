@@ -125,6 +125,37 @@ test_io(void)
 	ok(r == -1 && errno == EPIPE, "closed reader: EPIPE");
 	ok(io_close(p[1]) == 0, "close");
 	ok(io_close(p[1]) == -1 && errno == EBADF, "close twice: EBADF");
+
+	/* io_write_nonblock: the caller's non-blocking fd, no fcntl. */
+	if (pipe(p) == -1)
+		return;
+	fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+	ok(io_write_nonblock(p[1], "abc", 3, 1000) == 0 &&
+	    io_read(p[0], got, sizeof(got)) == 3 && memcmp(got, "abc", 3) == 0,
+	    "write_nonblock");
+	t0 = io_now_ms();
+	errno = 0;
+	r = io_write_nonblock(p[1], big, sizeof(big), 100);
+	t1 = io_now_ms();
+	ok(r == -1 && errno == ETIMEDOUT && t1 - t0 >= 90 && t1 - t0 < 5000,
+	    "write_nonblock, full pipe: ETIMEDOUT after the timeout (%lld)",
+	    t1 - t0);
+	io_close(p[0]);
+	errno = 0;
+	r = io_write_nonblock(p[1], "x", 1, 100);
+	ok(r == -1 && errno == EPIPE, "write_nonblock, closed reader: EPIPE");
+	io_close(p[1]);
+
+	/* io_write2_all: both buffers, in order, to a file-like fd. */
+	if (pipe(p) == -1)
+		return;
+	ok(io_write2_all(p[1], "head", 4, "body", 4) == 0 &&
+	    io_write2_all(p[1], "", 0, "x", 1) == 0 &&
+	    io_write2_all(p[1], "y", 1, NULL, 0) == 0 &&
+	    io_read(p[0], got, sizeof(got)) == 10 &&
+	    memcmp(got, "headbodyxy", 10) == 0, "write2_all");
+	io_close(p[0]);
+	io_close(p[1]);
 	ok(io_fsync(-1) == -1 && errno == EBADF, "fsync bad fd");
 }
 
