@@ -627,8 +627,8 @@ test_line_limits(void)
 
 	/*
 	 * A run of octets that crosses DATABYTES (1000) and then the line
-	 * limit: the reason is the limit crossed first in the stream, so
-	 * that it does not depend on how the input was split into reads.
+	 * limit: the reason (the size: it ranks first, refusal_rank) must
+	 * not depend on how the input was split into reads.
 	 */
 	{
 		size_t i;
