@@ -123,6 +123,11 @@ struct runtime {
 	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
 	char *session_envp[SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX + 1];
 	char session_env_text[SESSION_ENV_TEXT_MAX];
+	/* environ without the names build_session_env sets: filtered once
+	 * per session, not per message (inherited_env). */
+	char *inherited_envp[SESSION_ENV_INHERIT_MAX];
+	size_t ninherited;
+	int has_inherited;
 	/* STARTTLS through a wrapper (configure_tls, on_starttls) */
 	int tls_mode;			/* TLS_OFF, TLS_UCSPI, TLS_WRAPPER */
 	int tls_ctl_fd;			/* UCSPI-TLS: SSLCTLFD */
@@ -1092,10 +1097,19 @@ is_session_env_name(const char *entry)
 static void
 env_add_clean(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	const char *run = s;
+	unsigned char c;
 
-		(void)buf_addc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	/* Runs of clean octets are copied whole. */
+	for (;; s++) {
+		c = (unsigned char)*s;
+		if (c >= 0x20 && c != 0x7f)
+			continue;
+		(void)buf_add(b, run, (size_t)(s - run));
+		if (c == '\0')
+			return;
+		(void)buf_addc(b, '?');
+		run = s + 1;
 	}
 }
 
@@ -1139,6 +1153,33 @@ env_set(struct buf *b, size_t *n, const char *name, const char *value)
 }
 
 /*
+ * The part of the programs' environment that comes from smtpd's own: the
+ * same for every program of the session, so environ is filtered once, at
+ * the first RCPTCHECK or message, when a PROXY header (read before any
+ * command) has decided which TCP* names are ours.
+ */
+static void
+inherited_env(void)
+{
+	char **e;
+
+	rt.ninherited = 0;
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		if (rt.ninherited >= SESSION_ENV_INHERIT_MAX)
+			break;
+		/* TCPREMOTEINFO, TCPLOCALIP/PORT: ours after PROXY only. */
+		if (is_session_env_name(*e) &&
+		    (rt.proxy_local_ip[0] != '\0' ||
+		    (strncmp(*e, "TCPREMOTEINFO=", 14) != 0 &&
+		    strncmp(*e, "TCPLOCALIP=", 11) != 0 &&
+		    strncmp(*e, "TCPLOCALPORT=", 13) != 0)))
+			continue;
+		rt.inherited_envp[rt.ninherited++] = *e;
+	}
+	rt.has_inherited = 1;
+}
+
+/*
  * The session's variables for pipe, qmail-queue and RCPTCHECK programs:
  * SENDER ("" for <>), RECIPIENT (rcpt for RCPTCHECK, else the first),
  * RECIPIENTS (all, one per line; not for RCPTCHECK), HELO, AUTHUSER
@@ -1151,12 +1192,10 @@ env_set(struct buf *b, size_t *n, const char *name, const char *value)
 static char *const *
 build_session_env(const char *rcpt)
 {
-	extern char **environ;
 	struct buf b;
 	size_t n = 0;
 	size_t mark;
 	size_t i;
-	char **e;
 
 	if (rcpt == NULL && rt.kind != DELIVER_PIPE &&
 	    rt.kind != DELIVER_QMAIL_QUEUE)
@@ -1186,18 +1225,12 @@ build_session_env(const char *rcpt)
 		env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
 		env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
 	}
-	for (e = environ; e != NULL && *e != NULL; e++) {
-		if (n >= SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX)
-			break;
-		/* TCPREMOTEINFO, TCPLOCALIP/PORT: ours after PROXY only. */
-		if (is_session_env_name(*e) &&
-		    (rt.proxy_local_ip[0] != '\0' ||
-		    (strncmp(*e, "TCPREMOTEINFO=", 14) != 0 &&
-		    strncmp(*e, "TCPLOCALIP=", 11) != 0 &&
-		    strncmp(*e, "TCPLOCALPORT=", 13) != 0)))
-			continue;
-		rt.session_envp[n++] = *e;
-	}
+	if (!rt.has_inherited)
+		inherited_env();
+	/* n <= SESSION_ENV_OURS_MAX: there is room for all of them. */
+	memcpy(&rt.session_envp[n], rt.inherited_envp,
+	    rt.ninherited * sizeof(rt.inherited_envp[0]));
+	n += rt.ninherited;
 	rt.session_envp[n] = NULL;
 	return rt.session_envp;
 }
