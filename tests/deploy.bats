@@ -51,11 +51,13 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-# wait_port PORT [HOST]: until something accepts there (5 s at most).
+# wait_port PORT [HOST]: until something accepts there (10 s at most:
+# a systemd --user manager took over 5 s to listen under a loaded make
+# check).
 wait_port()
 {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		"$PY" -c 'import socket, sys
 socket.create_connection((sys.argv[2], int(sys.argv[1])), 0.2).close()' \
 		    "$1" "${2:-127.0.0.1}" 2>/dev/null && return 0
