@@ -1491,6 +1491,15 @@ on_rcpt(const struct smtp_event *ev)
 
 static void log_message(const struct deliver_result *, uint64_t, int);
 
+/* What the log calls the delivery target: the Maildir or the program. */
+static const char *
+delivery_target(void)
+{
+	if (rt.kind == DELIVER_PIPE && rt.deliver.argv != NULL)
+		return rt.deliver.argv[0];
+	return rt.deliver.path != NULL ? rt.deliver.path : "?";
+}
+
 static void
 on_data(void)
 {
@@ -1520,9 +1529,9 @@ on_data(void)
 		int e = errno;
 		enum reply_id r = deliver_reply_for(e);
 
-		log_line("warning", "%s: unable to start delivery: %s: %s",
-		    rt.message_id, rt.deliver.what ? rt.deliver.what : "open",
-		    strerror(e));
+		log_line("warning", "%s: unable to start delivery to %s: %s: %s",
+		    rt.message_id, delivery_target(),
+		    rt.deliver.what ? rt.deliver.what : "open", strerror(e));
 		/* The message's own line, with its final reply, as for
 		 * every other message. */
 		log_message(NULL, 0, reply_code(r));

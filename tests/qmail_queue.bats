@@ -236,7 +236,7 @@ EOF
 	DELIVERY=(qmail-queue "$T/missing-qmail-queue")
 	run smtp_session "$E$M${R}DATA\r\n$Q"
 	assert_replies 220 250 250 250 451 221
-	grep -q 'unable to start delivery: spawn: No such file' "$T/err"
+	grep -q "unable to start delivery to $T/missing-qmail-queue: spawn: No such file" "$T/err"
 }
 
 @test "two messages in one session: descriptors and children while each is open (/proc)" {
