@@ -64,6 +64,11 @@ static const struct finding findings[] = {
 	    0, TXN LONG_LINE "\r\n.\r\nNOOP\r\n", SIZE_R "250 2.0.0 OK\r\n" },
 	{ "the long line alone, within DATABYTES: 554 every way", 100000, 0,
 	    TXN LONG_LINE "\r\n.\r\nNOOP\r\n", LINE_R "250 2.0.0 OK\r\n" },
+	/* fuzz_engine, seed fuzz_engine-cr-at-read-end: a bare CR that
+	 * ended a read was not counted as line content, one inside a read
+	 * was, so DATABYTES (and the hop count) depended on the split. */
+	{ "a bare CR at the end of a read counts like one inside it", 12, 0,
+	    TXN "123456789\rZ\r\n.\r\nNOOP\r\n", SIZE_R "250 2.0.0 OK\r\n" },
 };
 
 struct transcript {
