@@ -94,10 +94,20 @@ static const uint64_t header_unsafe[4] = {
 	0
 };
 
+/* For addresses: only controls and DEL.  The address grammar (RFC 5321
+ * §4.1.2) admits space, ( ) ; < > and \ only inside a quoted local part,
+ * where they must stay as the client sent them. */
+static const uint64_t header_control[4] = {
+	0x00000000ffffffffULL,
+	1ULL << (0x7f - 64),
+	0,
+	0
+};
+
 static int
-header_is_unsafe(unsigned char c)
+header_is_in(const uint64_t *mask, unsigned char c)
 {
-	return (header_unsafe[c >> 6] >> (c & 63) & 1) != 0;
+	return (mask[c >> 6] >> (c & 63) & 1) != 0;
 }
 
 /*
@@ -110,7 +120,8 @@ header_is_unsafe(unsigned char c)
  * is looked at again, for UTF-8.
  */
 static int
-header_add_clean(struct buf *b, const char *s, size_t max, const char *dflt)
+header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
+    const uint64_t *mask)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	unsigned char high = 0;
@@ -131,7 +142,7 @@ header_add_clean(struct buf *b, const char *s, size_t max, const char *dflt)
 	out = b->p + b->len;
 	for (i = 0; i < n; i++) {
 		high |= u[i];
-		out[i] = header_is_unsafe(u[i]) ? '?' : s[i];
+		out[i] = header_is_in(mask, u[i]) ? '?' : s[i];
 	}
 	if (high >= 0x80) {
 		/* Cut between characters, never inside one: u[n] is
@@ -152,6 +163,34 @@ header_add_clean(struct buf *b, const char *s, size_t max, const char *dflt)
 	}
 	b->len += n;
 	return 0;
+}
+
+static int
+header_add_clean(struct buf *b, const char *s, size_t max, const char *dflt)
+{
+	return header_add_masked(b, s, max, dflt, header_unsafe);
+}
+
+/* A mailbox: its quoted local part, if any, keeps what RFC 5321 §4.1.2
+ * allows there (space, specials); the rest is sanitized as any name. */
+static int
+header_add_address(struct buf *b, const char *s, const char *dflt)
+{
+	size_t q = 0;
+	int r;
+
+	if (s == NULL || s[0] != '"')
+		return header_add_clean(b, s, HEADER_ADDR_MAX, dflt);
+	for (q = 1; s[q] != '\0' && s[q] != '"' && q < HEADER_ADDR_MAX; q++) {
+		if (s[q] == '\\' && s[q + 1] != '\0')
+			q++;
+	}
+	if (s[q] == '"')
+		q++;
+	r = header_add_masked(b, s, q, dflt, header_control);
+	if (q < HEADER_ADDR_MAX && s[q] != '\0')
+		r |= header_add_clean(b, s + q, HEADER_ADDR_MAX - q, "");
+	return r;
 }
 
 /* Two digits, zero-padded, at p. */
@@ -265,7 +304,7 @@ header_return_path(struct buf *b, const struct envelope *env)
 	/* RFC 5321 §4.4: the reverse-path, "<>" for the null path. */
 	r |= HEADER_ADD_LIT(b, "Return-Path: <");
 	if (env->sender != NULL && env->sender[0] != '\0')
-		r |= header_add_clean(b, env->sender, HEADER_ADDR_MAX, "");
+		r |= header_add_address(b, env->sender, "");
 	r |= HEADER_ADD_LIT(b, ">\n");
 	return r != 0 ? header_undo(b, mark) : 0;
 }
@@ -277,7 +316,7 @@ header_delivered_to(struct buf *b, const char *rcpt)
 	int r = 0;
 
 	r |= HEADER_ADD_LIT(b, "Delivered-To: ");
-	r |= header_add_clean(b, rcpt, HEADER_ADDR_MAX, "unknown");
+	r |= header_add_address(b, rcpt, "unknown");
 	r |= buf_addc(b, '\n');
 	return r != 0 ? header_undo(b, mark) : 0;
 }
@@ -325,8 +364,7 @@ header_received(struct buf *b, const struct envelope *env)
 	}
 	if (env->nrcpt == 1 && env->rcpts != NULL) {
 		r |= HEADER_ADD_LIT(b, "\n\tfor <");
-		r |= header_add_clean(b, env->rcpts[0], HEADER_ADDR_MAX,
-		    "");
+		r |= header_add_address(b, env->rcpts[0], "");
 		r |= buf_addc(b, '>');
 	}
 	r |= HEADER_ADD_LIT(b, ";\n\t");

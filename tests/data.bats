@@ -56,6 +56,16 @@ REFUSED=("220" "250" "250 2.1.0" "250 2.1.5" "354" "554 5.6.0" "221 2.0.0")
 	assert_line --regexp $'^\tby mx\\.test \\(smtpd\\) with SMTP id '
 }
 
+@test "stored: quoted local parts keep their spaces and specials in Return-Path and Delivered-To" {
+	run smtp_session "${E}MAIL FROM:<\"john doe\"@example.org>\r\nRCPT TO:<\"a (b); <c>\"@example.net>\r\nDATA\r\nSubject: q\r\n\r\nx\r\n.\r\n$Q"
+	assert_success
+	assert_replies "${OK[@]}"
+	run cat "$(message_file)"
+	assert_line --index 0 'Return-Path: <"john doe"@example.org>'
+	assert_line --index 1 'Delivered-To: "a (b); <c>"@example.net'
+	assert_output --partial $'\tfor <"a (b); <c>"@example.net>;'
+}
+
 @test "stored: a source route is dropped from the addresses" {
 	run smtp_session "${E}MAIL FROM:<@relay.example:a@example.org>\r\nRCPT TO:<@r1.example,@r2.example:b@example.net>\r\nDATA\r\nSubject: r\r\n\r\nx\r\n.\r\n$Q"
 	assert_success

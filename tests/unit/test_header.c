@@ -132,7 +132,7 @@ test_hostile(void)
 	    "(h?\?\?forged?[1.2.3.4] [192.0.2.7])\n"
 	    "\tby mx.example.net (smtpd) with ESMTP?X:?y id 1795927476.42\n"
 	    "\t(authenticated as u?\?\?for?\?victim@x?\?\?)\n"
-	    "\tfor <\"x??Bcc:?z\"@example.net>;\n"
+	    "\tfor <\"x??Bcc: z\"@example.net>;\n"
 	    "\tSun, 29 Nov 2026 04:44:36 +0000\n",
 	    "hostile received sanitized");
 	ok(memchr(b.p, '\r', b.len) == NULL, "no CR anywhere");
@@ -143,8 +143,16 @@ test_hostile(void)
 	    "hostile sender sanitized");
 	buf_init(&b, mem, sizeof(mem));
 	header_delivered_to(&b, evil[0]);
-	is_mem(b.p, b.len, "Delivered-To: \"x??Bcc:?z\"@example.net\n",
-	    "hostile rcpt sanitized");
+	is_mem(b.p, b.len, "Delivered-To: \"x??Bcc: z\"@example.net\n",
+	    "hostile rcpt sanitized (CR LF gone, the quoted space kept)");
+	/* A quoted local part keeps its space and specials (RFC 5321
+	 * §4.1.2); the envelope is stored as the client gave it. */
+	env.sender = "\"john (x) <doe>; \\\"q\"@example.org";
+	buf_init(&b, mem, sizeof(mem));
+	header_return_path(&b, &env);
+	is_mem(b.p, b.len,
+	    "Return-Path: <\"john (x) <doe>; \\\"q\"@example.org>\n",
+	    "quoted local part kept as sent");
 
 	/* Valid UTF-8 is kept, invalid octets are not. */
 	buf_init(&b, mem, sizeof(mem));
