@@ -80,6 +80,7 @@ struct runtime {
 	char session_id[32];
 	unsigned long nmessages;	/* DATA/BDAT transactions started */
 	unsigned long naccepted;	/* of them, answered 250 */
+	int in_message;			/* started, not yet logged */
 	int timeout_ms;
 	long long session_deadline;
 	int is_relay_client;
@@ -1419,12 +1420,19 @@ configure(void)
 /* Answers to the engine's events: policy and storage.               */
 
 static void
+log_message(const struct deliver_result *res, uint64_t size, int code);
+
+/* Drop an open delivery.  A message cut short this way (RSET or EHLO
+ * between BDAT chunks, EOF, a timeout) still gets its log line. */
+static void
 abort_delivery(void)
 {
 	if (!rt.delivery_open)
 		return;
 	deliver_abort(&rt.deliver);
 	rt.delivery_open = 0;
+	if (rt.in_message)
+		log_message(NULL, smtp_message_octets(&rt.session), 0);
 }
 
 static void
@@ -1507,6 +1515,7 @@ on_data(void)
 	struct buf b;
 
 	rt.nmessages++;
+	rt.in_message = 1;
 	buf_init(&b, rt.message_id, sizeof(rt.message_id));
 	buf_adds(&b, rt.session_id);
 	buf_addc(&b, '.');
@@ -1558,12 +1567,16 @@ log_message(const struct deliver_result *res, uint64_t size, int code)
 	buf_adds(&b, " size ");
 	buf_addu64(&b, size);
 	buf_adds(&b, ": ");
-	buf_addu64(&b, (uint64_t)(code < 0 ? 0 : code));
+	if (code <= 0)
+		buf_adds(&b, "aborted");
+	else
+		buf_addu64(&b, (uint64_t)code);
 	if (res != NULL && res->what != NULL) {
 		buf_adds(&b, " failed at ");
 		buf_adds(&b, res->what);
 	}
 	log_put("info", msg, b.len);
+	rt.in_message = 0;
 }
 
 static void
@@ -1596,8 +1609,10 @@ on_data_end(const struct smtp_event *ev)
 static void
 on_data_abort(const struct smtp_event *ev)
 {
+	/* Logged here with the engine's reply, not as "aborted". */
+	rt.in_message = 0;
 	abort_delivery();
-	log_message(NULL, 0, reply_code(ev->refusal));
+	log_message(NULL, ev->size, reply_code(ev->refusal));
 	smtp_answer(&rt.session, REPLY_NONE);
 }
 

@@ -484,6 +484,7 @@ finish_message(struct smtp_session *s)
 	if (s->msg_refusal != REPLY_NONE) {
 		raise_event(s, SMTP_EV_DATA_ABORT);
 		s->event.refusal = s->msg_refusal;
+		s->event.size = s->wire_size;
 		return;
 	}
 	if (s->body_len > 0) {
@@ -956,6 +957,7 @@ cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 			s->delivery_open = 0;
 			raise_event(s, SMTP_EV_DATA_ABORT);
 			s->event.refusal = REPLY_SIZE_EXCEEDED;
+			s->event.size = s->wire_size;
 			s->abort_is_silent = 1;
 		}
 		return;
@@ -1573,6 +1575,12 @@ enum smtp_close
 smtp_close_reason(const struct smtp_session *s)
 {
 	return s->close_reason;
+}
+
+uint64_t
+smtp_message_octets(const struct smtp_session *s)
+{
+	return s->wire_size;
 }
 
 int

@@ -116,7 +116,8 @@ struct smtp_event {
 	const char *mech;
 	size_t mech_len;
 	int has_initial;
-	/* DATA_END: message size in octets as stored (LF ends). */
+	/* DATA_END: message size in octets as stored (LF ends);
+	 * DATA_ABORT: octets received so far, counted as sent (CRLF). */
 	uint64_t size;
 	/* DATA / DATA_END: 1 for BDAT, 0 for DATA. */
 	int is_bdat;
@@ -235,6 +236,10 @@ void smtp_close(struct smtp_session *s);
 /* Nothing more will be consumed; send the output, then end. */
 int smtp_is_closed(const struct smtp_session *s);
 enum smtp_close smtp_close_reason(const struct smtp_session *s);
+
+/* Octets of the current message received so far, counted as sent (for
+ * the log line of a message cut short). */
+uint64_t smtp_message_octets(const struct smtp_session *s);
 
 /* True once AUTH succeeded (RFC 4954): relaying is allowed. */
 int smtp_is_authenticated(const struct smtp_session *s);

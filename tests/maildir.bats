@@ -178,6 +178,10 @@ for key, msg in md.items():
 	assert_stored 0
 	run tail -n 1 "$T/err"
 	assert_output --regexp 'smtpd: pid [0-9]+: (info|warning): '
+	# the cut message has its own log line, with what had arrived
+	grep -Eq 'info: [0-9a-f]+\.1: from <a@example.org> rcpts 1 size 28: aborted$' "$T/err" ||
+	    fail "no 'aborted' line: $(cat "$T/err")"
+	grep -q 'end: client closed the connection, 0 messages, 1 refused' "$T/err"
 }
 
 @test "EOF in the middle of a large DATA (after data reached the disk): nothing left" {
