@@ -103,6 +103,10 @@ struct runtime {
 	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
 	char proxy_local_ip[NAME_MAX_LEN];
 	char proxy_local_port[16];
+	/* The local address from getsockname(0) when no launcher named it
+	 * (systemd, xinetd): TCPLOCALIP/TCPLOCALPORT for programs. */
+	char sock_local_ip[NAME_MAX_LEN];
+	char sock_local_port[16];
 	char local_host[NAME_MAX_LEN];
 	const char *greeting_host;
 	/* RCPTHOSTS, read once */
@@ -291,6 +295,16 @@ find_peer(void)
 	copy_name(rt.remote_ip, sizeof(rt.remote_ip), ip ? ip : "unknown");
 	copy_name(rt.remote_port, sizeof(rt.remote_port), port ? port : "");
 	rt.remote_host = env_or("TCPREMOTEHOST", NULL);
+	/* Only tcpserver names our own address; elsewhere ask the socket. */
+	len = sizeof(ss);
+	if (env_or("TCPLOCALIP", NULL) == NULL &&
+	    getsockname(0, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		copy_name(rt.sock_local_ip, sizeof(rt.sock_local_ip), host);
+		copy_name(rt.sock_local_port, sizeof(rt.sock_local_port),
+		    serv);
+	}
 }
 
 /* Our name: TCPLOCALHOST (tcpserver -l; "0" means none), else the node
@@ -1186,7 +1200,8 @@ inherited_env(void)
  * RECIPIENTS (all, one per line; not for RCPTCHECK), HELO, AUTHUSER
  * (when authenticated), TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST and,
  * after a PROXY header, TCPLOCALIP and TCPLOCALPORT as the header names
- * them; then smtpd's own environment (PATH, what envdir and tcprules
+ * them (without a launcher that sets them, as getsockname gives them);
+ * then smtpd's own environment (PATH, what envdir and tcprules
  * set), without the names above.  NULL for Maildir delivery.  Valid
  * until the next call.
  */
@@ -1225,6 +1240,9 @@ build_session_env(const char *rcpt)
 	if (rt.proxy_local_ip[0] != '\0') {
 		env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
 		env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
+	} else if (rt.sock_local_ip[0] != '\0') {
+		env_set(&b, &n, "TCPLOCALIP", rt.sock_local_ip);
+		env_set(&b, &n, "TCPLOCALPORT", rt.sock_local_port);
 	}
 	if (!rt.has_inherited)
 		inherited_env();

@@ -508,6 +508,27 @@ submission_dropin()
 	wait_for_log 'end: quit, 1 message'
 }
 
+@test "systemd-socket-activate --inetd: a pipe program gets TCPREMOTEIP and TCPLOCALIP from the socket" {
+	local port san=()
+	port=$(free_port)
+	mkdir -p "$T/hook"
+	mapfile -t san < <(san_env)
+	# (it passes on only HOME, PATH, TERM and the -E variables)
+	env -i PATH=/usr/bin:/bin "${san[@]}" \
+	    systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
+	    -E HOOK_DIR="$T/hook" "$SMTPD" pipe "$BATS_TEST_DIRNAME/helpers/hook-recorder" \
+	    >"$T/ssa.out" 2>"$T/server.log" &
+	PIDS=($!)
+	wait_port "$port"
+	send "$port"
+	assert_success
+	run tr '\0' '\n' <"$T/hook/env.1"
+	assert_line 'TCPREMOTEIP=127.0.0.1'
+	assert_line 'TCPLOCALIP=127.0.0.1'
+	assert_line "TCPLOCALPORT=$port"
+	assert_line --regexp '^TCPREMOTEPORT=[0-9]+$'
+}
+
 # start_backend NAME MAILDIR: tcpserver with PROXYPROTOCOL set on
 # 127.0.0.1 (port picked by the kernel, in $BACKEND_PORT), smtpd's and
 # tcpserver's log appended to $T/server.log.
