@@ -459,6 +459,8 @@ usage(void)
 	    "TCPLOCALHOST (tcpserver);\n"
 	    "  else REMOTE_ADDR REMOTE_PORT (systemd); else REMOTE_HOST "
 	    "(xinetd); else fd 0.\n"
+	    "  Our address: TCPLOCALIP (tcpserver), else fd 0; "
+	    "passed on to programs.\n"
 	    "\n"
 	    "Exit: 0 normal end, 100 usage or configuration error, 111 "
 	    "temporary failure.\nSee smtpd(8).\n";
