@@ -94,6 +94,17 @@ static const uint64_t header_unsafe[4] = {
 	0
 };
 
+/* For the peer's host name inside the Received: comment: also '[' and
+ * ']', so that a hostile PTR name cannot put a forged [IP] there. */
+static const uint64_t header_unsafe_host[4] = {
+	0x00000001ffffffffULL | 1ULL << '(' | 1ULL << ')' | 1ULL << ';' |
+	    1ULL << '<' | 1ULL << '>',
+	1ULL << ('\\' - 64) | 1ULL << (0x7f - 64) | 1ULL << ('[' - 64) |
+	    1ULL << (']' - 64),
+	0,
+	0
+};
+
 /* For addresses: only controls and DEL.  The address grammar (RFC 5321
  * §4.1.2) admits space, ( ) ; < > and \ only inside a quoted local part,
  * where they must stay as the client sent them. */
@@ -342,8 +353,8 @@ header_received(struct buf *b, const struct envelope *env)
 	r |= header_add_clean(b, env->helo, HEADER_NAME_MAX, "unknown");
 	r |= HEADER_ADD_LIT(b, " (");
 	if (env->remote_host != NULL && env->remote_host[0] != '\0') {
-		r |= header_add_clean(b, env->remote_host, HEADER_NAME_MAX,
-		    "unknown");
+		r |= header_add_masked(b, env->remote_host, HEADER_NAME_MAX,
+		    "unknown", header_unsafe_host);
 		r |= buf_addc(b, ' ');
 	}
 	r |= header_add_ip(b, env->remote_ip);
