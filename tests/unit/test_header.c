@@ -129,7 +129,7 @@ test_hostile(void)
 	ok(header_received(&b, &env) == 0, "hostile received fits");
 	is_mem(b.p, b.len,
 	    "Received: from a??X-Injected:?1 "
-	    "(h?\?\?forged?[1.2.3.4] [192.0.2.7])\n"
+	    "(h?\?\?forged?\?1.2.3.4\? [192.0.2.7])\n"
 	    "\tby mx.example.net (smtpd) with ESMTP?X:?y id 1795927476.42\n"
 	    "\t(authenticated as u?\?\?for?\?victim@x?\?\?)\n"
 	    "\tfor <\"x??Bcc: z\"@example.net>;\n"
