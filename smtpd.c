@@ -266,6 +266,21 @@ copy_name(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* The numeric address of fd 0's peer (peer != 0) or of fd 0 itself. */
+static int
+socket_name(int peer, char *host, size_t hostcap, char *serv, size_t servcap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int r = peer ? getpeername(0, (struct sockaddr *)&ss, &len) :
+	    getsockname(0, (struct sockaddr *)&ss, &len);
+
+	if (r != 0)
+		return -1;
+	return getnameinfo((struct sockaddr *)&ss, len, host, hostcap, serv,
+	    servcap, NI_NUMERICHOST | NI_NUMERICSERV) == 0 ? 0 : -1;
+}
+
 /* The peer, in the order of RECIPES.md "Findings": tcpserver, systemd,
  * xinetd/stunnel, then the socket itself. */
 static void
@@ -273,8 +288,6 @@ find_peer(void)
 {
 	const char *ip = env_or("TCPREMOTEIP", NULL);
 	const char *port = env_or("TCPREMOTEPORT", NULL);
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	char host[NAME_MAX_LEN];
 	char serv[32];
 
@@ -286,9 +299,8 @@ find_peer(void)
 		ip = env_or("REMOTE_HOST", NULL);
 		port = env_or("REMOTE_PORT", NULL);
 	}
-	if (ip == NULL && getpeername(0, (struct sockaddr *)&ss, &len) == 0 &&
-	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+	if (ip == NULL && socket_name(1, host, sizeof(host), serv,
+	    sizeof(serv)) == 0) {
 		ip = host;
 		port = serv;
 	}
@@ -296,11 +308,8 @@ find_peer(void)
 	copy_name(rt.remote_port, sizeof(rt.remote_port), port ? port : "");
 	rt.remote_host = env_or("TCPREMOTEHOST", NULL);
 	/* Only tcpserver names our own address; elsewhere ask the socket. */
-	len = sizeof(ss);
-	if (env_or("TCPLOCALIP", NULL) == NULL &&
-	    getsockname(0, (struct sockaddr *)&ss, &len) == 0 &&
-	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+	if (env_or("TCPLOCALIP", NULL) == NULL && socket_name(0, host,
+	    sizeof(host), serv, sizeof(serv)) == 0) {
 		copy_name(rt.sock_local_ip, sizeof(rt.sock_local_ip), host);
 		copy_name(rt.sock_local_port, sizeof(rt.sock_local_port),
 		    serv);

@@ -58,8 +58,6 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	    "Command lines must end with CRLF" },
 	[REPLY_AUTH_TOO_LONG] = { 500, "5.5.6", "Authentication exchange line "
 	    "too long" },
-	[REPLY_STARTTLS_PIPELINED] = { 500, "5.5.1",
-	    "Unexpected pipelined commands following STARTTLS" },
 	[REPLY_SYNTAX] = { 501, "5.5.4", "Syntax error in parameters" },
 	[REPLY_BAD_SENDER] = { 501, "5.1.7", "Bad sender address syntax" },
 	[REPLY_BAD_RCPT] = { 501, "5.1.3", "Bad recipient address syntax" },
@@ -96,7 +94,6 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	    "Message refused: it contains NUL bytes" },
 	[REPLY_TEXT_LINE_TOO_LONG] = { 554, "5.6.0", "Message refused: a line "
 	    "is longer than 1000 octets (RFC 5321 4.5.3.1.6)" },
-	[REPLY_8BIT_IN_7BIT] = { 554, "5.6.0", "Unexpected 8-bit data" },
 	[REPLY_UNKNOWN_PARAM] = { 555, "5.5.4",
 	    "Parameter not recognized or not implemented" },
 	[REPLY_BAD_PARAM] = { 501, "5.5.4", "Invalid parameter value" },

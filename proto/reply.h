@@ -45,7 +45,6 @@ enum reply_id {
 	REPLY_LINE_TOO_LONG,	/* 500 5.5.6 */
 	REPLY_NEED_CRLF,	/* 500 5.5.2 command ended in bare LF */
 	REPLY_AUTH_TOO_LONG,	/* 500 5.5.6 */
-	REPLY_STARTTLS_PIPELINED, /* 500 5.5.1 never sent; reserved */
 	REPLY_SYNTAX,		/* 501 5.5.4 */
 	REPLY_BAD_SENDER,	/* 501 5.1.7 */
 	REPLY_BAD_RCPT,		/* 501 5.1.3 */
@@ -72,7 +71,6 @@ enum reply_id {
 	REPLY_BARE_LF,		/* 554 5.6.0 bare CR or LF in the data */
 	REPLY_NUL_BYTE,		/* 554 5.6.0 NUL in the data */
 	REPLY_TEXT_LINE_TOO_LONG, /* 554 5.6.0 */
-	REPLY_8BIT_IN_7BIT,	/* unused: 8-bit data is accepted, RFC 6152 */
 	REPLY_UNKNOWN_PARAM,	/* 555 5.5.4 */
 	REPLY_BAD_PARAM,	/* 501 5.5.4 parameter with a bad value */
 	REPLY_PERM_FAIL,	/* 554 5.6.0 content refused by a program */

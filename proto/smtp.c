@@ -891,8 +891,7 @@ refuse_chunk(struct smtp_session *s, enum reply_id why)
 	s->in_chunk = 1;
 	s->bdat_failed = 1;
 	s->bdat_refusal = why;
-	if (s->state != SMTP_ST_BDAT)
-		s->state = SMTP_ST_BDAT;
+	s->state = SMTP_ST_BDAT;
 	if (s->bdat_left == 0)
 		chunk_end(s);
 }
@@ -909,15 +908,13 @@ cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (s->state != SMTP_ST_RCPT && s->state != SMTP_ST_BDAT) {
 		/* The chunk follows the command whatever we answer: read
-		 * and drop it, keeping the state (RFC 3030 §2). */
-		enum smtp_state keep = s->state;
+		 * and drop it; the state stays as it is (RFC 3030 §2). */
 		enum reply_id why = data_sequence(s);
 
 		s->bdat_left = size;
 		s->bdat_last = 0;
 		s->skip_chunk = 1;
 		s->skip_refusal = why;
-		s->skip_state = keep;
 		s->in_chunk = 1;
 		if (size == 0) {
 			s->in_chunk = 0;
@@ -1384,7 +1381,6 @@ skip_chunk(struct smtp_session *s, size_t len)
 	if (s->bdat_left == 0) {
 		s->in_chunk = 0;
 		s->skip_chunk = 0;
-		s->state = s->skip_state;
 		fail(s, s->skip_refusal);
 	}
 	return n;

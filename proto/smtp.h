@@ -175,7 +175,6 @@ struct smtp_session {
 	int abort_is_silent;
 	int skip_chunk;			/* chunk after a refused BDAT */
 	enum reply_id skip_refusal;
-	enum smtp_state skip_state;
 
 	/* the pending event */
 	int has_event;
