@@ -42,6 +42,12 @@ build/unit/%: tests/unit/%.c $(PROTO_SRC) $(LIB_SRC) $(HDR) tests/unit/tap.h
 	@mkdir -p build/unit
 	$(CC) $(WARN) -Werror $(SAN) -o $@ $< $(PROTO_SRC) $(LIB_SRC)
 
+# lib/ again without the Linux system calls (pidfd, close_range, pipe2):
+# the fallbacks other systems run.
+build/unit/test_spawn_portable: tests/unit/test_spawn.c $(PROTO_SRC) $(LIB_SRC) $(HDR) tests/unit/tap.h
+	@mkdir -p build/unit
+	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_PORTABLE -o $@ $< $(PROTO_SRC) $(LIB_SRC)
+
 build/embed: examples/embed.c $(PROTO_SRC) $(HDR)
 	@mkdir -p build
 	$(CC) $(WARN) -Werror $(SAN) -o $@ examples/embed.c $(PROTO_SRC)
@@ -50,7 +56,8 @@ build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROT
 	@mkdir -p build/fuzz-replay
 	$(CC) $(WARN) -Werror $(SAN) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC)
 
-UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
+UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC)) \
+	build/unit/test_spawn_portable
 FUZZ_SRC = $(filter-out tests/fuzz/replay.c,$(sort $(wildcard tests/fuzz/*.c)))
 FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,build/fuzz-replay/%,$(FUZZ_SRC))
 

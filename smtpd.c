@@ -1095,24 +1095,42 @@ read_proxy_header(void)
  * bounded buffer and returns the vector for spawn_start.
  */
 
-/* The names build_session_env sets; inherited ones are dropped. */
-static const char *const session_env_names[] = {
-	"SENDER", "RECIPIENT", "RECIPIENTS", "HELO", "AUTHUSER",
-	"TCPREMOTEIP", "TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO",
-	"TCPLOCALIP", "TCPLOCALPORT", NULL
+/* The names build_session_env sets; inherited ones are dropped, the
+ * after_proxy ones only when a PROXY header gave them (else tcpserver's
+ * values pass on). */
+static const struct session_env_name {
+	const char *name;
+	size_t len;
+	int after_proxy;
+} session_env_names[] = {
+#define SESSION_ENV_NAME(s, p) { s, sizeof(s) - 1, p }
+	SESSION_ENV_NAME("SENDER", 0), SESSION_ENV_NAME("RECIPIENT", 0),
+	SESSION_ENV_NAME("RECIPIENTS", 0), SESSION_ENV_NAME("HELO", 0),
+	SESSION_ENV_NAME("AUTHUSER", 0), SESSION_ENV_NAME("TCPREMOTEIP", 0),
+	SESSION_ENV_NAME("TCPREMOTEPORT", 0),
+	SESSION_ENV_NAME("TCPREMOTEHOST", 0),
+	SESSION_ENV_NAME("TCPREMOTEINFO", 1),
+	SESSION_ENV_NAME("TCPLOCALIP", 1), SESSION_ENV_NAME("TCPLOCALPORT", 1)
+#undef SESSION_ENV_NAME
 };
 
+/* Is environ's "NAME=value" entry one of ours, to be dropped?  (Names
+ * are compared by length first: this runs for every inherited entry.) */
 static int
-is_session_env_name(const char *entry)
+is_session_env_name(const char *entry, int proxied)
 {
-	size_t i;
+	const char *eq = strchr(entry, '=');
 	size_t n;
+	size_t i;
 
-	for (i = 0; session_env_names[i] != NULL; i++) {
-		n = strlen(session_env_names[i]);
-		if (strncmp(entry, session_env_names[i], n) == 0 &&
-		    entry[n] == '=')
-			return 1;
+	if (eq == NULL)
+		return 0;
+	n = (size_t)(eq - entry);
+	for (i = 0; i < sizeof(session_env_names) /
+	    sizeof(session_env_names[0]); i++) {
+		if (session_env_names[i].len == n &&
+		    memcmp(entry, session_env_names[i].name, n) == 0)
+			return proxied || !session_env_names[i].after_proxy;
 	}
 	return 0;
 }
@@ -1193,12 +1211,7 @@ inherited_env(void)
 	for (e = environ; e != NULL && *e != NULL; e++) {
 		if (rt.ninherited >= SESSION_ENV_INHERIT_MAX)
 			break;
-		/* TCPREMOTEINFO, TCPLOCALIP/PORT: ours after PROXY only. */
-		if (is_session_env_name(*e) &&
-		    (rt.proxy_local_ip[0] != '\0' ||
-		    (strncmp(*e, "TCPREMOTEINFO=", 14) != 0 &&
-		    strncmp(*e, "TCPLOCALIP=", 11) != 0 &&
-		    strncmp(*e, "TCPLOCALPORT=", 13) != 0)))
+		if (is_session_env_name(*e, rt.proxy_local_ip[0] != '\0'))
 			continue;
 		rt.inherited_envp[rt.ninherited++] = *e;
 	}
@@ -1289,7 +1302,7 @@ peer_env(void)
 	for (e = environ; e != NULL && *e != NULL; e++) {
 		if (n >= SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX)
 			break;
-		if (!is_session_env_name(*e))
+		if (!is_session_env_name(*e, 1))
 			rt.session_envp[n++] = *e;
 	}
 	rt.session_envp[n] = NULL;
@@ -1336,13 +1349,11 @@ run_rcptcheck(const struct smtp_path *p)
 
 	argv[0] = (char *)rt.rcptcheck;
 	argv[1] = NULL;
-	if (pipe(out) == -1) {
+	if (io_pipe(out) == -1) {
 		log_line("warning", "%s: RCPTCHECK: pipe: %s", rt.session_id,
 		    strerror(errno));
 		return REPLY_RCPT_TEMP_FAIL;
 	}
-	(void)io_cloexec(out[0]);
-	(void)io_cloexec(out[1]);
 	plan[0].child_fd = 0;
 	plan[0].parent_fd = -1;
 	plan[1].child_fd = 1;
@@ -1875,6 +1886,7 @@ int
 main(int argc, char **argv)
 {
 	struct timespec now;
+	struct buf id;
 
 	rt.pid = (unsigned long)getpid();
 	rt.use_syslog = stderr_is_client();
@@ -1886,8 +1898,11 @@ main(int argc, char **argv)
 	parse_args(argc, argv);
 	configure();
 	clock_gettime(CLOCK_REALTIME, &now);
-	snprintf(rt.session_id, sizeof(rt.session_id), "%llx%05lx",
-	    (unsigned long long)now.tv_sec, rt.pid & 0xfffff);
+	/* The start's second and the pid's low 20 bits, in hexadecimal. */
+	buf_init(&id, rt.session_id, sizeof(rt.session_id));
+	(void)buf_addhex(&id, (uint64_t)now.tv_sec, 1);
+	(void)buf_addhex(&id, (uint64_t)rt.pid & 0xfffff, 5);
+	(void)buf_nul(&id);
 	if (deliver_init(&rt.deliver, rt.kind, rt.deliver.path,
 	    rt.deliver.argv, rt.cfg.maxrcpts, rt.timeout_ms) != 0) {
 		char msg[SMTP_REPLY_TEXT_MAX + 32];

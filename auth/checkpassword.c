@@ -90,14 +90,12 @@ checkpassword_run(char *const argv[], char *const envp[], int errfd,
 		d->what = "too long";
 		return CHECKPASSWORD_BAD;
 	}
-	if (pipe(fds) != 0) {
+	/* Close-on-exec: only the plan's dup of fds[0] reaches the child. */
+	if (io_pipe(fds) != 0) {
 		e = errno;
 		wipe(input, sizeof(input));
 		return fail(d, "pipe", e);
 	}
-	/* Close-on-exec: only the plan's dup of fds[0] reaches the child. */
-	(void)io_cloexec(fds[0]);
-	(void)io_cloexec(fds[1]);
 	r = io_write_all(fds[1], input, len);
 	e = errno;
 	wipe(input, sizeof(input));

@@ -4,10 +4,12 @@
  * check (it never sees a message that is then refused), and gets a real
  * file on stdin that it may read, seek, mmap or ignore.
  *
- * The spool is a mkstemp(3) file in d->spool_dir (smtpd's TMPDIR, else
- * /tmp), unlinked as soon as it exists: O_TMPFILE would do both at once
- * but is Linux-only.  Whatever happens next (an abort, a crash, a kill),
- * the space is freed when the descriptor closes.
+ * The spool is a file without a name in d->spool_dir (smtpd's TMPDIR,
+ * else /tmp): Linux's O_TMPFILE where the file system has it (one system
+ * call, no directory entry), else a mkstemp(3) file unlinked as soon as
+ * it exists.  Whatever happens next (an abort, a crash, a kill), the
+ * space is freed when the last descriptor closes.  Each message gets a
+ * new one: a program's background job may still hold the last.
  *
  * What the program gets: Received: (our trace field, RFC 5321 §4.4) and
  * the message, with LF line ends; no Return-Path: or Delivered-To:,
@@ -18,7 +20,16 @@
  * Exit codes, as qmail-local's for 0/100/111 and the sysexits.h names
  * (which are not POSIX, so the values are spelt out here) for the rest.
  */
+/* O_TMPFILE is Linux's, declared by glibc with _GNU_SOURCE (not with
+ * -DSMTPD_PORTABLE, which the tests use to run the fallback too). */
+#if defined(__linux__) && !defined(SMTPD_PORTABLE)
+#define SMTPD_LINUX 1
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#endif
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,17 +115,26 @@ pipe_reply_for_exit(int code)
 	}
 }
 
-int
-pipe_open(struct deliver *d)
+/* The spool: a new file without a name, close-on-exec; -1 with d->what
+ * and d->err when none can be made. */
+static int
+pipe_spool(struct deliver *d)
 {
+	const char *dir = d->spool_dir != NULL && d->spool_dir[0] != '\0' ?
+	    d->spool_dir : "/tmp";
 	char path[PATH_MAX];
-	char mem[PIPE_HEADER_BUF];
 	struct buf b;
 	int fd;
 
+#if defined(SMTPD_LINUX) && defined(O_TMPFILE)
+	/* Any failure (a file system or kernel without it, or a real
+	 * problem with dir) is left to mkstemp to report. */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd != -1)
+		return fd;
+#endif
 	buf_init(&b, path, sizeof(path));
-	buf_adds(&b, d->spool_dir != NULL && d->spool_dir[0] != '\0' ?
-	    d->spool_dir : "/tmp");
+	buf_adds(&b, dir);
 	buf_adds(&b, "/smtpd-spool.XXXXXX");
 	if (buf_nul(&b) == -1 || b.overflow) {
 		errno = ENAMETOOLONG;
@@ -132,6 +152,19 @@ pipe_open(struct deliver *d)
 		errno = e;
 		return pipe_fail(d, "spool");
 	}
+	return fd;
+}
+
+int
+pipe_open(struct deliver *d)
+{
+	char mem[PIPE_HEADER_BUF];
+	struct buf b;
+	int fd;
+
+	fd = pipe_spool(d);
+	if (fd == -1)
+		return -1;
 	d->fd = fd;
 	buf_init(&b, mem, sizeof(mem));
 	if (header_received(&b, d->env) == -1) {
@@ -213,14 +246,10 @@ pipe_close(struct deliver *d, struct deliver_result *res)
 		pipe_abort(d);
 		return -1;
 	}
-	if (pipe(out) == -1) {
+	if (io_pipe(out) == -1) {
 		pipe_fail(d, "pipe");
 		pipe_abort(d);
 		return -1;
-	}
-	if (io_cloexec(out[0]) == -1 || io_cloexec(out[1]) == -1) {
-		pipe_fail(d, "pipe");
-		goto fail_pipe;
 	}
 	plan[0].child_fd = 0;
 	plan[0].parent_fd = d->fd;

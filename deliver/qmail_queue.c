@@ -101,19 +101,6 @@ qq_set_text(struct deliver_result *res, const char *text, size_t len)
 }
 
 static int
-qq_pipe(int p[2])
-{
-	if (pipe(p) == -1)
-		return -1;
-	if (io_cloexec(p[0]) == -1 || io_cloexec(p[1]) == -1) {
-		(void)io_close(p[0]);
-		(void)io_close(p[1]);
-		return -1;
-	}
-	return 0;
-}
-
-static int
 qq_nonblock(int fd)
 {
 	int flags = fcntl(fd, F_GETFL);
@@ -137,16 +124,16 @@ qq_start(struct deliver *d)
 	pid_t pid = -1;
 	int saved = 0;
 
-	if (qq_pipe(m) == -1)
+	if (io_pipe(m) == -1)
 		return qq_fail(d, "pipe");
-	if (qq_pipe(e) == -1) {
+	if (io_pipe(e) == -1) {
 		saved = errno;
 		(void)io_close(m[0]);
 		(void)io_close(m[1]);
 		errno = saved;
 		return qq_fail(d, "pipe");
 	}
-	if (qq_pipe(x) == -1) {
+	if (io_pipe(x) == -1) {
 		saved = errno;
 		(void)io_close(m[0]);
 		(void)io_close(m[1]);

@@ -59,6 +59,22 @@ buf_addu64(struct buf *b, uint64_t n)
 }
 
 int
+buf_addhex(struct buf *b, uint64_t n, size_t min_digits)
+{
+	static const char hex[] = "0123456789abcdef";
+	char digits[16];	/* 2^64 - 1 has 16 hexadecimal digits */
+	size_t i = sizeof(digits);
+
+	if (min_digits > sizeof(digits))
+		min_digits = sizeof(digits);
+	do {
+		digits[--i] = hex[n & 0xf];
+		n >>= 4;
+	} while (n != 0 || sizeof(digits) - i < min_digits);
+	return buf_add(b, digits + i, sizeof(digits) - i);
+}
+
+int
 buf_nul(struct buf *b)
 {
 	if (b->len >= b->cap) {

@@ -23,6 +23,8 @@ int buf_add(struct buf *b, const char *s, size_t len);
 int buf_adds(struct buf *b, const char *s);
 int buf_addc(struct buf *b, char c);
 int buf_addu64(struct buf *b, uint64_t n);
+/* n in lower-case hexadecimal, with leading zeros to min_digits (<= 16). */
+int buf_addhex(struct buf *b, uint64_t n, size_t min_digits);
 /* Append a 0 that is not counted in len; 0 or -1. */
 int buf_nul(struct buf *b);
 

@@ -3,6 +3,15 @@
  * handlers, but a stop/continue or a debugger can still interrupt a call,
  * so EINTR is retried here and nowhere else.
  */
+/* pipe2(2): POSIX.1-2024, in glibc only with _GNU_SOURCE; io_pipe falls
+ * back to pipe(2) and fcntl(2) elsewhere (and with -DSMTPD_PORTABLE,
+ * which the tests use to run the fallbacks on Linux too). */
+#if defined(__linux__) && !defined(SMTPD_PORTABLE)
+#define SMTPD_LINUX 1
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -228,14 +237,29 @@ io_close(int fd)
 int
 io_cloexec(int fd)
 {
-	int flags;
+	/* FD_CLOEXEC is the only descriptor flag (POSIX), so there is
+	 * nothing to read back and keep first. */
+	return fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ? -1 : 0;
+}
 
-	flags = fcntl(fd, F_GETFD);
-	if (flags == -1)
+int
+io_pipe(int fds[2])
+{
+#ifdef SMTPD_LINUX
+	return pipe2(fds, O_CLOEXEC);
+#else
+	if (pipe(fds) == -1)
 		return -1;
-	if (flags & FD_CLOEXEC)
-		return 0;
-	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1 ? -1 : 0;
+	if (io_cloexec(fds[0]) == -1 || io_cloexec(fds[1]) == -1) {
+		int e = errno;
+
+		(void)io_close(fds[0]);
+		(void)io_close(fds[1]);
+		errno = e;
+		return -1;
+	}
+	return 0;
+#endif
 }
 
 long long

@@ -33,6 +33,9 @@ int io_fsync(int fd);
 int io_close(int fd);
 /* Set FD_CLOEXEC on fd. */
 int io_cloexec(int fd);
+/* pipe(2) with both ends close-on-exec (one system call where the
+ * system has pipe2); 0, or -1 with errno and nothing open. */
+int io_pipe(int fds[2]);
 /* Milliseconds of a monotonic clock. */
 long long io_now_ms(void);
 

@@ -12,9 +12,19 @@
  *   - leads a process group of its own, so that a deadline kills what a
  *     shell script started too (a `sleep` holding the stdout pipe open
  *     would otherwise outlive the kill).
- * spawn_wait polls waitpid(WNOHANG) with short, growing sleeps: no signal
- * handler, no SIGCHLD, no alarm() (STYLE.md, "Processes").
+ * spawn_wait and spawn_collect wait with poll() on a pidfd where Linux
+ * has one, else with waitpid(WNOHANG) between short, growing sleeps: no
+ * signal handler, no SIGCHLD, no alarm() (STYLE.md, "Processes").
  */
+/* Linux's close_range(2) and pidfd_open(2) are declared with _GNU_SOURCE;
+ * the POSIX fallbacks serve elsewhere (and with -DSMTPD_PORTABLE, which
+ * the tests use to run them on Linux too). */
+#if defined(__linux__) && !defined(SMTPD_PORTABLE)
+#define SMTPD_LINUX 1
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +36,9 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#ifdef SMTPD_LINUX
+#include <sys/syscall.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -47,10 +60,40 @@
 #define SPAWN_READ_BLOCK 16384
 #define SPAWN_DRAIN_MAX 64
 /* While the output pipe is quiet, spawn_collect looks at the child this
- * often at most (milliseconds, growing from 1). */
+ * often at most (milliseconds, growing from the first).  A child that
+ * ends closes the pipe and wakes the poll at once: these only bound how
+ * late a child is noticed that left its stdout to a background job; a
+ * short first step would cost a wake-up for every child slower than it. */
+#define SPAWN_POLL_FIRST_MS 8
 #define SPAWN_POLL_MAX_MS 100
 /* Without /dev/fd, spawn_cloexec_from tries descriptors up to this. */
 #define SPAWN_FD_SCAN_MAX 1024
+
+/* Does the entry keep a descriptor where it is, and will exec keep it
+ * open?  Then it needs no file action (each costs glibc a getrlimit). */
+static int
+plan_keeps(const struct spawn_fd *e)
+{
+	int flags;
+
+	if (e->parent_fd != e->child_fd)
+		return 0;
+	flags = fcntl(e->parent_fd, F_GETFD);
+	return flags != -1 && !(flags & FD_CLOEXEC);
+}
+
+/* Does some entry of the plan change child fd fd? */
+static int
+plan_changes(const struct spawn_fd *plan, size_t nplan, const int *kept,
+    int fd)
+{
+	size_t i;
+
+	for (i = 0; i < nplan; i++)
+		if (plan[i].child_fd == fd && !kept[i])
+			return 1;
+	return 0;
+}
 
 static int
 plan_names(const struct spawn_fd *plan, size_t nplan, int fd)
@@ -73,14 +116,16 @@ add_devnull(posix_spawn_file_actions_t *fa, int fd)
 /*
  * The file actions run in order in the child, so a dup2 onto child fd C
  * would clobber a later source that happens to be C, and dup2(F, F)
- * leaves close-on-exec set on older systems.  Every source that is also
- * some child fd is therefore first copied (close-on-exec) above all child
- * fds; tmp[] holds those copies for the caller to close.
+ * leaves close-on-exec set on older systems.  Every source that some
+ * other entry replaces is therefore first copied (close-on-exec) above
+ * all child fds; tmp[] holds those copies for the caller to close.  An
+ * entry that keeps an inheritable descriptor where it is needs no action.
  */
 static int
 build_actions(posix_spawn_file_actions_t *fa, const struct spawn_fd *plan,
     size_t nplan, int *tmp)
 {
+	int kept[SPAWN_PLAN_MAX];
 	int top = 2;
 	int src;
 	int fd;
@@ -93,18 +138,21 @@ build_actions(posix_spawn_file_actions_t *fa, const struct spawn_fd *plan,
 		}
 		if (plan[i].child_fd > top)
 			top = plan[i].child_fd;
+		kept[i] = plan_keeps(&plan[i]);
 	}
 	for (i = 0; i < nplan; i++) {
 		src = plan[i].parent_fd;
-		if (src < 0)
+		if (src < 0 || kept[i])
 			continue;
-		if (plan_names(plan, nplan, src)) {
+		if (plan_changes(plan, nplan, kept, src)) {
 			tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, top + 1);
 			if (tmp[i] == -1)
 				return -1;
 		}
 	}
 	for (i = 0; i < nplan; i++) {
+		if (kept[i])
+			continue;
 		src = tmp[i] != -1 ? tmp[i] : plan[i].parent_fd;
 		if (src < 0)
 			errno = add_devnull(fa, plan[i].child_fd);
@@ -208,6 +256,12 @@ spawn_cloexec_from(int lowfd)
 	long max;
 	char *end;
 
+#if defined(SMTPD_LINUX) && defined(CLOSE_RANGE_CLOEXEC)
+	/* One system call; ENOSYS or EINVAL on a kernel before 5.11. */
+	if (lowfd >= 0 && close_range((unsigned)lowfd, ~0U,
+	    CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+#endif
 	dir = opendir("/dev/fd");
 	if (dir != NULL) {
 		while ((de = readdir(dir)) != NULL) {
@@ -251,18 +305,36 @@ reap(pid_t pid, int *status, int flags)
 	return r;
 }
 
-int
-spawn_wait(pid_t pid, int timeout_ms, int *status)
+/*
+ * A descriptor that polls readable once pid has ended: Linux's pidfd
+ * (5.3), close-on-exec.  -1 where there is none; the waits below then
+ * look at the child with waitpid(WNOHANG) between short naps.  A child
+ * ending closes its pipes a moment before waitpid can reap it, so
+ * without a pidfd most children cost a nap.
+ */
+static int
+child_watch(pid_t pid)
 {
-	long long deadline = io_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+#if defined(SMTPD_LINUX) && defined(SYS_pidfd_open)
+	long fd = syscall(SYS_pidfd_open, (long)pid, 0L);
+
+	if (fd >= 0 && fd <= INT_MAX)
+		return (int)fd;
+#else
+	(void)pid;
+#endif
+	return -1;
+}
+
+/* Wait for pid until deadline, naps between waitpid calls; 0, or -1
+ * (errno ETIMEDOUT at the deadline; the child is left to the caller). */
+static int
+wait_napping(pid_t pid, long long deadline, int *status)
+{
 	long long left;
 	long us = SPAWN_NAP_MIN_US;
 	pid_t r;
 
-	if (timeout_ms < 0) {
-		/* No deadline: block. */
-		return reap(pid, status, 0) == pid ? 0 : -1;
-	}
 	for (;;) {
 		r = reap(pid, status, WNOHANG);
 		if (r == pid)
@@ -277,9 +349,74 @@ spawn_wait(pid_t pid, int timeout_ms, int *status)
 		nap(us);
 		us = us * 2 > SPAWN_NAP_MAX_US ? SPAWN_NAP_MAX_US : us * 2;
 	}
-	spawn_kill(pid);
 	errno = ETIMEDOUT;
 	return -1;
+}
+
+/* The same with a pidfd: one poll wakes when the child has ended. */
+static int
+wait_watching(pid_t pid, int watch, long long deadline, int *status)
+{
+	struct pollfd pfd;
+	long long left;
+	pid_t r;
+
+	for (;;) {
+		r = reap(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r == -1)
+			return -1;
+		left = deadline - io_now_ms();
+		if (left <= 0)
+			break;
+		pfd.fd = watch;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) == -1 &&
+		    errno != EINTR)
+			return -1;
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+/* Wait for pid until deadline; kill and reap it there (or when waiting
+ * fails). */
+static int
+wait_until(pid_t pid, int watch, long long deadline, int *status)
+{
+	int r;
+	int e;
+
+	if (watch != -1)
+		r = wait_watching(pid, watch, deadline, status);
+	else
+		r = wait_napping(pid, deadline, status);
+	if (r == -1) {
+		e = errno;
+		spawn_kill(pid);
+		errno = e;
+	}
+	return r;
+}
+
+int
+spawn_wait(pid_t pid, int timeout_ms, int *status)
+{
+	long long deadline = io_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int watch;
+	int r;
+
+	if (timeout_ms < 0) {
+		/* No deadline: block. */
+		return reap(pid, status, 0) == pid ? 0 : -1;
+	}
+	watch = child_watch(pid);
+	r = wait_until(pid, watch, deadline, status);
+	if (watch != -1)
+		(void)io_close(watch);
+	return r;
 }
 
 void
@@ -330,68 +467,108 @@ collect_read(int fd, char *line, size_t cap, size_t *len, int *has_line)
 	return 0;
 }
 
+/* The child has ended: read what its output pipe already holds (a
+ * background job may go on writing; at most SPAWN_DRAIN_MAX blocks). */
+static void
+collect_rest(int fd, char *line, size_t cap, size_t *len, int *has_line)
+{
+	struct pollfd pfd;
+	int i;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (i = 0; i < SPAWN_DRAIN_MAX; i++) {
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 1 ||
+		    collect_read(fd, line, cap, len, has_line))
+			break;
+	}
+}
+
+/*
+ * Read the output until EOF, the child's end or the deadline.  With a
+ * pidfd, one poll waits for either; without, the pipe is polled for
+ * growing steps and the child looked at between them (it may have ended
+ * and left the pipe to a background job).  Returns 1 when the child has
+ * been reaped, 0 at EOF with the child not yet reaped, -1 when the
+ * deadline passed or poll failed (errno).
+ */
+static int
+collect_until(pid_t pid, int fd, int watch, long long deadline,
+    char *line, size_t cap, size_t *len, int *has_line, int *status)
+{
+	struct pollfd pfd[2];
+	long long left;
+	int step = SPAWN_POLL_FIRST_MS;
+	int r;
+
+	pfd[0].fd = fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = watch;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		left = deadline - io_now_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (watch == -1 && left > step)
+			left = step;
+		pfd[0].revents = 0;
+		pfd[1].revents = 0;
+		r = poll(pfd, watch != -1 ? 2 : 1,
+		    left > INT_MAX ? INT_MAX : (int)left);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pfd[0].revents != 0 &&
+		    collect_read(fd, line, cap, len, has_line))
+			return 0;	/* EOF: the child is ending */
+		if (watch != -1) {
+			if (pfd[1].revents == 0)
+				continue;
+		} else if (r > 0) {
+			continue;
+		}
+		/* The child has ended (the pidfd says so), or the pipe was
+		 * quiet for a step: look. */
+		if (reap(pid, status, WNOHANG) == pid) {
+			collect_rest(fd, line, cap, len, has_line);
+			return 1;
+		}
+		step = step * 2 > SPAWN_POLL_MAX_MS ? SPAWN_POLL_MAX_MS :
+		    step * 2;
+	}
+}
+
 int
 spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
     size_t *len, int *status)
 {
 	long long deadline = io_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	long long left;
-	struct pollfd pfd;
-	int step = 1;
-	int has_line = 0;
+	int has_line = cap == 0;
+	int watch;
 	int r;
-	int i;
+	int e;
 
 	*len = 0;
 	if (cap > 0)
 		line[0] = '\0';
-	if (cap == 0)
-		has_line = 1;
-	for (;;) {
-		left = deadline - io_now_ms();
-		if (left <= 0) {
-			spawn_kill(pid);
-			errno = ETIMEDOUT;
-			goto done_killed;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left < step ? (int)left : step);
-		if (r == -1 && errno != EINTR) {
-			i = errno;
-			spawn_kill(pid);
-			errno = i;
-			goto done_killed;
-		}
-		if (r > 0) {
-			if (collect_read(fd, line, cap, len, &has_line))
-				break;	/* EOF: the child is ending */
-			continue;
-		}
-		/* Quiet: has the child ended, leaving its stdout to a
-		 * grandchild (a backgrounded job)? */
-		if (reap(pid, status, WNOHANG) == pid) {
-			for (i = 0; i < SPAWN_DRAIN_MAX; i++) {
-				pfd.revents = 0;
-				if (poll(&pfd, 1, 0) != 1 ||
-				    collect_read(fd, line, cap, len, &has_line))
-					break;
-			}
-			goto done;
-		}
-		step = step * 2 > SPAWN_POLL_MAX_MS ? SPAWN_POLL_MAX_MS :
-		    step * 2;
+	watch = child_watch(pid);
+	r = collect_until(pid, fd, watch, deadline, line, cap, len, &has_line,
+	    status);
+	if (r == -1) {
+		e = errno;
+		spawn_kill(pid);
+		errno = e;
+	} else if (r == 0) {
+		r = wait_until(pid, watch, deadline, status);
 	}
-	left = deadline - io_now_ms();
-	if (spawn_wait(pid, left > 0 ? (int)left : 0, status) == -1)
-		goto done_killed;
-done:
+	if (watch != -1)
+		(void)io_close(watch);
 	if (cap > 0)
 		line[*len] = '\0';
-	return 0;
-done_killed:
-	if (cap > 0)
-		line[*len] = '\0';
-	return -1;
+	return r == -1 ? -1 : 0;
 }

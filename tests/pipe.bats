@@ -311,7 +311,7 @@ EOF
 	assert_output 0
 	# during message 2: one more, the unlinked spool file
 	for i in $(seq 40); do
-		fds=$(ls -l "/proc/$pid/fd" | grep -c 'smtpd-spool.*(deleted)') || true
+		fds=$(ls -l "/proc/$pid/fd" | grep -c ' (deleted)$') || true
 		[ "$fds" -ge 1 ] && break
 		sleep 0.05
 	done

@@ -60,6 +60,26 @@ test_addu64(void)
 }
 
 static void
+test_addhex(void)
+{
+	char mem[64];
+	struct buf b;
+
+	buf_init(&b, mem, sizeof(mem));
+	buf_addhex(&b, 0, 1);
+	buf_addc(&b, ' ');
+	buf_addhex(&b, 0x2a, 5);
+	buf_addc(&b, ' ');
+	buf_addhex(&b, 0x6b0bd3da, 1);
+	buf_addc(&b, ' ');
+	buf_addhex(&b, UINT64_MAX, 99);
+	is_mem(b.p, b.len, "0 0002a 6b0bd3da ffffffffffffffff", "addhex");
+
+	buf_init(&b, mem, 4);
+	ok(buf_addhex(&b, 0xabc, 5) == -1 && b.len == 0, "addhex overflow");
+}
+
+static void
 test_wipe(void)
 {
 	char secret[16] = "hunter2hunter2!";
@@ -165,6 +185,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_buf();
 	test_addu64();
+	test_addhex();
 	test_wipe();
 	test_io();
 	diag("done");

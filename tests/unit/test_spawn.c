@@ -19,17 +19,6 @@
 
 static char *env_none[] = { NULL };
 
-/* pipe2 is not in POSIX.1-2008. */
-static int
-cloexec_pipe(int p[2])
-{
-	if (pipe(p) == -1)
-		return -1;
-	if (io_cloexec(p[0]) == -1 || io_cloexec(p[1]) == -1)
-		return -1;
-	return 0;
-}
-
 /* Run sh -c SCRIPT with stdout on a pipe; return what it printed. */
 static size_t
 run_sh(const char *script, char *const *envp, char *out, size_t cap,
@@ -43,7 +32,7 @@ run_sh(const char *script, char *const *envp, char *out, size_t cap,
 	ssize_t r;
 
 	*status = -1;
-	if (cloexec_pipe(p) == -1)
+	if (io_pipe(p) == -1)
 		return 0;
 	plan[0].child_fd = 1;
 	plan[0].parent_fd = p[1];
@@ -127,7 +116,7 @@ test_swap(void)
 	ssize_t r;
 	int status;
 
-	ok(cloexec_pipe(out) == 0 && cloexec_pipe(three) == 0,
+	ok(io_pipe(out) == 0 && io_pipe(three) == 0,
 	    "pipes");
 	ok(io_write_all(three[1], "from3\n", 6) == 0, "prime the pipe");
 	close(three[1]);
@@ -210,7 +199,7 @@ collect_sh(const char *script, int timeout_ms, char *line, size_t cap,
 	pid_t pid;
 	int r;
 
-	if (cloexec_pipe(p) == -1)
+	if (io_pipe(p) == -1)
 		return -2;
 	plan[0].child_fd = 1;
 	plan[0].parent_fd = p[1];
@@ -274,6 +263,45 @@ test_collect(void)
 	ok(len == 0, "nothing printed, empty line");
 }
 
+/* A plan entry that keeps fd 9 where it is: passed as it is when it is
+ * inheritable, and still passed when it is close-on-exec. */
+static void
+test_keep(int cloexec)
+{
+	char *argv[] = { "/bin/sh", "-c", "read b <&9; echo \"$b\"", NULL };
+	struct spawn_fd plan[2];
+	int out[2];
+	int in[2];
+	char buf[64];
+	pid_t pid;
+	ssize_t r = 0;
+	int status;
+
+	ok(io_pipe(out) == 0 && io_pipe(in) == 0, "pipes");
+	ok(dup2(in[0], 9) == 9 && (cloexec ? io_cloexec(9) :
+	    fcntl(9, F_SETFD, 0)) == 0, "fd 9, %s",
+	    cloexec ? "close-on-exec" : "inheritable");
+	close(in[0]);
+	ok(io_write_all(in[1], "kept\n", 5) == 0, "prime the pipe");
+	close(in[1]);
+	plan[0].child_fd = 9;
+	plan[0].parent_fd = 9;
+	plan[1].child_fd = 1;
+	plan[1].parent_fd = out[1];
+	if (ok(spawn_start(&pid, argv, env_none, plan, 2) == 0, "spawn")) {
+		close(out[1]);
+		r = io_read(out[0], buf, sizeof(buf));
+		ok(spawn_wait(pid, 5000, &status) == 0, "reaped");
+	} else {
+		close(out[1]);
+	}
+	close(out[0]);
+	close(9);
+	is_mem(buf, r > 0 ? (size_t)r : 0, "kept\n", cloexec ?
+	    "the child reads fd 9 (close-on-exec in the parent)" :
+	    "the child reads fd 9 (inheritable in the parent)");
+}
+
 int
 main(void)
 {
@@ -285,6 +313,8 @@ main(void)
 	before = count_fds();
 	test_basic();
 	test_swap();
+	test_keep(0);
+	test_keep(1);
 	test_deadline();
 	test_errors();
 	test_collect();
