@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,10 +222,44 @@ die(int code, const char *fmt, const char *arg)
 /* ---------------------------------------------------------------- */
 /* Configuration from the environment (names in DESIGN.md).          */
 
+extern char **environ;
+
+/*
+ * Which (name length, first letter) pairs environ holds, 5 bits of each:
+ * most of the thirty-odd names smtpd asks for are not set, and this says
+ * so without a getenv scan of the whole environment for each.  A pair
+ * that is there (or collides) is looked up with getenv.  smtpd never
+ * changes its environment, so one pass serves the session.
+ */
+static uint32_t env_seen[32];
+static int env_seen_ready;
+
+static char *
+env_get(const char *name)
+{
+	const char *eq;
+	size_t n;
+	char **e;
+
+	if (!env_seen_ready) {
+		for (e = environ; e != NULL && *e != NULL; e++) {
+			eq = strchr(*e, '=');
+			if (eq != NULL)
+				env_seen[(size_t)(eq - *e) & 31] |=
+				    1u << ((unsigned char)**e & 31);
+		}
+		env_seen_ready = 1;
+	}
+	n = strlen(name);
+	if (!(env_seen[n & 31] & (1u << ((unsigned char)name[0] & 31))))
+		return NULL;
+	return getenv(name);
+}
+
 static const char *
 env_or(const char *name, const char *fallback)
 {
-	const char *v = getenv(name);
+	const char *v = env_get(name);
 
 	return (v != NULL && *v != '\0') ? v : fallback;
 }
@@ -234,7 +269,7 @@ static unsigned long long
 env_number(const char *name, unsigned long long fallback,
     unsigned long long min, unsigned long long max)
 {
-	const char *v = getenv(name);
+	const char *v = env_get(name);
 	unsigned long long n = 0;
 	const char *p;
 
@@ -532,7 +567,6 @@ parse_args(int argc, char **argv)
  * needs its exit status. */
 #define CHECKPASSWORD_SUBPROGRAM "/bin/true"
 
-extern char **environ;
 
 /* AUTHMECHS: known mechanisms only (a typo is a configuration error, not
  * a silently missing mechanism), stored upper-case, once each. */
@@ -576,11 +610,11 @@ parse_auth_mechs(const char *list)
 static void
 configure_auth(void)
 {
-	char *prog = getenv("CHECKPASSWORD");
+	char *prog = env_get("CHECKPASSWORD");
 
-	if (getenv("CLEARTEXTAUTH") != NULL)
+	if (env_get("CLEARTEXTAUTH") != NULL)
 		rt.cfg.flags |= SMTP_CF_CLEARTEXT_AUTH;
-	if (getenv("REQUIREAUTH") != NULL)
+	if (env_get("REQUIREAUTH") != NULL)
 		rt.cfg.flags |= SMTP_CF_REQUIRE_AUTH;
 	rt.auth_delay_ms = (int)env_number("AUTHDELAY", AUTH_DELAY_DEFAULT, 0,
 	    AUTH_DELAY_MAX) * 1000;
@@ -802,7 +836,7 @@ static int flush_output(void);
 static int
 tls_env_fd(const char *name)
 {
-	int fd = ucspitls_fd(getenv(name));
+	int fd = ucspitls_fd(env_get(name));
 
 	if (fd <= 2)
 		return -1;
@@ -825,16 +859,16 @@ configure_tls(void)
 	rt.tls_ctl_fd = tls_env_fd("SSLCTLFD");
 	rt.tls_read_fd = tls_env_fd("SSLREADFD");
 	rt.tls_write_fd = tls_env_fd("SSLWRITEFD");
-	if (getenv("TLSWRAPPER") != NULL) {
+	if (env_get("TLSWRAPPER") != NULL) {
 		wrapper_fl = fcntl(TLSWRAPPER_FD, F_GETFL);
 		if (wrapper_fl != -1 && io_cloexec(TLSWRAPPER_FD) != 0)
 			wrapper_fl = -1;
 	}
-	if (getenv("SMTPS") != NULL) {
+	if (env_get("SMTPS") != NULL) {
 		rt.cfg.flags |= SMTP_CF_TLS;
 		return;
 	}
-	if (getenv("UCSPITLS") != NULL) {
+	if (env_get("UCSPITLS") != NULL) {
 		if (rt.tls_ctl_fd < 0 || rt.tls_read_fd < 0 ||
 		    rt.tls_write_fd < 0) {
 			log_line("warning", "UCSPITLS is set but SSLCTLFD, "
@@ -846,7 +880,7 @@ configure_tls(void)
 		rt.cfg.flags |= SMTP_CF_STARTTLS;
 		return;
 	}
-	if (getenv("TLSWRAPPER") != NULL) {
+	if (env_get("TLSWRAPPER") != NULL) {
 		if (wrapper_fl == -1 || (wrapper_fl & O_ACCMODE) == O_RDONLY) {
 			log_line("warning", "TLSWRAPPER is set but fd 5 is not "
 			    "a writable control pipe (tlswrapper -n): STARTTLS "
@@ -1061,7 +1095,7 @@ read_proxy_header(void)
 	size_t len = 0;
 	const char *why;
 
-	if (getenv("PROXYPROTOCOL") == NULL)
+	if (env_get("PROXYPROTOCOL") == NULL)
 		return 0;
 	why = proxy_read(buf, &len, &h);
 	if (why != NULL) {
@@ -1433,10 +1467,10 @@ configure(void)
 	    7 * 86400);
 	rt.timeout_ms = (int)(timeout * 1000);
 	rt.session_deadline = io_now_ms() + (long long)session * 1000;
-	rt.is_relay_client = getenv("RELAYCLIENT") != NULL;
+	rt.is_relay_client = env_get("RELAYCLIENT") != NULL;
 	if (rt.is_relay_client)
 		rt.cfg.flags |= SMTP_CF_RELAY_CLIENT;
-	if (getenv("BARELF") != NULL)
+	if (env_get("BARELF") != NULL)
 		rt.cfg.flags |= SMTP_CF_BARE_LF;
 	find_peer();
 	find_local_host();

@@ -11,10 +11,12 @@
  *	floor maildir DIR             a file in tmp/, fsync, link into new/,
  *	                              unlink tmp/, fsync new/ (two fsyncs)
  *	floor pipe PROGRAM [ARG...]   spool to an unlinked file, then run
- *	                              PROGRAM with it on fd 0, SENDER and
- *	                              RECIPIENT in its environment
+ *	                              PROGRAM with it on fd 0
  *	floor qmail-queue PROGRAM     stream to PROGRAM's fd 0 while the
  *	                              message arrives, envelope on its fd 1
+ *     and a program gets the hook API's environment (DESIGN.md): SENDER,
+ *     RECIPIENT, RECIPIENTS, HELO, TCPREMOTEIP, then the floor's own
+ *     environment (unfiltered: the floor checks nothing);
  *     with a constant trace field in front of the body.
  * Lines over IN_MAX octets are passed through as they come (a CR at a
  * block boundary is kept): the floor is exact for text within RFC 5321's
@@ -72,6 +74,10 @@ static size_t body_len;
 
 static char sender[ADDR_MAX];
 static char rcpt[ADDR_MAX];
+static char helo[ADDR_MAX];
+/* The hook API's variables, then at most ENV_INHERIT_MAX of environ. */
+#define ENV_INHERIT_MAX 64
+static char *child_env[5 + ENV_INHERIT_MAX + 1];
 
 /* The open message. */
 static int msg_fd = -1;			/* tmp/ file, spool, or queue pipe */
@@ -149,18 +155,35 @@ spawn(int fd0, int fd1)
 	posix_spawn_file_actions_t fa;
 	char env_sender[ADDR_MAX + 8];
 	char env_rcpt[ADDR_MAX + 12];
-	char *envp[] = { env_sender, env_rcpt, NULL };
+	char env_rcpts[ADDR_MAX + 12];
+	char env_helo[ADDR_MAX + 8];
+	char env_ip[64];
+	const char *ip = getenv("TCPREMOTEIP");
+	char **e;
+	size_t n = 0;
 	int r;
 
 	snprintf(env_sender, sizeof(env_sender), "SENDER=%s", sender);
 	snprintf(env_rcpt, sizeof(env_rcpt), "RECIPIENT=%s", rcpt);
+	snprintf(env_rcpts, sizeof(env_rcpts), "RECIPIENTS=%s", rcpt);
+	snprintf(env_helo, sizeof(env_helo), "HELO=%s", helo);
+	snprintf(env_ip, sizeof(env_ip), "TCPREMOTEIP=%s",
+	    ip != NULL ? ip : "unknown");
+	child_env[n++] = env_sender;
+	child_env[n++] = env_rcpt;
+	child_env[n++] = env_rcpts;
+	child_env[n++] = env_helo;
+	child_env[n++] = env_ip;
+	for (e = environ; *e != NULL && n < 5 + ENV_INHERIT_MAX; e++)
+		child_env[n++] = *e;
+	child_env[n] = NULL;
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return -1;
 	r = posix_spawn_file_actions_adddup2(&fa, fd0, 0);
 	if (r == 0 && fd1 >= 0)
 		r = posix_spawn_file_actions_adddup2(&fa, fd1, 1);
 	if (r == 0)
-		r = posix_spawn(&child, prog[0], &fa, NULL, prog, envp);
+		r = posix_spawn(&child, prog[0], &fa, NULL, prog, child_env);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0)
 		child = -1;
@@ -383,6 +406,21 @@ feed_data(int *at_bol)
 	return 0;
 }
 
+/* The argument of a HELO or EHLO line (CRLF cut). */
+static void
+take_word(char *dst, const char *line, size_t n)
+{
+	size_t len;
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	len = n > 5 ? n - 5 : 0;
+	if (len >= ADDR_MAX)
+		len = ADDR_MAX - 1;
+	memcpy(dst, line + 5, len);
+	dst[len] = '\0';
+}
+
 static int
 is_cmd(const char *p, size_t n, const char *verb)
 {
@@ -402,6 +440,7 @@ static int
 command(const char *p, size_t n, int *in_data)
 {
 	if (is_cmd(p, n, "ehlo") || is_cmd(p, n, "helo")) {
+		take_word(helo, p, n);
 		REPLY(reply_ehlo);
 	} else if (is_cmd(p, n, "mail")) {
 		take_path(sender, p, n);
