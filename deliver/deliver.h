@@ -66,6 +66,9 @@ struct deliver_result {
 
 struct maildir_target;			/* private to maildir.c */
 
+/* maildir: at most this many octets are held back between writes. */
+#define DELIVER_CARRY_MAX 4096
+
 struct deliver {
 	enum deliver_kind kind;
 	const char *path;		/* DIR or TEMPLATE */
@@ -85,6 +88,12 @@ struct deliver {
 	 * maildir_init (getpid and uname once, not per message). */
 	char name_pid[24];
 	char name_host[192];
+	/* maildir, one target: body octets held back so that every write
+	 * ends on a 64 KB boundary of the file (maildir_put), and the
+	 * file's size so far. */
+	char carry[DELIVER_CARRY_MAX];
+	size_t carry_len;
+	unsigned long long file_off;
 	/* pipe / qmail-queue: child, fds and the spool (private) */
 	int fd;
 	int fd2;

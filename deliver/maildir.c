@@ -39,6 +39,8 @@
 #ifndef PATH_MAX
 #define PATH_MAX 4096
 #endif
+/* maildir_put ends its writes on multiples of this. */
+#define MAILDIR_ALIGN 65536
 /* A unique file name; POSIX's smallest NAME_MAX is 14, ours is Linux's
  * and the BSDs' 255. */
 #define MAILDIR_NAME_MAX 255
@@ -478,6 +480,33 @@ maildir_add_header(struct deliver *d, int fd, struct buf *hb,
 }
 
 /*
+ * Write a (the trace fields, or what the last write held back), then b,
+ * but hold back b's last octets in d->carry so that the file ends on a
+ * multiple of MAILDIR_ALIGN after the write.  The trace fields in front
+ * of the body would otherwise lay every 64 KB body write across two of
+ * the page cache's large folios, which costs a third more system time
+ * (ext4, Linux 6: bench/, "MB/s").  One target only; maildir_close
+ * writes what is held back.
+ */
+static int
+maildir_put(struct deliver *d, int fd, const char *a, size_t alen,
+    const char *b, size_t blen)
+{
+	size_t keep = (size_t)((d->file_off + alen + blen) % MAILDIR_ALIGN);
+
+	if (d->ntargets != 1 || keep > blen || keep > sizeof(d->carry))
+		keep = 0;
+	if (io_write2_all(fd, a, alen, b, blen - keep) == -1)
+		return -1;
+	d->file_off += alen + blen - keep;
+	/* a may be d->carry: it is written out by now. */
+	if (keep > 0)
+		memcpy(d->carry, b + (blen - keep), keep);
+	d->carry_len = keep;
+	return 0;
+}
+
+/*
  * Return-Path:, a Delivered-To: per recipient of target ti, Received:,
  * then the first len octets of the body: with one writev(2), unless the
  * trace fields overflow MAILDIR_HEADER_BUF (a hundred recipients).  They
@@ -505,7 +534,7 @@ maildir_write_headers(struct deliver *d, size_t ti, const char *body,
 	}
 	if (maildir_add_header(d, fd, &hb, MAILDIR_RECEIVED, NULL) == -1)
 		return -1;
-	if (io_write2_all(fd, hb.p, hb.len, body, len) == -1)
+	if (maildir_put(d, fd, hb.p, hb.len, body, len) == -1)
 		return maildir_fail(d, "write");
 	d->targets[ti].has_header = 1;
 	return 0;
@@ -548,6 +577,7 @@ maildir_undo(struct deliver *d)
 		t->has_new = 0;
 	}
 	d->ntargets = 0;
+	d->carry_len = 0;
 	errno = saved;
 }
 
@@ -574,6 +604,8 @@ maildir_open(struct deliver *d)
 		t->has_new = 0;
 		d->ntargets = 1;
 	}
+	d->carry_len = 0;
+	d->file_off = 0;
 	if (maildir_unique_name(d, name) == -1)
 		goto fail;
 	d->seq++;
@@ -612,7 +644,8 @@ maildir_write(struct deliver *d, const char *buf, size_t len)
 		if (!t->has_header) {
 			if (maildir_write_headers(d, i, buf, len) == 0)
 				continue;
-		} else if (io_write_all(t->fd, buf, len) == 0)
+		} else if (maildir_put(d, t->fd, d->carry, d->carry_len, buf,
+		    len) == 0)
 			continue;
 		else
 			maildir_fail(d, "write");
@@ -685,6 +718,12 @@ maildir_close(struct deliver *d)
 		if (!t->has_header && maildir_write_headers(d, i, NULL, 0) ==
 		    -1)
 			goto fail;
+		if (d->carry_len > 0 &&
+		    io_write_all(t->fd, d->carry, d->carry_len) == -1) {
+			maildir_fail(d, "write");
+			goto fail;
+		}
+		d->carry_len = 0;
 		if (io_fsync(t->fd) == -1) {
 			maildir_fail(d, "fsync");
 			goto fail;

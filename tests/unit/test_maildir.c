@@ -262,6 +262,71 @@ test_single(void)
 	done_with(&d);
 }
 
+/* Chunks of every size around the 64 KB boundaries maildir_put aligns
+ * its writes to (what it holds back between writes comes out in order):
+ * the file is the trace fields, then exactly the octets written. */
+static void
+test_held_back(void)
+{
+	static const char *const rcpts[] = { "bob@example.net" };
+	static const size_t sizes[] = { 65536, 1, 4095, 65536, 70000, 0, 3,
+	    65536 - 300, 300, 65536, 17 };
+	static struct deliver d;
+	static char chunk[70000];
+	struct deliver_result res;
+	struct envelope env = make_env(rcpts, 1);
+	char dir[PATH_MAX];
+	char name[256];
+	char path[2 * PATH_MAX];
+	char *file;
+	size_t total = 0;
+	size_t i;
+	size_t j;
+	size_t head;
+	ssize_t r;
+	int fd;
+	int same = 1;
+	int writes = 1;
+
+	join(dir, sizeof(dir), root, "held");
+	ok(deliver_init(&d, DELIVER_MAILDIR, dir, NULL, 100, 1000) == 0,
+	    "init");
+	ok(deliver_open(&d, &env) == 0, "open");
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (j = 0; j < sizes[i]; j++)
+			chunk[j] = (char)('a' + (total + j) % 23);
+		writes &= deliver_write(&d, chunk, sizes[i]) == 0;
+		total += sizes[i];
+	}
+	ok(writes, "%zu octets in %zu writes", total, i);
+	ok(deliver_close(&d, &res) == 0, "close");
+	join(path, sizeof(path), dir, "new");
+	ok(count(path, name, sizeof(name)) == 1, "one file in new/");
+	join(path, sizeof(path), dir, "new");
+	join(path + strlen(path), sizeof(path) - strlen(path), "", name);
+	file = malloc(total + 4096);
+	fd = open(path, O_RDONLY);
+	r = 0;
+	if (file != NULL && fd != -1) {
+		ssize_t n;
+
+		while ((n = read(fd, file + r, total + 4096 - (size_t)r)) > 0)
+			r += n;
+	}
+	if (fd != -1)
+		close(fd);
+	head = file != NULL && r > 0 && (size_t)r > total ?
+	    (size_t)r - total : 0;
+	ok(head > 0 && file != NULL && memcmp(file, "Return-Path:", 12) == 0,
+	    "trace fields, %zu octets", head);
+	for (j = 0; head > 0 && j < total; j++)
+		same &= file[head + j] == (char)('a' + j % 23);
+	ok(head > 0 && same && file[head - 1] == '\n',
+	    "then the body, in order");
+	free(file);
+	done_with(&d);
+}
+
 static void
 test_init_errors(void)
 {
@@ -596,6 +661,7 @@ main(void)
 	}
 	diag("in %s", root);
 	test_single();
+	test_held_back();
 	test_init_errors();
 	test_template_check();
 	test_template_deliver();
