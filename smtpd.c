@@ -146,6 +146,9 @@ struct runtime {
 };
 
 static struct runtime rt;
+/* The recipient tables up to the default MAXRCPTS (configure). */
+static char default_rcpt_text[SMTP_MAXRCPTS_DEFAULT][SMTP_MAILBOX_MAX];
+static const char *default_rcpts[SMTP_MAXRCPTS_DEFAULT];
 
 /* ---------------------------------------------------------------- */
 /* Logging: fd 2, one line per write, unless fd 2 is the client.     */
@@ -206,10 +209,12 @@ stderr_is_client(void)
 	struct stat in;
 	struct stat err;
 
-	if (fstat(0, &in) != 0 || fstat(2, &err) != 0)
+	/* fd 2 first: it is rarely a socket, and then fd 0 does not
+	 * matter. */
+	if (fstat(2, &err) != 0 || !S_ISSOCK(err.st_mode) ||
+	    fstat(0, &in) != 0)
 		return 0;
-	return S_ISSOCK(err.st_mode) && in.st_dev == err.st_dev &&
-	    in.st_ino == err.st_ino;
+	return in.st_dev == err.st_dev && in.st_ino == err.st_ino;
 }
 
 static void __attribute__((noreturn))
@@ -1482,10 +1487,18 @@ configure(void)
 	rcpthosts = env_or("RCPTHOSTS", NULL);
 	if (rcpthosts != NULL)
 		read_rcpthosts(rcpthosts);
-	/* malloc, not calloc: on_rcpt writes a slot before anything reads
-	 * it, and pages never touched cost neither time nor memory. */
-	rt.rcpt_text = malloc(rt.cfg.maxrcpts * sizeof(*rt.rcpt_text));
-	rt.rcpts = malloc(rt.cfg.maxrcpts * sizeof(*rt.rcpts));
+	/* Static tables up to the default MAXRCPTS (no malloc in a
+	 * session: its first call costs three system calls), malloc above.
+	 * Not calloc: on_rcpt writes a slot before anything reads it, and
+	 * pages never touched cost neither time nor memory. */
+	if (rt.cfg.maxrcpts <= SMTP_MAXRCPTS_DEFAULT) {
+		rt.rcpt_text = default_rcpt_text;
+		rt.rcpts = default_rcpts;
+	} else {
+		rt.rcpt_text = malloc(rt.cfg.maxrcpts *
+		    sizeof(*rt.rcpt_text));
+		rt.rcpts = malloc(rt.cfg.maxrcpts * sizeof(*rt.rcpts));
+	}
 	if (rt.rcpt_text == NULL || rt.rcpts == NULL)
 		die(EXIT_TEMP, "out of memory%s: %s", "");
 }

@@ -232,3 +232,11 @@ deliver_abort(struct deliver *d)
 	d->is_open = 0;
 	d->env = NULL;
 }
+
+void
+deliver_free(struct deliver *d)
+{
+	deliver_abort(d);
+	if (deliver_is_maildir(d))
+		maildir_free(d);
+}

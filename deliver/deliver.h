@@ -137,4 +137,8 @@ enum reply_id deliver_reply_for(int err);
 /* Drop the open message, if any; nothing may remain in tmp/ or new/. */
 void deliver_abort(struct deliver *d);
 
+/* Drop the open message and give back what deliver_init took (smtpd
+ * keeps its one until exit; tests and embedders make many). */
+void deliver_free(struct deliver *d);
+
 #endif

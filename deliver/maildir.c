@@ -70,6 +70,10 @@ struct maildir_target {
 	size_t rcpt_target;
 };
 
+/* maildir_init's slot for one Maildir (maildir_free gives it back). */
+static struct maildir_target maildir_one_slot;
+static int maildir_one_slot_used;
+
 enum maildir_header {
 	MAILDIR_RETURN_PATH,
 	MAILDIR_DELIVERED_TO,
@@ -229,7 +233,14 @@ maildir_init(struct deliver *d)
 		errno = ENOMEM;
 		return maildir_fail(d, "malloc");
 	}
-	d->targets = malloc(n * sizeof(*d->targets));
+	/* One Maildir: the static slot, so that a session needs no malloc
+	 * at all (the allocator's first call costs three system calls). */
+	if (n == 1 && !maildir_one_slot_used) {
+		maildir_one_slot_used = 1;
+		d->targets = &maildir_one_slot;
+	} else {
+		d->targets = malloc(n * sizeof(*d->targets));
+	}
 	if (d->targets == NULL)
 		return maildir_fail(d, "malloc");
 	d->ntargets = 0;
@@ -759,4 +770,14 @@ void
 maildir_abort(struct deliver *d)
 {
 	maildir_undo(d);
+}
+
+void
+maildir_free(struct deliver *d)
+{
+	if (d->targets == &maildir_one_slot)
+		maildir_one_slot_used = 0;
+	else
+		free(d->targets);
+	d->targets = NULL;
 }

@@ -30,5 +30,7 @@ int maildir_write(struct deliver *d, const char *buf, size_t len);
 int maildir_close(struct deliver *d);
 /* Remove whatever the open message left in tmp/ or new/. */
 void maildir_abort(struct deliver *d);
+/* Give back what maildir_init took (d closed or aborted). */
+void maildir_free(struct deliver *d);
 
 #endif

@@ -171,13 +171,12 @@ remove_tree(const char *path)
 	rmdir(path);
 }
 
-/* The targets are one calloc that lives until exit in smtpd; tests make
- * many, so they give each back. */
+/* smtpd keeps its deliver until exit; tests make many, so they give
+ * each back. */
 static void
 done_with(struct deliver *d)
 {
-	free(d->targets);
-	d->targets = NULL;
+	deliver_free(d);
 }
 
 static enum reply_id
