@@ -10,7 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,7 +22,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <syslog.h>
+#include <syslog.h>	/* LOG_MAIL, LOG_INFO, ..., _PATH_LOG */
 #include <time.h>
 #include <unistd.h>
 
@@ -30,11 +31,17 @@
 #include "deliver/deliver.h"
 #include "lib/buf.h"
 #include "lib/io.h"
+#include "lib/logsock.h"
 #include "lib/spawn.h"
 #include "lib/ucspitls.h"
 #include "lib/wipe.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
+
+/* The syslog daemon's socket (<syslog.h> names it on glibc and the BSDs). */
+#ifndef _PATH_LOG
+#define _PATH_LOG "/dev/log"
+#endif
 
 #ifndef SMTPD_VERSION
 #define SMTPD_VERSION "unknown"
@@ -174,8 +181,8 @@ log_put(const char *level, const char *msg, size_t len)
 		int prio = level[0] == 'f' ? LOG_ERR :
 		    level[0] == 'w' ? LOG_WARNING : LOG_INFO;
 
-		line[b.len] = '\0';
-		syslog(prio, "%s", line);
+		(void)logsock_send(_PATH_LOG, LOG_MAIL | prio, "smtpd",
+		    rt.pid, line, b.len);
 		return;
 	}
 	line[b.len++] = '\n';
@@ -201,7 +208,7 @@ log_line(const char *level, const char *fmt, ...)
 /*
  * Under xinetd, and under systemd without StandardError=, fd 2 is the
  * client's own socket (RECIPES.md §2, §3b): a diagnostic there would reach
- * the client.  Then log through syslog(3) instead.
+ * the client.  Then log to the syslog daemon (lib/logsock.c) instead.
  */
 static int
 stderr_is_client(void)
@@ -315,10 +322,32 @@ socket_name(int peer, char *host, size_t hostcap, char *serv, size_t servcap)
 	int r = peer ? getpeername(0, (struct sockaddr *)&ss, &len) :
 	    getsockname(0, (struct sockaddr *)&ss, &len);
 
+	const void *addr;
+	unsigned port;
+	struct buf b;
+
 	if (r != 0)
 		return -1;
-	return getnameinfo((struct sockaddr *)&ss, len, host, hostcap, serv,
-	    servcap, NI_NUMERICHOST | NI_NUMERICSERV) == 0 ? 0 : -1;
+	/* inet_ntop, not getnameinfo: the same numeric text, without the
+	 * resolver that getnameinfo brings into a static build. */
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+
+		addr = &in->sin_addr;
+		port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+
+		addr = &in6->sin6_addr;
+		port = ntohs(in6->sin6_port);
+	} else {
+		return -1;
+	}
+	if (inet_ntop(ss.ss_family, addr, host, (socklen_t)hostcap) == NULL)
+		return -1;
+	buf_init(&b, serv, servcap);
+	(void)buf_addu64(&b, port);
+	return buf_nul(&b) == 0 && !b.overflow ? 0 : -1;
 }
 
 /* The peer, in the order of RECIPES.md "Findings": tcpserver, systemd,
@@ -1937,8 +1966,6 @@ main(int argc, char **argv)
 
 	rt.pid = (unsigned long)getpid();
 	rt.use_syslog = stderr_is_client();
-	if (rt.use_syslog)
-		openlog("smtpd", LOG_PID, LOG_MAIL);
 	/* EPIPE and EFBIG are handled where they happen. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);

@@ -335,7 +335,7 @@ in_private_dev()
 		sleep 0.05
 	done
 	run cat "$T/syslog.txt"
-	assert_line --regexp '^<22>.* smtpd\[[0-9]+\]: .*info: [0-9a-f]+: connect from 127\.0\.0\.1'
+	assert_line --regexp '^<22>smtpd\[[0-9]+\]: .*info: [0-9a-f]+: connect from 127\.0\.0\.1'
 	assert_line --regexp 'info: [0-9a-f]+: end: quit, 1 message$'
 	run cat "$T/xinetd.log"
 	assert_output --regexp 'START: smtp pid=[0-9]+ from=127\.0\.0\.1'
