@@ -20,14 +20,7 @@
  * Exit codes, as qmail-local's for 0/100/111 and the sysexits.h names
  * (which are not POSIX, so the values are spelt out here) for the rest.
  */
-/* O_TMPFILE is Linux's, declared by glibc with _GNU_SOURCE (not with
- * -DSMTPD_PORTABLE, which the tests use to run the fallback too). */
-#if defined(__linux__) && !defined(SMTPD_PORTABLE)
-#define SMTPD_LINUX 1
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#endif
+#include "../lib/linux.h"	/* first: before any system header */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -3,15 +3,7 @@
  * handlers, but a stop/continue or a debugger can still interrupt a call,
  * so EINTR is retried here and nowhere else.
  */
-/* pipe2(2): POSIX.1-2024, in glibc only with _GNU_SOURCE; io_pipe falls
- * back to pipe(2) and fcntl(2) elsewhere (and with -DSMTPD_PORTABLE,
- * which the tests use to run the fallbacks on Linux too). */
-#if defined(__linux__) && !defined(SMTPD_PORTABLE)
-#define SMTPD_LINUX 1
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#endif
+#include "linux.h"	/* first: before any system header */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

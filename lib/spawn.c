@@ -16,15 +16,7 @@
  * has one, else with waitpid(WNOHANG) between short, growing sleeps: no
  * signal handler, no SIGCHLD, no alarm() (STYLE.md, "Processes").
  */
-/* Linux's close_range(2) and pidfd_open(2) are declared with _GNU_SOURCE;
- * the POSIX fallbacks serve elsewhere (and with -DSMTPD_PORTABLE, which
- * the tests use to run them on Linux too). */
-#if defined(__linux__) && !defined(SMTPD_PORTABLE)
-#define SMTPD_LINUX 1
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#endif
+#include "linux.h"	/* first: before any system header */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -326,79 +318,50 @@ child_watch(pid_t pid)
 	return -1;
 }
 
-/* Wait for pid until deadline, naps between waitpid calls; 0, or -1
- * (errno ETIMEDOUT at the deadline; the child is left to the caller). */
+/*
+ * Wait for pid until deadline: with a pidfd (watch != -1) one poll wakes
+ * when the child has ended; without, naps between waitpid calls.  On the
+ * deadline, or when waiting fails, the child is killed and reaped; -1
+ * then (errno ETIMEDOUT at the deadline).
+ */
 static int
-wait_napping(pid_t pid, long long deadline, int *status)
+wait_until(pid_t pid, int watch, long long deadline, int *status)
 {
+	struct pollfd pfd;
 	long long left;
 	long us = SPAWN_NAP_MIN_US;
 	pid_t r;
+	int e;
 
 	for (;;) {
 		r = reap(pid, status, WNOHANG);
 		if (r == pid)
 			return 0;
 		if (r == -1)
-			return -1;
-		left = deadline - io_now_ms();
-		if (left <= 0)
 			break;
+		left = deadline - io_now_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		if (watch != -1) {
+			pfd.fd = watch;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) ==
+			    -1 && errno != EINTR)
+				break;
+			continue;
+		}
 		if ((long long)us > left * 1000)
 			us = (long)(left * 1000);
 		nap(us);
 		us = us * 2 > SPAWN_NAP_MAX_US ? SPAWN_NAP_MAX_US : us * 2;
 	}
-	errno = ETIMEDOUT;
+	e = errno;
+	spawn_kill(pid);
+	errno = e;
 	return -1;
-}
-
-/* The same with a pidfd: one poll wakes when the child has ended. */
-static int
-wait_watching(pid_t pid, int watch, long long deadline, int *status)
-{
-	struct pollfd pfd;
-	long long left;
-	pid_t r;
-
-	for (;;) {
-		r = reap(pid, status, WNOHANG);
-		if (r == pid)
-			return 0;
-		if (r == -1)
-			return -1;
-		left = deadline - io_now_ms();
-		if (left <= 0)
-			break;
-		pfd.fd = watch;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) == -1 &&
-		    errno != EINTR)
-			return -1;
-	}
-	errno = ETIMEDOUT;
-	return -1;
-}
-
-/* Wait for pid until deadline; kill and reap it there (or when waiting
- * fails). */
-static int
-wait_until(pid_t pid, int watch, long long deadline, int *status)
-{
-	int r;
-	int e;
-
-	if (watch != -1)
-		r = wait_watching(pid, watch, deadline, status);
-	else
-		r = wait_napping(pid, deadline, status);
-	if (r == -1) {
-		e = errno;
-		spawn_kill(pid);
-		errno = e;
-	}
-	return r;
 }
 
 int
