@@ -1624,19 +1624,27 @@ delivery_target(void)
 	return rt.deliver.path != NULL ? rt.deliver.path : "?";
 }
 
+/* A message starts (DATA, BDAT): its number and id "SESSION.N". */
 static void
-on_data(void)
+count_message(void)
 {
-	struct envelope *env = &rt.env;
 	struct buf b;
 
 	rt.nmessages++;
-	rt.in_message = 1;
 	buf_init(&b, rt.message_id, sizeof(rt.message_id));
 	buf_adds(&b, rt.session_id);
 	buf_addc(&b, '.');
 	buf_addu64(&b, rt.nmessages);
 	buf_nul(&b);
+}
+
+static void
+on_data(void)
+{
+	struct envelope *env = &rt.env;
+
+	count_message();
+	rt.in_message = 1;
 	memset(env, 0, sizeof(*env));
 	env->sender = rt.sender;
 	env->rcpts = rt.rcpts;
@@ -1725,7 +1733,10 @@ on_data_end(const struct smtp_event *ev)
 static void
 on_data_abort(const struct smtp_event *ev)
 {
-	/* Logged here with the engine's reply, not as "aborted". */
+	/* Logged here with the engine's reply, not as "aborted".  A first
+	 * BDAT chunk over DATABYTES comes without a DATA event. */
+	if (!rt.in_message)
+		count_message();
 	rt.in_message = 0;
 	abort_delivery();
 	log_message(NULL, ev->size, reply_code(ev->refusal));

@@ -963,7 +963,14 @@ cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 		s->bdat_left = size;
 		s->bdat_last = last;
 		if (size > s->cfg->databytes) {
+			/* Refused before any DATA event: DATA_ABORT tells
+			 * the caller, so that the message is logged too;
+			 * the 552 follows the chunk. */
 			refuse_chunk(s, REPLY_SIZE_EXCEEDED);
+			raise_event(s, SMTP_EV_DATA_ABORT);
+			s->event.refusal = REPLY_SIZE_EXCEEDED;
+			s->event.size = size;
+			s->abort_is_silent = 1;
 			return;
 		}
 		raise_event(s, SMTP_EV_DATA);

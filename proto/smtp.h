@@ -74,7 +74,9 @@ enum smtp_event_type {
 	SMTP_EV_BODY,		/* chunk of message: answer REPLY_NONE */
 	SMTP_EV_DATA_END,	/* commit: REPLY_MESSAGE_ACCEPTED or a refusal */
 	SMTP_EV_DATA_ABORT,	/* the engine refused the message (reply in
-				   ev->refusal, sent by the engine): abort
+				   ev->refusal, sent by the engine; also for
+				   a first BDAT chunk over DATABYTES, before
+				   any DATA event, ev->size its size): abort
 				   delivery, answer REPLY_NONE */
 	SMTP_EV_AUTH,		/* AUTH mech [initial]: answer REPLY_AUTH_OK,
 				   REPLY_AUTH_CHALLENGE (text = base64), a

@@ -97,6 +97,9 @@ rcpts()
 	assert_replies "220" "250" "250 2.1.0" "250 2.1.5" "552 5.3.4" \
 	    "250 2.0.0" "221 2.0.0"
 	assert_stored 0
+	# logged as every refused message is, with the chunk's size
+	grep -qE 'info: [0-9a-f]+\.1: from <a@example\.org> rcpts 1 size 300: 552$' \
+	    "$T/err" || fail "no log line for the refused message: $(cat "$T/err")"
 }
 
 @test "BDAT: chunks that add up to more than DATABYTES are refused 552 5.3.4" {

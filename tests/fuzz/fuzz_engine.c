@@ -463,7 +463,10 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 		text = (b & 0x21) == 0x21;
 		break;
 	case SMTP_EV_DATA_ABORT:
-		FUZZ_CHECK(r->open, "DATA_ABORT only inside DATA or BDAT");
+		FUZZ_CHECK(r->open || (r->mail_ok && r->nrcpt > 0 &&
+		    ev->refusal == REPLY_SIZE_EXCEEDED && ev->size >
+		    cfg->databytes), "DATA_ABORT only inside DATA or BDAT, "
+		    "or for a first BDAT chunk over DATABYTES");
 		FUZZ_CHECK(reply_code(ev->refusal) >= 400,
 		    "DATA_ABORT carries a refusal");
 		log_event(r, &ev->refusal, sizeof(ev->refusal));
