@@ -50,8 +50,8 @@ strip_trace()
 }
 
 @test "the floor hands the message to a pipe program and to qmail-queue" {
-	printf '#!/bin/sh\ncat >"%s/piped"\necho "$SENDER $RECIPIENT" >"%s/env"\n' \
-	    "$T" "$T" >"$T/hook"
+	printf '#!/bin/sh\ncat >"%s/piped"\necho "$SENDER $RECIPIENT" >"%s/env"\nenv >"%s/env.all"\n' \
+	    "$T" "$T" "$T" >"$T/hook"
 	printf '#!/bin/sh\ncat >"%s/qq.msg"\ncat 0<&1 >"%s/qq.env"\n' \
 	    "$T" "$T" >"$T/qq"
 	chmod +x "$T/hook" "$T/qq"
@@ -62,6 +62,19 @@ strip_trace()
 	assert_output --partial '250 2.0.0 Message accepted'
 	[ "$(strip_trace "$T/piped")" = "$STORED" ]
 	[ "$(cat "$T/env")" = "a@example.org b@example.net" ]
+	# the hook API's variables, as smtpd sets them, and the inherited ones
+	run sh -c 'printf "$1" | FLOORTEST=1 "$2" pipe "$3"' sh "$one" "$FLOOR" \
+	    "$T/hook"
+	assert_success
+	run cut -d= -f1 "$T/env.all"
+	assert_line SENDER
+	assert_line RECIPIENT
+	assert_line RECIPIENTS
+	assert_line HELO
+	assert_line TCPREMOTEIP
+	assert_line FLOORTEST
+	run grep -x 'HELO=client.example' "$T/env.all"
+	assert_success
 	# shellcheck disable=SC2059
 	run sh -c 'printf "$1" | "$2" qmail-queue "$3"' sh "$one" "$FLOOR" \
 	    "$T/qq"
