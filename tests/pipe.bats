@@ -287,28 +287,8 @@ EOF
 }
 
 @test "no leaked descriptor and no zombie in a long session (tcpserver, /proc)" {
-	start_server HOOK_DIR="$H" TIMEOUT=10
-	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 20 \
-	    expect:^220 send:"$E" expect:'^250 ' \
-	    send:"$M$R" expect:^250 expect:^250 send:'DATA\r\n' expect:^354 \
-	    send:"$MSG" expect:'^250 2.0.0' sleep:1.5 \
-	    send:"$M$R" expect:^250 expect:^250 send:'DATA\r\n' expect:^354 \
-	    send:'Subject: two\r\n\r\nfirst half\r\n' sleep:2 \
-	    send:'second half\r\n.\r\n' expect:'^250 2.0.0' sleep:2 \
-	    send:"$Q" expect:^221 >"$T/client.out" &
-	local cpid=$! pid i fds
-	for i in $(seq 100); do
-		[ -s "$H/ppid.1" ] && break
-		sleep 0.05
-	done
-	pid=$(cat "$H/ppid.1")
-	# between the messages: what smtpd has open (whatever tcpserver
-	# passed on included), and no child
-	wait_for_log '\.1: from <a@example\.org> rcpts 1 size [0-9]+: 250'
-	local base
-	base=$(ls "/proc/$pid/fd" | sort -n | tr '\n' ' ')
-	run bash -c "ps -o pid= --ppid $pid | wc -l"
-	assert_output 0
+	long_session_start "$H" HOOK_DIR="$H"
+	local pid=$SESSION_PID i fds
 	# during message 2: one more, the unlinked spool file
 	for i in $(seq 40); do
 		fds=$(ls -l "/proc/$pid/fd" | grep -c ' (deleted)$') || true
@@ -317,19 +297,14 @@ EOF
 	done
 	[ "$fds" -eq 1 ] || fail "no spool file open during message 2"
 	run bash -c "ls /proc/$pid/fd | sort -n | tr '\n' ' '"
-	[ "$(wc -w <<<"$output")" -eq $(( $(wc -w <<<"$base") + 1 )) ]
+	[ "$(wc -w <<<"$output")" -eq $(( $(wc -w <<<"$SESSION_FDS") + 1 )) ]
 	# after message 2: the spool closed, the program reaped
 	for i in $(seq 60); do
 		[ -s "$H/ppid.2" ] && break
 		sleep 0.05
 	done
 	sleep 0.5
-	run bash -c "ls /proc/$pid/fd | sort -n | tr '\n' ' '"
-	assert_output "$base"
-	run bash -c "ps -o pid=,stat= --ppid $pid | wc -l"
-	assert_output 0
-	wait "$cpid"
-	grep -q '^221' "$T/client.out"
+	long_session_end
 	[ "$(cat "$H/ppid.2")" = "$pid" ]
 	grep -q '^second half$' "$H/msg.2"
 }

@@ -240,25 +240,8 @@ EOF
 }
 
 @test "two messages in one session: descriptors and children while each is open (/proc)" {
-	start_server QQ_DIR="$QQ" TIMEOUT=10
-	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 20 expect:^220 \
-	    send:"$E" expect:'^250 ' \
-	    send:"$M$R" expect:^250 expect:^250 send:'DATA\r\n' expect:^354 \
-	    send:"$MSG" expect:'^250 2.0.0' sleep:1.5 \
-	    send:"$M$R" expect:^250 expect:^250 send:'DATA\r\n' expect:^354 \
-	    send:'Subject: two\r\n\r\nfirst half\r\n' sleep:2 \
-	    send:'second half\r\n.\r\n' expect:'^250 2.0.0' sleep:1.5 \
-	    send:"$Q" expect:^221 >"$T/client.out" &
-	local cpid=$! pid i base
-	for i in $(seq 100); do
-		[ -s "$QQ/ppid.1" ] && break
-		sleep 0.05
-	done
-	pid=$(cat "$QQ/ppid.1")
-	wait_for_log '\.1: from <a@example\.org> rcpts 1 size [0-9]+: 250'
-	base=$(ls "/proc/$pid/fd" | sort -n | tr '\n' ' ')
-	run bash -c "ps -o pid= --ppid $pid | wc -l"
-	assert_output 0
+	long_session_start "$QQ" QQ_DIR="$QQ"
+	local pid=$SESSION_PID i
 	# during message 2: three pipes more (message, envelope, fd 6)
 	# and exactly one child, the queue
 	for i in $(seq 60); do
@@ -267,17 +250,12 @@ EOF
 	done
 	sleep 0.3
 	run bash -c "ls /proc/$pid/fd | wc -l"
-	assert_output $(( $(wc -w <<<"$base") + 3 ))
+	assert_output $(( $(wc -w <<<"$SESSION_FDS") + 3 ))
 	run bash -c "ps -o pid= --ppid $pid | tr -d ' '"
 	assert_output "$(cat "$QQ/pid.2")"
 	# after it: back to the base, no child, no zombie
 	wait_for_log '\.2: from <a@example\.org> rcpts 1 size [0-9]+: 250'
-	run bash -c "ls /proc/$pid/fd | sort -n | tr '\n' ' '"
-	assert_output "$base"
-	run bash -c "ps -o pid= --ppid $pid | wc -l"
-	assert_output 0
-	wait "$cpid"
-	grep -q '^221' "$T/client.out"
+	long_session_end
 	grep -qx 'second half' "$QQ/msg.2"
 }
 

@@ -252,6 +252,57 @@ wait_for_log()
 	fail "no log line matching /$1/ in: $(cat "$T/server.log")"
 }
 
+# The /proc checks of a long session, for a delivery helper that records
+# smtpd's pid in DIR/ppid.N for message N (hook-recorder, fake-qmail-queue).
+# long_session_start DIR [NAME=value...]: start_server with TIMEOUT=10, and
+# in the background one client that sends a message, waits 1.5 s, sends
+# half of a second message, waits 2 s, sends the rest ("second half"),
+# waits 2 s and quits.  Returns once message 1 is logged, having checked
+# that smtpd then has no child.  Sets SESSION_PID (smtpd's pid),
+# SESSION_FDS (its descriptors between the messages, "0 1 2 ... ") and
+# SESSION_CLIENT (the client's pid, for long_session_end).
+long_session_start()
+{
+	local dir=$1 i
+	local e='EHLO client.example\r\n' m='MAIL FROM:<a@example.org>\r\n'
+	local r='RCPT TO:<b@example.net>\r\n'
+	shift
+	start_server "$@" TIMEOUT=10
+	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 20 \
+	    expect:^220 send:"$e" expect:'^250 ' \
+	    send:"$m$r" expect:^250 expect:^250 send:'DATA\r\n' expect:^354 \
+	    send:'Subject: m\r\n\r\nhello\r\n.\r\n' expect:'^250 2.0.0' \
+	    sleep:1.5 \
+	    send:"$m$r" expect:^250 expect:^250 send:'DATA\r\n' expect:^354 \
+	    send:'Subject: two\r\n\r\nfirst half\r\n' sleep:2 \
+	    send:'second half\r\n.\r\n' expect:'^250 2.0.0' sleep:2 \
+	    send:'QUIT\r\n' expect:^221 >"$T/client.out" &
+	SESSION_CLIENT=$!
+	for i in $(seq 100); do
+		[ -s "$dir/ppid.1" ] && break
+		sleep 0.05
+	done
+	SESSION_PID=$(cat "$dir/ppid.1")
+	# between the messages: what smtpd has open (whatever tcpserver
+	# passed on included), and no child
+	wait_for_log '\.1: from <a@example\.org> rcpts 1 size [0-9]+: 250'
+	SESSION_FDS=$(ls "/proc/$SESSION_PID/fd" | sort -n | tr '\n' ' ')
+	run bash -c "ps -o pid= --ppid $SESSION_PID | wc -l"
+	assert_output 0
+}
+
+# long_session_end: after message 2, smtpd has exactly SESSION_FDS open
+# again and no child, not even a zombie; then the client ends with 221.
+long_session_end()
+{
+	run bash -c "ls /proc/$SESSION_PID/fd | sort -n | tr '\n' ' '"
+	assert_output "$SESSION_FDS"
+	run bash -c "ps -o pid=,stat= --ppid $SESSION_PID | wc -l"
+	assert_output 0
+	wait "$SESSION_CLIENT"
+	grep -q '^221' "$T/client.out"
+}
+
 # A message of about N bytes: CRLF lines of 76 characters.
 make_message()
 {
