@@ -33,6 +33,37 @@ fault_session()
 	run env -i PATH=/usr/bin:/bin "${san[@]}" "$@"
 }
 
+# tmpfs_session MOUNT_OPTIONS SCRIPT: on_tmpfs runs SCRIPT, which
+# prepares the fresh file system and then calls
+#	session ACTION...
+# once: fault-session.py drives `smtpd maildir $MD` through the greeting,
+# EHLO and ACTION... ($M is a MAIL, RCPT and DATA).  Afterwards the
+# session must have ended well; $output is its transcript, $T/files the
+# files it left in tmp/ and new/, $T/stored the messages in new/.
+tmpfs_session()
+{
+	run on_tmpfs "$1" '
+		mkdir -p "$MD/tmp" "$MD/new" "$MD/cur"
+		M="MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+		session()
+		{
+			env -i PATH=/usr/bin:/bin $SAN /usr/bin/python3 \
+			    "$HELPERS_DIR/fault-session.py" -e "$T/err" \
+			    expect:"^220 " "send:EHLO c.test\r\n" \
+			    expect:"^250 " "$@" -- "$SMTPD" maildir "$MD" \
+			    >"$T/transcript" 2>"$T/err.session"
+			echo $? >"$T/status"
+			(cd "$MD" && find tmp new -type f | sort) >"$T/files"
+			cat "$MD"/new/* >"$T/stored" 2>/dev/null
+			true
+		}
+		'"$2"
+	assert_success
+	[ "$(cat "$T/status")" -eq 0 ] ||
+	    fail "session: $(cat "$T/transcript" "$T/err.session")"
+	output=$(cat "$T/transcript")
+}
+
 # The files left under a Maildir, as "tmp/NAME" or "new/NAME" lines.
 maildir_files()
 {
@@ -62,29 +93,14 @@ maildir_files()
 
 @test "the disk fills up during a message: 452 4.3.1, nothing left; freed, the same session delivers it" {
 	make_message 300000 >"$T/big"
-	run on_tmpfs size=1m '
-		mkdir -p "$MD/tmp" "$MD/new" "$MD/cur"
+	tmpfs_session size=1m '
 		head -c 900k /dev/zero >"$T/fs/filler" || exit 99
-		env -i PATH=/usr/bin:/bin $SAN /usr/bin/python3 \
-		    "$HELPERS_DIR/fault-session.py" -e "$T/err" \
-		    expect:"^220 " "send:EHLO c.test\r\n" expect:"^250 " \
-		    "send:MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n" \
-		    expect:"^354" "file:$T/big" "send:.\r\n" \
+		session "send:$M" expect:"^354" "file:$T/big" "send:.\r\n" \
 		    expect:"^[0-9]{3} " fds \
 		    "run:find $MD/tmp $MD/new -type f >$T/files.full" \
 		    "run:rm $T/fs/filler" \
-		    "send:MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n" \
-		    expect:"^354" "file:$T/big" "send:.\r\n" \
-		    expect:"^[0-9]{3} " fds "send:QUIT\r\n" expect:"^221" \
-		    -- "$SMTPD" maildir "$MD" >"$T/transcript" 2>"$T/err.session"
-		echo $? >"$T/status"
-		(cd "$MD" && find tmp new -type f | sort) >"$T/files"
-		cat "$MD"/new/* >"$T/stored" 2>/dev/null
-		true'
-	assert_success
-	[ "$(cat "$T/status")" -eq 0 ] ||
-	    fail "session: $(cat "$T/transcript" "$T/err.session")"
-	output=$(cat "$T/transcript")
+		    "send:$M" expect:"^354" "file:$T/big" "send:.\r\n" \
+		    expect:"^[0-9]{3} " fds "send:QUIT\r\n" expect:"^221"'
 	assert_replies 220 250 250 250 354 "452 4.3.1" 250 250 354 \
 	    "250 2.0.0" "221 2.0.0"
 	[ ! -s "$T/files.full" ] || fail "left after the failure: $(cat "$T/files.full")"
@@ -99,14 +115,9 @@ maildir_files()
 @test "no inode left: 452 4.3.1 at DATA; one left (tmpfs counts the link too): 452 4.3.1 at the end; two: delivered" {
 	# tmpfs charges an inode for the tmp/ file and one for its link in
 	# new/: with one free, the data arrives and the link fails.
-	run on_tmpfs size=1m,nr_inodes=7 '
-		mkdir -p "$MD/tmp" "$MD/new" "$MD/cur"
+	tmpfs_session size=1m,nr_inodes=7 '
 		: >"$T/fs/filler1" && : >"$T/fs/filler2" || exit 99
-		M="MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
-		env -i PATH=/usr/bin:/bin $SAN /usr/bin/python3 \
-		    "$HELPERS_DIR/fault-session.py" -e "$T/err" \
-		    expect:"^220 " "send:EHLO c.test\r\n" expect:"^250 " \
-		    "send:$M" expect:"^[0-9]{3} " fds \
+		session "send:$M" expect:"^[0-9]{3} " fds \
 		    "run:rm $T/fs/filler1" \
 		    "send:RSET\r\n$M" expect:"^354" \
 		    "send:Subject: 2\r\n\r\n2\r\n.\r\n" \
@@ -115,16 +126,7 @@ maildir_files()
 		    "run:rm $T/fs/filler2" \
 		    "send:$M" expect:"^354" \
 		    "send:Subject: 3\r\n\r\n3\r\n.\r\n" \
-		    expect:"^[0-9]{3} " fds "send:QUIT\r\n" expect:"^221" \
-		    -- "$SMTPD" maildir "$MD" >"$T/transcript" 2>"$T/err.session"
-		echo $? >"$T/status"
-		(cd "$MD" && find tmp new -type f | sort) >"$T/files"
-		cat "$MD"/new/* >"$T/stored"
-		true'
-	assert_success
-	[ "$(cat "$T/status")" -eq 0 ] ||
-	    fail "session: $(cat "$T/transcript" "$T/err.session")"
-	output=$(cat "$T/transcript")
+		    expect:"^[0-9]{3} " fds "send:QUIT\r\n" expect:"^221"'
 	# A refused DATA keeps the transaction (RFC 5321 4.1.1.4): RSET.
 	assert_replies 220 250 250 250 "452 4.3.1" "250 2.0.0" 250 250 354 \
 	    "452 4.3.1" 250 250 354 "250 2.0.0" "221 2.0.0"
@@ -138,29 +140,15 @@ maildir_files()
 }
 
 @test "the file system turns read-only between messages: 451 4.3.0 at DATA; read-write again, the session goes on" {
-	run on_tmpfs size=1m '
-		mkdir -p "$MD/tmp" "$MD/new" "$MD/cur"
-		M="MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
-		env -i PATH=/usr/bin:/bin $SAN /usr/bin/python3 \
-		    "$HELPERS_DIR/fault-session.py" -e "$T/err" \
-		    expect:"^220 " "send:EHLO c.test\r\n" expect:"^250 " \
-		    "send:$M" expect:"^354" "send:Subject: 1\r\n\r\n1\r\n.\r\n" \
-		    expect:"^[0-9]{3} " \
+	tmpfs_session size=1m '
+		session "send:$M" expect:"^354" \
+		    "send:Subject: 1\r\n\r\n1\r\n.\r\n" expect:"^[0-9]{3} " \
 		    "run:mount -o remount,ro $T/fs" \
 		    "send:$M" expect:"^[0-9]{3} " fds \
 		    "run:mount -o remount,rw $T/fs" \
 		    "send:RSET\r\n$M" expect:"^354" \
 		    "send:Subject: 3\r\n\r\n3\r\n.\r\n" \
-		    expect:"^[0-9]{3} " fds "send:QUIT\r\n" expect:"^221" \
-		    -- "$SMTPD" maildir "$MD" >"$T/transcript" 2>"$T/err.session"
-		echo $? >"$T/status"
-		(cd "$MD" && find tmp new -type f | sort) >"$T/files"
-		cat "$MD"/new/* >"$T/stored"
-		true'
-	assert_success
-	[ "$(cat "$T/status")" -eq 0 ] ||
-	    fail "session: $(cat "$T/transcript" "$T/err.session")"
-	output=$(cat "$T/transcript")
+		    expect:"^[0-9]{3} " fds "send:QUIT\r\n" expect:"^221"'
 	assert_replies 220 250 250 250 354 "250 2.0.0" 250 250 "451 4.3.0" \
 	    "250 2.0.0" 250 250 354 "250 2.0.0" "221 2.0.0"
 	run cat "$T/files"
