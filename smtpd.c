@@ -1980,6 +1980,9 @@ main(int argc, char **argv)
 	/* EPIPE and EFBIG are handled where they happen. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
+	/* A launcher may pass SIGCHLD ignored; then the system would reap
+	 * our children and waitpid could not tell how they ended. */
+	signal(SIGCHLD, SIG_DFL);
 	parse_args(argc, argv);
 	configure();
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -479,10 +479,13 @@ static int
 maildir_add_header(struct deliver *d, int fd, struct buf *hb,
     enum maildir_header which, const char *rcpt)
 {
+	size_t flushed = hb->len;
+
 	if (maildir_build(hb, which, d->env, rcpt) == 0)
 		return 0;
 	if (maildir_flush(hb, fd) == -1)
 		return maildir_fail(d, "write");
+	d->file_off += flushed;		/* maildir_put's count */
 	if (maildir_build(hb, which, d->env, rcpt) == -1) {
 		errno = EOVERFLOW;
 		return maildir_fail(d, "header");

@@ -56,6 +56,25 @@ logsock_connect(const char *path)
 	}
 }
 
+/* All of buf to a stream socket; MSG_NOSIGNAL: a daemon that went away
+ * is an error here, not a SIGPIPE for a caller that does not ignore it. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		w = send(fd, buf, len, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 int
 logsock_send(const char *path, int priority, const char *ident,
     unsigned long pid, const char *msg, size_t len)
@@ -82,9 +101,9 @@ logsock_send(const char *path, int priority, const char *ident,
 			return -1;
 		if (log_stream) {
 			line[b.len] = '\0';
-			if (io_write_all(log_fd, line, b.len + 1) == 0)
+			if (send_all(log_fd, line, b.len + 1) == 0)
 				return 0;
-		} else if (send(log_fd, line, b.len, 0) != -1) {
+		} else if (send(log_fd, line, b.len, MSG_NOSIGNAL) != -1) {
 			return 0;
 		}
 		(void)io_close(log_fd);

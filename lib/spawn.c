@@ -319,10 +319,26 @@ child_watch(pid_t pid)
 }
 
 /*
+ * Waiting failed or timed out: kill and reap pid, keeping errno.  Not
+ * after ECHILD: the child was reaped behind our back (SIGCHLD ignored,
+ * which smtpd undoes at start), and its pid may be another process's by
+ * now.
+ */
+static void
+give_up(pid_t pid)
+{
+	int e = errno;
+
+	if (e != ECHILD)
+		spawn_kill(pid);
+	errno = e;
+}
+
+/*
  * Wait for pid until deadline: with a pidfd (watch != -1) one poll wakes
  * when the child has ended; without, naps between waitpid calls.  On the
- * deadline, or when waiting fails, the child is killed and reaped; -1
- * then (errno ETIMEDOUT at the deadline).
+ * deadline, or when waiting fails, the child is killed and reaped
+ * (give_up); -1 then (errno ETIMEDOUT at the deadline).
  */
 static int
 wait_until(pid_t pid, int watch, long long deadline, int *status)
@@ -331,7 +347,6 @@ wait_until(pid_t pid, int watch, long long deadline, int *status)
 	long long left;
 	long us = SPAWN_NAP_MIN_US;
 	pid_t r;
-	int e;
 
 	for (;;) {
 		r = reap(pid, status, WNOHANG);
@@ -358,9 +373,7 @@ wait_until(pid_t pid, int watch, long long deadline, int *status)
 		nap(us);
 		us = us * 2 > SPAWN_NAP_MAX_US ? SPAWN_NAP_MAX_US : us * 2;
 	}
-	e = errno;
-	spawn_kill(pid);
-	errno = e;
+	give_up(pid);
 	return -1;
 }
 
@@ -463,6 +476,7 @@ collect_until(pid_t pid, int fd, int watch, long long deadline,
 	struct pollfd pfd[2];
 	long long left;
 	int step = SPAWN_POLL_FIRST_MS;
+	pid_t reaped;
 	int r;
 
 	pfd[0].fd = fd;
@@ -497,10 +511,13 @@ collect_until(pid_t pid, int fd, int watch, long long deadline,
 		}
 		/* The child has ended (the pidfd says so), or the pipe was
 		 * quiet for a step: look. */
-		if (reap(pid, status, WNOHANG) == pid) {
+		reaped = reap(pid, status, WNOHANG);
+		if (reaped == pid) {
 			collect_rest(fd, line, cap, len, has_line);
 			return 1;
 		}
+		if (reaped == -1)
+			return -1;	/* ECHILD: see give_up */
 		step = step * 2 > SPAWN_POLL_MAX_MS ? SPAWN_POLL_MAX_MS :
 		    step * 2;
 	}
@@ -514,7 +531,6 @@ spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
 	int has_line = cap == 0;
 	int watch;
 	int r;
-	int e;
 
 	*len = 0;
 	if (cap > 0)
@@ -523,9 +539,7 @@ spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
 	r = collect_until(pid, fd, watch, deadline, line, cap, len, &has_line,
 	    status);
 	if (r == -1) {
-		e = errno;
-		spawn_kill(pid);
-		errno = e;
+		give_up(pid);
 	} else if (r == 0) {
 		r = wait_until(pid, watch, deadline, status);
 	}

@@ -5,7 +5,9 @@
  * plan; every other descriptor is close-on-exec in smtpd, so the child
  * gets exactly the plan (and never the UCSPI-TLS descriptors).  Children
  * start with posix_spawn (vfork speed, DESIGN.md "Where the time goes").
- * No allocation; nothing printed.
+ * No allocation; nothing printed.  SIGCHLD must not be ignored (then the
+ * system reaps children itself and the waits fail with ECHILD at once):
+ * smtpd sets it to its default at start.
  */
 #ifndef SMTP_SPAWN_H
 #define SMTP_SPAWN_H

@@ -184,6 +184,31 @@ EOF
 	grep -q 'delivery failed: timeout' "$T/err"
 }
 
+@test "a program that leaves a background job holding its stdout: the reply comes at its exit" {
+	local t0=$SECONDS
+	run smtp_session "$E$M${R}DATA\r\n$MSG$Q" HOOK_DIR="$H" \
+	    HOOK_MODE=background HOOK_SAY='queued' TIMEOUT=20
+	assert_replies 220 250 250 250 354 '250 2.0.0 queued' 221
+	[ $((SECONDS - t0)) -le 3 ]
+}
+
+@test "started with SIGCHLD ignored (a launcher's), programs still run and report: 250" {
+	# An ignored SIGCHLD survives exec; the system would then reap the
+	# program itself and smtpd could not learn its exit code.
+	local real=$SMTPD t0=$SECONDS
+	printf '#!/bin/sh\nexec python3 -c %s "$@"\n' \
+	    "'import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])' '$real'" \
+	    >"$T/ignore-sigchld"
+	chmod +x "$T/ignore-sigchld"
+	SMTPD=$T/ignore-sigchld
+	run smtp_session "$E$M${R}DATA\r\n$MSG$M${R}DATA\r\n$MSG$Q" \
+	    HOOK_DIR="$H" HOOK_MODE=background HOOK_SAY='queued' TIMEOUT=20
+	SMTPD=$real
+	assert_replies 220 250 250 250 354 '250 2.0.0 queued' 250 250 354 \
+	    '250 2.0.0 queued' 221
+	[ $((SECONDS - t0)) -le 4 ]
+}
+
 @test "a program that exits without reading stdin: its exit code counts" {
 	make_message 3000000 >"$T/big"
 	{ printf "$E$M${R}DATA\r\n"; cat "$T/big"; printf ".\r\n$Q"; } |

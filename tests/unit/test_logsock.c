@@ -86,7 +86,41 @@ main(void)
 	is_mem(got, n, "<22>smtpd[1]: again", "reconnected");
 
 	close(fd);
-	unlink(path);
+
+	/* A stream socket at /dev/log (some systems): NUL-framed lines;
+	 * and when that daemon goes away, an error, not a SIGPIPE (this
+	 * test does not ignore it). */
+	{
+		struct sockaddr_un sun;
+		int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		int cfd;
+
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+		unlink(path);
+		ok(lfd != -1 && bind(lfd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0 && listen(lfd, 1) == 0,
+		    "stream daemon up");
+		ok(logsock_send(path, LOG_MAIL | LOG_INFO, "smtpd", 3,
+		    "streamed", 8) == 0, "sent to a stream socket");
+		cfd = accept(lfd, NULL, NULL);
+		n = 0;
+		while (cfd != -1 && n < 23) {
+			ssize_t r = read(cfd, got + n, sizeof(got) - n);
+
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+		ok(n == 23 && memcmp(got, "<22>smtpd[3]: streamed", 23) == 0,
+		    "the line and its NUL (%zu octets)", n);
+		close(cfd);
+		close(lfd);
+		unlink(path);
+		ok(logsock_send(path, LOG_MAIL | LOG_INFO, "smtpd", 3, "lost",
+		    4) == -1, "the daemon gone: -1, and still alive");
+	}
 	rmdir(dir);
 	return tap_done();
 }

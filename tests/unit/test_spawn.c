@@ -263,6 +263,35 @@ test_collect(void)
 	ok(len == 0, "nothing printed, empty line");
 }
 
+/* With SIGCHLD ignored the system reaps our children: the waits must
+ * say so (ECHILD) at once, neither spin until the deadline nor kill a
+ * pid that may be another process's by now.  smtpd never runs like this
+ * (main sets SIGCHLD to its default). */
+static void
+test_sigchld_ignored(void)
+{
+	char *argv[] = { "/bin/sh", "-c", "exit 0", NULL };
+	char line[64];
+	size_t len;
+	pid_t pid;
+	long long t0;
+	int status;
+	int r;
+
+	signal(SIGCHLD, SIG_IGN);
+	t0 = io_now_ms();
+	r = collect_sh("echo bg; sleep 2 & exit 0", 4000, line, sizeof(line),
+	    &len, &status);
+	ok(r == -1 && errno == ECHILD, "collect: ECHILD (%d)", r);
+	ok(io_now_ms() - t0 < 1500, "... at once (%lld ms)", io_now_ms() - t0);
+	t0 = io_now_ms();
+	r = spawn_start(&pid, argv, env_none, NULL, 0);
+	ok(r == 0 && spawn_wait(pid, 4000, &status) == -1 && errno == ECHILD,
+	    "wait: ECHILD");
+	ok(io_now_ms() - t0 < 1500, "... at once (%lld ms)", io_now_ms() - t0);
+	signal(SIGCHLD, SIG_DFL);
+}
+
 /* A plan entry that keeps fd 9 where it is: passed as it is when it is
  * inheritable, and still passed when it is close-on-exec. */
 static void
@@ -315,6 +344,7 @@ main(void)
 	test_swap();
 	test_keep(0);
 	test_keep(1);
+	test_sigchld_ignored();
 	test_deadline();
 	test_errors();
 	test_collect();
