@@ -319,12 +319,11 @@ socket_name(int peer, char *host, size_t hostcap, char *serv, size_t servcap)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int r = peer ? getpeername(0, (struct sockaddr *)&ss, &len) :
-	    getsockname(0, (struct sockaddr *)&ss, &len);
-
 	const void *addr;
 	unsigned port;
 	struct buf b;
+	int r = peer ? getpeername(0, (struct sockaddr *)&ss, &len) :
+	    getsockname(0, (struct sockaddr *)&ss, &len);
 
 	if (r != 0)
 		return -1;
@@ -600,7 +599,6 @@ parse_args(int argc, char **argv)
 /* The checkpassword interface runs a subprogram on success; AUTH only
  * needs its exit status. */
 #define CHECKPASSWORD_SUBPROGRAM "/bin/true"
-
 
 /* AUTHMECHS: known mechanisms only (a typo is a configuration error, not
  * a silently missing mechanism), stored upper-case, once each. */
