@@ -106,6 +106,35 @@ assert_received_from()
 	assert_output --partial "([$1])"
 }
 
+# The session ran as nobody: the only message's file is nobody's.
+assert_delivered_as_nobody()
+{
+	local owner
+	owner=$(stat -c %U "$(message_file)")
+	[ "$owner" = nobody ] ||
+	    fail "message owned by $owner: the session did not run as nobody"
+}
+
+# assert_submission TLS_OPTION: a submission service on $PORT, reached
+# with swaks TLS_OPTION (--tls or --tls-on-connect), refuses MAIL without
+# AUTH (530), and takes a message after AUTH PLAIN as alice over
+# TLS 1.2; Received: says ESMTPSA from 127.0.0.1, the session ran as
+# nobody and nothing smtpd logged reached the client.
+assert_submission()
+{
+	send "$PORT" "$1"
+	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
+	assert_output --regexp '<~\*+ +530 5\.7\.0'
+	send "$PORT" "$1" -a PLAIN -au alice -ap wonderland
+	assert_success
+	assert_output --partial '=== TLS started with cipher TLSv1.2'
+	assert_no_log_to_client
+	run grep -A2 '^Received:' "$(message_file)"
+	assert_output --partial '([127.0.0.1])'
+	assert_output --partial 'with ESMTPSA'
+	assert_delivered_as_nobody
+}
+
 @test "smtpd --help: usage, every variable smtpd.c reads, the exit codes" {
 	run "$SMTPD" --help
 	assert_success
@@ -206,9 +235,7 @@ wait_multilog()
 	assert_no_log_to_client
 	assert_output --regexp '<- +220 smtp\.test ESMTP'
 	assert_received_from 127.0.0.1
-	# the session ran as nobody: the message file is nobody's
-	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
-	    fail "message owned by $(stat -c %U "$(message_file)")"
+	assert_delivered_as_nobody
 	[ -f "$SVC/rules.cdb" ] || fail "run did not compile rules.cdb"
 	# multilog, as nobody, with time stamps, got tcpserver's and
 	# smtpd's lines
@@ -241,35 +268,14 @@ prepare_submission()
 	# no STARTTLS, no AUTH offered
 	send "$PORT" -a PLAIN -au alice -ap wonderland
 	[ "$status" -eq 28 ] || fail "AUTH without TLS: swaks $status"
-	# TLS but no AUTH: 530 at MAIL
-	send "$PORT" --tls
-	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
-	assert_output --regexp '<~\*+ +530 5\.7\.0'
-	# TLS and AUTH
-	send "$PORT" --tls -a PLAIN -au alice -ap wonderland
-	assert_success
-	assert_output --partial '=== TLS started with cipher TLSv1.2'
-	assert_no_log_to_client
-	run grep -A2 '^Received:' "$(message_file)"
-	assert_output --partial '([127.0.0.1])'
-	assert_output --partial 'with ESMTPSA'
-	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
-	    fail "the session did not run as nobody"
+	assert_submission --tls
 	wait_multilog 'end: quit, 1 message'
 }
 
 @test "daemontools submissions (465): implicit TLS through tlswrapper, AUTH required, as nobody" {
 	prepare_submission submissions
 	run_daemontools
-	send "$PORT" --tls-on-connect
-	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
-	send "$PORT" --tls-on-connect -a PLAIN -au alice -ap wonderland
-	assert_success
-	assert_output --partial '=== TLS started with cipher TLSv1.2'
-	assert_no_log_to_client
-	run grep -A2 '^Received:' "$(message_file)"
-	assert_output --partial '([127.0.0.1])'
-	assert_output --partial 'with ESMTPSA'
+	assert_submission --tls-on-connect
 	wait_multilog 'end: quit, 1 message'
 }
 
@@ -326,8 +332,7 @@ in_private_dev()
 	assert_output --regexp '<- +220 mail\.example\.org ESMTP'
 	assert_no_log_to_client
 	assert_received_from 127.0.0.1
-	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
-	    fail "the session did not run as nobody"
+	assert_delivered_as_nobody
 	# smtpd's lines went to syslog (facility mail), with REMOTE_HOST
 	local i
 	for i in $(seq 100); do
@@ -423,8 +428,7 @@ run_systemd()
 	assert_success
 	assert_no_log_to_client
 	assert_received_from 127.0.0.1
-	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
-	    fail "the session did not run as nobody"
+	assert_delivered_as_nobody
 	wait_for_log 'info: [0-9a-f]+: connect from 127\.0\.0\.1 port [0-9]+$'
 	wait_for_log 'end: quit, 1 message'
 }
@@ -459,17 +463,7 @@ submission_dropin()
 	prepare_systemd submission
 	submission_dropin submission -n
 	run_systemd
-	send "$PORT" --tls
-	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
-	send "$PORT" --tls -a PLAIN -au alice -ap wonderland
-	assert_success
-	assert_output --partial '=== TLS started with cipher TLSv1.2'
-	assert_no_log_to_client
-	run grep -A2 '^Received:' "$(message_file)"
-	assert_output --partial '([127.0.0.1])'
-	assert_output --partial 'with ESMTPSA'
-	[ "$(stat -c %U "$(message_file)")" = nobody ] ||
-	    fail "smtpd did not run as nobody"
+	assert_submission --tls
 	wait_for_log 'end: quit, 1 message'
 }
 
@@ -477,29 +471,34 @@ submission_dropin()
 	prepare_systemd submissions
 	submission_dropin submissions ''
 	run_systemd
-	send "$PORT" --tls-on-connect
-	[ "$status" -eq 23 ] || fail "MAIL without AUTH: swaks $status"
-	send "$PORT" --tls-on-connect -a PLAIN -au alice -ap wonderland
-	assert_success
-	assert_output --partial '=== TLS started with cipher TLSv1.2'
-	assert_no_log_to_client
-	run grep -A2 '^Received:' "$(message_file)"
-	assert_output --partial '([127.0.0.1])'
-	assert_output --partial 'with ESMTPSA'
+	assert_submission --tls-on-connect
 	wait_for_log 'end: quit, 1 message'
 }
 
-@test "systemd-socket-activate --inetd: no address variables, the peer comes from the socket" {
-	local port san=()
-	port=$(free_port)
+# start_ssa [NAME=value...]: systemd-socket-activate --inetd on
+# 127.0.0.1:$PORT (picked here) running smtpd with delivery_args's
+# target.  It passes on only HOME, PATH, TERM and its -E variables: the
+# arguments.  smtpd's log in $T/server.log.
+start_ssa()
+{
+	local san=() target=() setenv=() v
+	PORT=$(free_port)
 	mapfile -t san < <(san_env)
+	mapfile -t target < <(delivery_args)
+	for v in "$@"; do
+		setenv+=(-E "$v")
+	done
 	env -i PATH=/usr/bin:/bin "${san[@]}" \
-	    systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
-	    -E SMTPGREETING=ssa.test "$SMTPD" maildir "$MD" \
+	    systemd-socket-activate --inetd -a -l "127.0.0.1:$PORT" \
+	    "${setenv[@]}" "$SMTPD" "${target[@]}" \
 	    >"$T/ssa.out" 2>"$T/server.log" &
-	PIDS=($!)
-	wait_port "$port"
-	send "$port"
+	PIDS+=($!)
+	wait_port "$PORT"
+}
+
+@test "systemd-socket-activate --inetd: no address variables, the peer comes from the socket" {
+	start_ssa SMTPGREETING=ssa.test
+	send "$PORT"
 	assert_success
 	assert_output --regexp '<- +220 ssa\.test ESMTP'
 	assert_no_log_to_client
@@ -509,23 +508,15 @@ submission_dropin()
 }
 
 @test "systemd-socket-activate --inetd: a pipe program gets TCPREMOTEIP and TCPLOCALIP from the socket" {
-	local port san=()
-	port=$(free_port)
 	mkdir -p "$T/hook"
-	mapfile -t san < <(san_env)
-	# (it passes on only HOME, PATH, TERM and the -E variables)
-	env -i PATH=/usr/bin:/bin "${san[@]}" \
-	    systemd-socket-activate --inetd -a -l "127.0.0.1:$port" \
-	    -E HOOK_DIR="$T/hook" "$SMTPD" pipe "$BATS_TEST_DIRNAME/helpers/hook-recorder" \
-	    >"$T/ssa.out" 2>"$T/server.log" &
-	PIDS=($!)
-	wait_port "$port"
-	send "$port"
+	DELIVERY=(pipe "$HELPERS/hook-recorder")
+	start_ssa HOOK_DIR="$T/hook"
+	send "$PORT"
 	assert_success
 	run tr '\0' '\n' <"$T/hook/env.1"
 	assert_line 'TCPREMOTEIP=127.0.0.1'
 	assert_line 'TCPLOCALIP=127.0.0.1'
-	assert_line "TCPLOCALPORT=$port"
+	assert_line "TCPLOCALPORT=$PORT"
 	assert_line --regexp '^TCPREMOTEPORT=[0-9]+$'
 }
 
