@@ -219,12 +219,7 @@ run_daemontools()
 # wait_multilog REGEX: a line of the service's log/main/current matches.
 wait_multilog()
 {
-	local i
-	for i in $(seq 100); do
-		grep -qE "$1" "$SVC/log/main/current" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "no line matching /$1/ in $(cat "$SVC/log/main/current")"
+	wait_for_line "$SVC/log/main/current" "$1"
 }
 
 @test "daemontools: contrib's run (envdir, tcprules, softlimit, setuidgid) and log/run (multilog)" {
@@ -334,11 +329,7 @@ in_private_dev()
 	assert_received_from 127.0.0.1
 	assert_delivered_as_nobody
 	# smtpd's lines went to syslog (facility mail), with REMOTE_HOST
-	local i
-	for i in $(seq 100); do
-		grep -q 'end: quit' "$T/syslog.txt" 2>/dev/null && break
-		sleep 0.05
-	done
+	wait_for_line "$T/syslog.txt" 'end: quit'
 	run cat "$T/syslog.txt"
 	assert_line --regexp '^<22>smtpd\[[0-9]+\]: .*info: [0-9a-f]+: connect from 127\.0\.0\.1'
 	assert_line --regexp 'info: [0-9a-f]+: end: quit, 1 message$'

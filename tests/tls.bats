@@ -64,7 +64,7 @@ smtpd_fake_ucspi()
 # (NAME=value...).
 start_stunnel()
 {
-	local san i
+	local san
 	mapfile -t san < <(san_env)
 	PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	cat >"$T/stunnel.conf" <<-EOF
@@ -81,12 +81,7 @@ start_stunnel()
 	env -i PATH=/usr/bin:/bin "${san[@]}" SMTPS=1 TCPLOCALHOST=smtp.test \
 	    "$@" stunnel "$T/stunnel.conf" 2>"$T/server.log" &
 	STUNNEL_PID=$!
-	for i in $(seq 100); do
-		grep -q 'Configuration successful' "$T/stunnel.log" \
-		    2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "stunnel did not start: $(cat "$T/stunnel.log")"
+	wait_for_line "$T/stunnel.log" 'Configuration successful'
 }
 
 swaks_to()

@@ -240,16 +240,24 @@ client()
 	return $rc
 }
 
-# wait_for_log REGEX: smtpd logs after the client has gone; wait (at most
-# 5 s) for a line of $T/server.log to match.
-wait_for_log()
+# wait_for_line FILE REGEX: wait (at most 5 s) for a line of FILE, which
+# another process writes, to match (grep -E); fail showing FILE if none
+# does.
+wait_for_line()
 {
 	local i
 	for i in $(seq 100); do
-		grep -qE "$1" "$T/server.log" 2>/dev/null && return 0
+		grep -qE "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
-	fail "no log line matching /$1/ in: $(cat "$T/server.log")"
+	fail "no line matching /$2/ in $1: $(cat "$1" 2>&1)"
+}
+
+# wait_for_log REGEX: smtpd logs after the client has gone; wait for a
+# line of $T/server.log to match.
+wait_for_log()
+{
+	wait_for_line "$T/server.log" "$1"
 }
 
 # The /proc checks of a long session, for a delivery helper that records
