@@ -90,6 +90,28 @@ swaks_to()
 	    --from a@example.org --to b@example.net --timeout 10 "$@"
 }
 
+# s_client_message BODY: one message with BODY through openssl s_client
+# -starttls smtp, which verifies the certificate; its output and status.
+s_client_message()
+{
+	printf 'EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s_client\r\n\r\n%s\r\n.\r\nQUIT\r\n' "$1" |
+	    timeout 10 openssl s_client -quiet -starttls smtp -CAfile "$CERT" \
+	    -verify_return_error -connect "127.0.0.1:$PORT" 2>&1
+}
+
+# curl_message SCHEME BODY [CURL OPTION...]: one message with BODY through
+# curl to SCHEME://localhost:$PORT (smtp, smtps), which verifies the
+# certificate.
+curl_message()
+{
+	local scheme=$1 body=$2
+	shift 2
+	printf 'Subject: curl %s\r\n\r\n%s\r\n' "$scheme" "$body" >"$T/msg.eml"
+	curl -sS --cacert "$CERT" --max-time 10 "$@" \
+	    --url "$scheme://localhost:$PORT/client.example" \
+	    --mail-from a@example.org --mail-rcpt b@example.net -T "$T/msg.eml"
+}
+
 # The Received: line of the only message says how it came.
 assert_received_with()
 {
@@ -97,28 +119,89 @@ assert_received_with()
 	assert_output --regexp $'\tby smtp\\.test \\(smtpd\\) with '"$1"' id '
 }
 
+# assert_swaks_starttls VERSION: swaks --tls through the STARTTLS wrapper
+# on $PORT negotiates TLS VERSION (TLSv1.3, TLSv1.2); STARTTLS was
+# offered once, in the clear only (RFC 3207 §4.2), and the message is
+# stored with ESMTPS.
+assert_swaks_starttls()
+{
+	run swaks_to --tls --header 'Subject: swaks --tls'
+	assert_success
+	assert_output --partial "=== TLS started with cipher $1"
+	run grep -c -- '250-STARTTLS' <<<"$output"
+	assert_output 1
+	assert_stored 1
+	assert_received_with ESMTPS
+}
+
+# assert_rset_injection_refused VERSION: STARTTLS and RSET in one write
+# (starttls-inject.py, CVE-2011-0411) to the server on $PORT: nothing
+# follows the 220 in the clear, the handshake gives TLS VERSION, and
+# inside TLS only the EHLO and QUIT are answered, never the RSET; smtpd
+# logs the 6 octets it discarded.
+assert_rset_injection_refused()
+{
+	run "$PY" "$HELPERS/starttls-inject.py" "$PORT" "$CERT"
+	assert_success
+	assert_line 'S: 220 2.0.0 Ready to start TLS'
+	assert_line 'clear after 220: 0'
+	assert_line "tls: $1"
+	run grep -E '^S~: [0-9]{3} ' <<<"$output"
+	assert_output --regexp '^S~: 250 [^\n]*
+S~: 221 2\.0\.0'
+	refute_output --partial '2.0.0 OK'
+	wait_for_log 'STARTTLS: discarded 6 octets the client sent after it'
+}
+
+# run_not_tls_after_starttls: a client that asks for STARTTLS, gets the
+# 220, then sends plain text instead of a TLS ClientHello.
+run_not_tls_after_starttls()
+{
+	run "$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 \
+	    'expect:^220 ' 'send:EHLO client.example\r\n' 'expect:^250 ' \
+	    'send:STARTTLS\r\n' 'expect:^220 2\.0\.0' \
+	    'send:this is not a TLS ClientHello\r\n'
+}
+
+# hold_session: a client in the background holds a session open on $PORT
+# for 5 s (its pid in CLIENT_PID); SESSION_PID is that session's smtpd.
+hold_session()
+{
+	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 'expect:^220 ' \
+	    'send:EHLO client.example\r\n' 'expect:^250 ' 'sleep:5' \
+	    >/dev/null &
+	CLIENT_PID=$!
+	wait_for_log 'connect from 127\.0\.0\.1'
+	SESSION_PID=$(sed -n 's/^smtpd: pid \([0-9]*\): info: .*connect from.*/\1/p' \
+	    "$T/server.log" | head -n 1)
+	[ -d "/proc/$SESSION_PID" ] ||
+	    fail "smtpd (pid $SESSION_PID) is not running"
+}
+
+# assert_cloexec FD NAME: descriptor FD of smtpd (SESSION_PID) is
+# close-on-exec; NAME says which descriptor it is in the failure.
+assert_cloexec()
+{
+	local flags
+	flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$SESSION_PID/fdinfo/$1")
+	# O_CLOEXEC is 02000000 (octal) in fdinfo's flags
+	(( (8#$flags & 8#2000000) != 0 )) ||
+	    fail "$2 has flags $flags: not close-on-exec"
+}
+
 # ---------------------------------------------------------------------
 # UCSPI-TLS
 
 @test "UCSPI-TLS: swaks --tls; STARTTLS offered once, message stored with ESMTPS" {
 	start_ucspi UCSPITLS=1
-	run swaks_to --tls --header 'Subject: ucspi swaks'
-	assert_success
-	assert_output --partial '=== TLS started with cipher TLSv1.3'
-	# offered in the clear, not after the handshake (RFC 3207 §4.2)
-	run grep -c -- '250-STARTTLS' <<<"$output"
-	assert_output 1
-	assert_stored 1
-	assert_received_with ESMTPS
+	assert_swaks_starttls TLSv1.3
 	wait_for_log 'STARTTLS: TLS started: protocol TLSv1\.3 cipher TLS_AES_'
 	wait_for_log 'end: quit, 1 message'
 }
 
 @test "UCSPI-TLS: openssl s_client -starttls smtp" {
 	start_ucspi UCSPITLS=1
-	run bash -c 'printf "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s_client\r\n\r\nover openssl\r\n.\r\nQUIT\r\n" |
-	    timeout 10 openssl s_client -quiet -starttls smtp -CAfile "$1" \
-	    -verify_return_error -connect "127.0.0.1:$2" 2>&1' bash "$CERT" "$PORT"
+	run s_client_message 'over openssl'
 	assert_success
 	assert_output --partial '250 2.0.0'
 	assert_output --partial '221 2.0.0'
@@ -131,10 +214,7 @@ assert_received_with()
 
 @test "UCSPI-TLS: curl --ssl-reqd" {
 	start_ucspi UCSPITLS=1
-	printf 'Subject: curl\r\n\r\nover curl\r\n' >"$T/msg.eml"
-	run curl -sS --ssl-reqd --cacert "$CERT" --max-time 10 \
-	    --url "smtp://localhost:$PORT/client.example" \
-	    --mail-from a@example.org --mail-rcpt b@example.net -T "$T/msg.eml"
+	run curl_message smtp 'over curl' --ssl-reqd
 	assert_success
 	assert_stored 1
 	assert_received_with ESMTPS
@@ -166,17 +246,7 @@ assert_received_with()
 
 @test "UCSPI-TLS: STARTTLS then RSET in one write: the RSET is never answered" {
 	start_ucspi UCSPITLS=1
-	run "$PY" "$HELPERS/starttls-inject.py" "$PORT" "$CERT"
-	assert_success
-	assert_line 'S: 220 2.0.0 Ready to start TLS'
-	assert_line 'clear after 220: 0'
-	assert_line 'tls: TLSv1.3'
-	# inside TLS: the EHLO reply and the 221, nothing for the RSET
-	run grep -E '^S~: [0-9]{3} ' <<<"$output"
-	assert_output --regexp '^S~: 250 [^\n]*
-S~: 221 2\.0\.0'
-	refute_output --partial '2.0.0 OK'
-	wait_for_log 'STARTTLS: discarded 6 octets the client sent after it'
+	assert_rset_injection_refused TLSv1.3
 	wait_for_log 'end: quit'
 }
 
@@ -190,10 +260,7 @@ S~: 221 2\.0\.0'
 
 @test "UCSPI-TLS: a client that does not speak TLS after the 220 ends the session, logged" {
 	start_ucspi UCSPITLS=1
-	run "$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 \
-	    'expect:^220 ' 'send:EHLO client.example\r\n' 'expect:^250 ' \
-	    'send:STARTTLS\r\n' 'expect:^220 2\.0\.0' \
-	    'send:this is not a TLS ClientHello\r\n'
+	run_not_tls_after_starttls
 	assert_success
 	wait_for_log 'STARTTLS: TLS handshake failed: the wrapper closed SSLCTLFD'
 	wait_for_log 'end: connection failed, 0 messages'
@@ -203,23 +270,13 @@ S~: 221 2\.0\.0'
 
 @test "UCSPI-TLS: SSLCTLFD, SSLREADFD and SSLWRITEFD are close-on-exec in smtpd" {
 	start_ucspi UCSPITLS=1
-	# hold a session open while we look at smtpd's descriptors
-	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 'expect:^220 ' \
-	    'send:EHLO client.example\r\n' 'expect:^250 ' 'sleep:5' \
-	    >/dev/null &
-	CLIENT_PID=$!
-	wait_for_log 'connect from 127\.0\.0\.1'
-	local pid name fd flags
-	pid=$(sed -n 's/^smtpd: pid \([0-9]*\): info: .*connect from.*/\1/p' \
-	    "$T/server.log" | head -n 1)
-	[ -d "/proc/$pid" ] || fail "smtpd (pid $pid) is not running"
+	hold_session
+	local name fd
 	for name in SSLCTLFD SSLREADFD SSLWRITEFD; do
-		fd=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n "s/^$name=//p")
+		fd=$(tr '\0' '\n' <"/proc/$SESSION_PID/environ" |
+		    sed -n "s/^$name=//p")
 		[ -n "$fd" ] || fail "$name not in smtpd's environment"
-		flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$pid/fdinfo/$fd")
-		# O_CLOEXEC is 02000000 (octal) in fdinfo's flags
-		(( (8#$flags & 8#2000000) != 0 )) ||
-		    fail "$name=$fd has flags $flags: not close-on-exec"
+		assert_cloexec "$fd" "$name=$fd"
 	done
 }
 
@@ -336,13 +393,7 @@ assert_child_fds()
 @test "tlswrapper -n: swaks --tls; STARTTLS offered once, ESMTPS" {
 	start_tlswrapper -n
 	start_server TLSWRAPPER=1
-	run swaks_to --tls --header 'Subject: tlswrapper swaks'
-	assert_success
-	assert_output --partial '=== TLS started with cipher TLSv1.2'
-	run grep -c -- '250-STARTTLS' <<<"$output"
-	assert_output 1
-	assert_stored 1
-	assert_received_with ESMTPS
+	assert_swaks_starttls TLSv1.2
 	wait_for_log 'STARTTLS: handed to tlswrapper'
 	wait_for_log 'end: quit, 1 message'
 }
@@ -350,15 +401,10 @@ assert_child_fds()
 @test "tlswrapper -n: openssl s_client, curl and smtplib" {
 	start_tlswrapper -n
 	start_server TLSWRAPPER=1
-	run bash -c 'printf "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: s_client\r\n\r\none\r\n.\r\nQUIT\r\n" |
-	    timeout 10 openssl s_client -quiet -starttls smtp -CAfile "$1" \
-	    -verify_return_error -connect "127.0.0.1:$2" 2>&1' bash "$CERT" "$PORT"
+	run s_client_message one
 	assert_success
 	assert_output --partial '221 2.0.0'
-	printf 'Subject: curl\r\n\r\ntwo\r\n' >"$T/msg.eml"
-	run curl -sS --ssl-reqd --cacert "$CERT" --max-time 10 \
-	    --url "smtp://localhost:$PORT/client.example" \
-	    --mail-from a@example.org --mail-rcpt b@example.net -T "$T/msg.eml"
+	run curl_message smtp two --ssl-reqd
 	assert_success
 	run "$PY" - "$PORT" "$CERT" <<-'EOF'
 	import smtplib, ssl, sys
@@ -381,32 +427,14 @@ assert_child_fds()
 @test "tlswrapper -n: STARTTLS then RSET in one write: the RSET is never answered" {
 	start_tlswrapper -n
 	start_server TLSWRAPPER=1
-	run "$PY" "$HELPERS/starttls-inject.py" "$PORT" "$CERT"
-	assert_success
-	assert_line 'S: 220 2.0.0 Ready to start TLS'
-	assert_line 'clear after 220: 0'
-	assert_line 'tls: TLSv1.2'
-	run grep -E '^S~: [0-9]{3} ' <<<"$output"
-	assert_output --regexp '^S~: 250 [^\n]*
-S~: 221 2\.0\.0'
-	refute_output --partial '2.0.0 OK'
-	wait_for_log 'STARTTLS: discarded 6 octets the client sent after it'
+	assert_rset_injection_refused TLSv1.2
 }
 
 @test "tlswrapper -n: fd 5 is close-on-exec in smtpd; without TLSWRAPPER no STARTTLS" {
 	start_tlswrapper -n
 	start_server TLSWRAPPER=1
-	"$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 'expect:^220 ' \
-	    'send:EHLO client.example\r\n' 'expect:^250 ' 'sleep:5' \
-	    >/dev/null &
-	CLIENT_PID=$!
-	wait_for_log 'connect from 127\.0\.0\.1'
-	local pid flags
-	pid=$(sed -n 's/^smtpd: pid \([0-9]*\): info: .*connect from.*/\1/p' \
-	    "$T/server.log" | head -n 1)
-	flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$pid/fdinfo/5")
-	(( (8#$flags & 8#2000000) != 0 )) ||
-	    fail "fd 5 has flags $flags: not close-on-exec"
+	hold_session
+	assert_cloexec 5 'fd 5'
 	kill "$CLIENT_PID"
 	wait "$CLIENT_PID" || true
 	CLIENT_PID=
@@ -428,10 +456,7 @@ S~: 221 2\.0\.0'
 @test "tlswrapper -n: a client that does not speak TLS after the 220 ends the session" {
 	start_tlswrapper -n
 	start_server TLSWRAPPER=1
-	run "$PY" "$HELPERS/smtp-client.py" -p "$PORT" -t 10 \
-	    'expect:^220 ' 'send:EHLO client.example\r\n' 'expect:^250 ' \
-	    'send:STARTTLS\r\n' 'expect:^220 2\.0\.0' \
-	    'send:this is not a TLS ClientHello\r\n'
+	run_not_tls_after_starttls
 	assert_success
 	wait_for_log 'STARTTLS: handed to tlswrapper'
 	wait_for_log 'end: client closed the connection, 0 messages'
@@ -444,10 +469,7 @@ S~: 221 2\.0\.0'
 	assert_success
 	assert_output --partial '=== TLS started with cipher TLSv1.2'
 	refute_output --partial 'STARTTLS'
-	printf 'Subject: curl smtps\r\n\r\nhi\r\n' >"$T/msg.eml"
-	run curl -sS --cacert "$CERT" --max-time 10 \
-	    --url "smtps://localhost:$PORT/client.example" \
-	    --mail-from a@example.org --mail-rcpt b@example.net -T "$T/msg.eml"
+	run curl_message smtps hi
 	assert_success
 	assert_stored 2
 	run grep -h -A1 '^Received:' "$MD"/new/*
