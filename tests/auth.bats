@@ -47,6 +47,30 @@ swaks_auth()
 	    --auth "$mech" --auth-user "$user" --auth-password "$pass" "$@"
 }
 
+# smtp_py SCRIPT [ARG...]: Python SCRIPT, for exchanges smtp-client.py
+# cannot script (a digest over the challenge, a stopwatch), after a
+# prelude that sets up
+#	s	a socket connected to 127.0.0.1:$PORT (timeout 10 s)
+#	f	its reading side
+#	reply()	the final line of the next reply, CR LF removed
+# and reads the greeting.  sys.argv[1] is $PORT, the ARGs follow it.
+smtp_py()
+{
+	local script=$1
+	shift
+	"$PY" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def reply():
+    while True:
+        line = f.readline().decode()
+        if line[3:4] != "-":
+            return line.rstrip("\r\n")
+reply()
+'"$script" "$PORT" "$@"
+}
+
 assert_authenticated_message()
 {
 	# assert_authenticated_message USER: one message, Received: says so
@@ -246,16 +270,8 @@ except smtplib.SMTPAuthenticationError as e:
 
 @test "checkpassword input for CRAM-MD5: user NUL hex-digest NUL <pid.time@host> NUL, the challenge sent" {
 	start_server "${AUTH_ENV[@]}" AUTHMECHS=CRAM-MD5 CHECKPW_DUMP="$T/fd3"
-	run "$PY" -c '
-import base64, hashlib, hmac, socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb")
-def reply():
-    while True:
-        line = f.readline().decode()
-        if line[3:4] != "-":
-            return line.rstrip("\r\n")
-reply()
+	run smtp_py '
+import base64, hashlib, hmac
 s.sendall(b"EHLO client.example\r\nAUTH CRAM-MD5\r\n")
 reply()
 r = reply()
@@ -267,7 +283,7 @@ print(reply())
 open(sys.argv[2], "w").write("alice\0" + digest + "\0" + challenge.decode() + "\0")
 s.sendall(b"QUIT\r\n")
 reply()
-' "$PORT" "$T/expected"
+' "$T/expected"
 	assert_success
 	assert_line --regexp '^challenge <[0-9]+\.[0-9]+@smtp\.test>$'
 	assert_line '235 2.7.0 Authentication succeeded'
@@ -492,16 +508,8 @@ reply()
 
 @test "a failure is answered after AUTHDELAY; a success is not delayed" {
 	start_server "${AUTH_ENV[@]}" AUTHDELAY=1
-	run "$PY" -c '
-import base64, socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb")
-def reply():
-    while True:
-        line = f.readline().decode()
-        if line[3:4] != "-":
-            return line.rstrip("\r\n")
-reply()
+	run smtp_py '
+import base64, time
 s.sendall(b"EHLO client.example\r\n")
 reply()
 for pw in (b"wrong", b"wonderland"):
@@ -509,7 +517,7 @@ for pw in (b"wrong", b"wonderland"):
     s.sendall(b"AUTH PLAIN " + base64.b64encode(b"\0alice\0" + pw) + b"\r\n")
     r = reply()
     print(r[:3], "%.2f" % (time.monotonic() - t))
-' "$PORT"
+'
 	assert_success
 	local fail_time ok_time
 	fail_time=$(awk '$1 == 535 { print $2 }' <<<"$output")
