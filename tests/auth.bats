@@ -47,6 +47,17 @@ swaks_auth()
 	    --auth "$mech" --auth-user "$user" --auth-password "$pass" "$@"
 }
 
+curl_auth()
+{
+	# curl_auth USER:PASSWORD [curl options...]: $T/msg.eml through
+	# curl --user; -v puts the SMTP dialogue in what run captures
+	local user=$1
+	shift
+	curl -sS -v --url "smtp://127.0.0.1:$PORT/client.example" \
+	    --mail-from a@example.org --mail-rcpt b@example.net \
+	    --user "$user" "$@" -T "$T/msg.eml"
+}
+
 # smtp_py SCRIPT [ARG...]: Python SCRIPT, for exchanges smtp-client.py
 # cannot script (a digest over the challenge, a stopwatch), after a
 # prelude that sets up
@@ -167,18 +178,14 @@ assert_authenticated_message()
 
 @test "curl --user picks CRAM-MD5 when offered, PLAIN otherwise; both deliver" {
 	start_server "${AUTH_ENV[@]}" AUTHMECHS="PLAIN LOGIN CRAM-MD5"
-	run curl -sS -v --url "smtp://127.0.0.1:$PORT/client.example" \
-	    --mail-from a@example.org --mail-rcpt b@example.net \
-	    --user alice:wonderland -T "$T/msg.eml"
+	run curl_auth alice:wonderland
 	assert_success
 	assert_output --partial 'AUTH CRAM-MD5'
 	assert_authenticated_message alice
 	rm -f "$MD"/new/*
 	stop_server
 	start_server "${AUTH_ENV[@]}"
-	run curl -sS -v --url "smtp://127.0.0.1:$PORT/client.example" \
-	    --mail-from a@example.org --mail-rcpt b@example.net \
-	    --user bob:builder -T "$T/msg.eml"
+	run curl_auth bob:builder
 	assert_success
 	assert_output --partial 'AUTH PLAIN'
 	assert_authenticated_message bob
@@ -186,9 +193,7 @@ assert_authenticated_message()
 
 @test "curl --user with a wrong password fails with 535" {
 	start_server "${AUTH_ENV[@]}"
-	run curl -sS -v --url "smtp://127.0.0.1:$PORT/client.example" \
-	    --mail-from a@example.org --mail-rcpt b@example.net \
-	    --user alice:nope --login-options AUTH=LOGIN -T "$T/msg.eml"
+	run curl_auth alice:nope --login-options AUTH=LOGIN
 	assert_failure
 	assert_output --partial '< 535 5.7.8'
 	assert_stored 0
