@@ -476,10 +476,12 @@ start_ssa()
 	PORT=$(free_port)
 	mapfile -t san < <(san_env)
 	mapfile -t target < <(delivery_args)
-	for v in "$@"; do
+	# systemd-socket-activate passes smtpd only HOME, PATH, TERM and
+	# its -E variables: the sanitizer options go that way too.
+	for v in "${san[@]}" "$@"; do
 		setenv+=(-E "$v")
 	done
-	env -i PATH=/usr/bin:/bin "${san[@]}" \
+	env -i PATH=/usr/bin:/bin \
 	    systemd-socket-activate --inetd -a -l "127.0.0.1:$PORT" \
 	    "${setenv[@]}" "$SMTPD" "${target[@]}" \
 	    >"$T/ssa.out" 2>"$T/server.log" &
