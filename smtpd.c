@@ -1377,14 +1377,20 @@ peer_env(void)
 
 /* RCPTCHECK; QMAILQUEUE is read with the arguments.  When any program
  * may run, what smtpd inherited beyond 0-2 becomes close-on-exec, so
- * that a child gets exactly its fd plan (lib/spawn.h). */
+ * that a child gets exactly its fd plan, and SIGCHLD is at its default
+ * (lib/spawn.h). */
 static void
 configure_programs(void)
 {
 	rt.rcptcheck = env_or("RCPTCHECK", NULL);
 	if (rt.rcptcheck != NULL || rt.checkpassword != NULL ||
-	    rt.kind == DELIVER_PIPE || rt.kind == DELIVER_QMAIL_QUEUE)
+	    rt.kind == DELIVER_PIPE || rt.kind == DELIVER_QMAIL_QUEUE) {
 		(void)spawn_cloexec_from(3);
+		/* A launcher may pass SIGCHLD ignored; then the system
+		 * would reap our children and waitpid could not tell how
+		 * they ended (lib/spawn.h). */
+		signal(SIGCHLD, SIG_DFL);
+	}
 }
 
 /* After deliver_init: what the delivery programs need from us. */
@@ -1978,9 +1984,6 @@ main(int argc, char **argv)
 	/* EPIPE and EFBIG are handled where they happen. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
-	/* A launcher may pass SIGCHLD ignored; then the system would reap
-	 * our children and waitpid could not tell how they ended. */
-	signal(SIGCHLD, SIG_DFL);
 	parse_args(argc, argv);
 	configure();
 	clock_gettime(CLOCK_REALTIME, &now);
