@@ -256,16 +256,24 @@ track_header(struct smtp_session *s, const char *p, size_t n)
 	s->hdr_name_len += n;
 }
 
-/* Content octets of the current line (no LF among them). */
+/* Count content octets of the current line and the octets of its end
+ * as they came on the wire, against the line and size limits. */
 static void
-line_content(struct smtp_session *s, const char *p, size_t n)
+count_octets(struct smtp_session *s, size_t content, size_t ending)
 {
-	s->line_len += n;
-	s->wire_size += n;
+	s->line_len += content;
+	s->wire_size += content + ending;
 	if (s->line_len > SMTP_TEXT_LINE_MAX - 2 && !is_binary(s))
 		refuse_message(s, REPLY_TEXT_LINE_TOO_LONG);
 	if (s->wire_size > s->cfg->databytes)
 		refuse_message(s, REPLY_SIZE_EXCEEDED);
+}
+
+/* Content octets of the current line (no LF among them). */
+static void
+line_content(struct smtp_session *s, const char *p, size_t n)
+{
+	count_octets(s, n, 0);
 	if (s->in_headers)
 		track_header(s, p, n);
 	store(s, p, n);
@@ -275,9 +283,7 @@ line_content(struct smtp_session *s, const char *p, size_t n)
 static void
 line_end(struct smtp_session *s)
 {
-	s->wire_size += 2;
-	if (s->wire_size > s->cfg->databytes)
-		refuse_message(s, REPLY_SIZE_EXCEEDED);
+	count_octets(s, 0, 2);
 	if (s->in_headers) {
 		if (s->line_len == 0) {
 			s->in_headers = 0;
@@ -298,19 +304,10 @@ line_end(struct smtp_session *s)
 static void
 line_whole(struct smtp_session *s, const char *p, size_t n)
 {
-	s->line_len += n;
-	s->wire_size += n + 2;
-	if (s->line_len > SMTP_TEXT_LINE_MAX - 2 && !is_binary(s))
-		refuse_message(s, REPLY_TEXT_LINE_TOO_LONG);
-	if (s->wire_size > s->cfg->databytes)
-		refuse_message(s, REPLY_SIZE_EXCEEDED);
+	count_octets(s, n, 2);
 	s->line_len = 0;
-	if (s->msg_refusal != REPLY_NONE)
-		return;
-	memcpy(s->body + s->body_len, p, n);
-	s->body[s->body_len + n] = '\n';
-	s->body_len += n + 1;
-	s->msg_size += n + 1;
+	store(s, p, n);
+	store(s, "\n", 1);
 }
 
 /* A CR or LF that is not part of a CRLF (RFC 5321 §2.3.8). */
