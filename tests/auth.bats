@@ -12,9 +12,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-Q='QUIT\r\n'
-
 setup()
 {
 	common_setup

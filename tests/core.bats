@@ -6,11 +6,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-M='MAIL FROM:<a@example.org>\r\n'
-R='RCPT TO:<b@example.net>\r\n'
-Q='QUIT\r\n'
-
 # --- greeting and EHLO ---
 
 @test "greeting: 220 with TCPLOCALHOST, and ESMTP" {

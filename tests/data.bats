@@ -5,10 +5,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-M='MAIL FROM:<a@example.org>\r\n'
-R='RCPT TO:<b@example.net>\r\n'
-Q='QUIT\r\n'
 D="$E$M${R}DATA\r\n"
 OK=("220" "250" "250 2.1.0" "250 2.1.5" "354" "250 2.0.0" "221 2.0.0")
 REFUSED=("220" "250" "250 2.1.0" "250 2.1.5" "354" "554 5.6.0" "221 2.0.0")

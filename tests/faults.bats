@@ -11,9 +11,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-M='MAIL FROM:<a@example.org>\r\n'
-R='RCPT TO:<b@example.net>\r\n'
 D="$M${R}DATA\r\n"
 SMALL='Subject: small\r\n\r\nsmall\r\n.\r\n'
 

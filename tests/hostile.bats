@@ -8,7 +8,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
 D='MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n'
 
 # trickle [-i SECONDS] PREFIX TEXT: tests/helpers/trickle.py against the

@@ -4,11 +4,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-M='MAIL FROM:<a@example.org>\r\n'
-R='RCPT TO:<b@example.net>\r\n'
-Q='QUIT\r\n'
-
 rcpts()
 {
 	local i

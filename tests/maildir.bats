@@ -6,12 +6,7 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-M='MAIL FROM:<a@example.org>\r\n'
-R='RCPT TO:<b@example.net>\r\n'
-Q='QUIT\r\n'
 D="$E$M${R}DATA\r\n"
-MSG='Subject: m\r\n\r\nhello\r\n.\r\n'
 
 @test "the Maildir and its tmp/ new/ cur/ are created when missing" {
 	[ ! -e "$MD" ]

@@ -7,12 +7,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-M='MAIL FROM:<a@example.org>\r\n'
-R='RCPT TO:<b@example.net>\r\n'
-Q='QUIT\r\n'
-MSG='Subject: m\r\n\r\nhello\r\n.\r\n'
-
 setup()
 {
 	common_setup

@@ -4,10 +4,6 @@
 
 load helpers/common
 
-E='EHLO client.example\r\n'
-M='MAIL FROM:<a@example.org>\r\n'
-Q='QUIT\r\n'
-
 rcpt_replies()
 {
 	# rcpt_replies ADDRESS...: one RCPT each in one transaction

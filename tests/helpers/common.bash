@@ -12,6 +12,14 @@
 bats_load_library bats-support
 bats_load_library bats-assert
 
+# The client's usual lines, CRLF included, for printf formats: EHLO, MAIL,
+# RCPT, QUIT, and a short message with its end.  A file may set its own.
+E='EHLO client.example\r\n'
+M='MAIL FROM:<a@example.org>\r\n'
+R='RCPT TO:<b@example.net>\r\n'
+Q='QUIT\r\n'
+MSG='Subject: m\r\n\r\nhello\r\n.\r\n'
+
 common_setup()
 {
 	: "${SMTPD:=$BATS_TEST_DIRNAME/../smtpd}"
