@@ -59,6 +59,21 @@ fuzz_hash(uint64_t h, const void *p, size_t len)
 
 #define FUZZ_HASH_INIT 14695981039346656037ULL
 
+/* Does p[0..len) hold a control character (below 0x20, or DEL)? */
+static inline int
+fuzz_has_controls(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
 /* True when p[0..len) is well-formed UTF-8 (RFC 3629 §4: no overlong
  * forms, no surrogates, nothing above U+10FFFF). */
 static inline int

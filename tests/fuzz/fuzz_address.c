@@ -30,20 +30,6 @@
 #include "fuzz.h"
 
 static int
-has_controls(const char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return 1;
-	}
-	return 0;
-}
-
-static int
 has_non_ascii(const char *p, size_t len)
 {
 	size_t i;
@@ -70,7 +56,7 @@ check_ok_path(const char *p, size_t len, unsigned flags,
 	FUZZ_CHECK(out->len < SMTP_MAILBOX_MAX, "mailbox within its array");
 	FUZZ_CHECK(out->mailbox[out->len] == '\0' &&
 	    strlen(out->mailbox) == out->len, "mailbox NUL-terminated at len");
-	FUZZ_CHECK(!has_controls(out->mailbox, out->len),
+	FUZZ_CHECK(!fuzz_has_controls(out->mailbox, out->len),
 	    "no control characters in a mailbox");
 	FUZZ_CHECK(out->local_len <= SMTP_LOCAL_PART_MAX, "local part bound");
 	FUZZ_CHECK(out->domain_off <= out->len, "domain offset bound");
@@ -156,7 +142,7 @@ check_params(const char *p, size_t len, int allow_binary)
 	    "BINARYMIME only when CHUNKING is offered");
 	n = strnlen(a.auth, sizeof(a.auth));
 	FUZZ_CHECK(n < sizeof(a.auth), "AUTH= value NUL-terminated");
-	FUZZ_CHECK(!has_controls(a.auth, n) && !has_non_ascii(a.auth, n),
+	FUZZ_CHECK(!fuzz_has_controls(a.auth, n) && !has_non_ascii(a.auth, n),
 	    "AUTH= value printable ASCII");
 	FUZZ_CHECK(a.has_auth || n == 0, "AUTH= value only with AUTH=");
 	/* Without an '=' there is no SIZE value to have. */
@@ -187,7 +173,7 @@ check_helo(const char *p, size_t len)
 	if (!utf8)
 		return;
 	FUZZ_CHECK(len > 0 && len <= SMTP_HELO_MAX, "HELO name length");
-	FUZZ_CHECK(!has_controls(p, len) && memchr(p, ' ', len) == NULL,
+	FUZZ_CHECK(!fuzz_has_controls(p, len) && memchr(p, ' ', len) == NULL,
 	    "no control characters or spaces in a HELO name");
 	if (ascii)
 		FUZZ_CHECK(!has_non_ascii(p, len), "ASCII unless allowed");

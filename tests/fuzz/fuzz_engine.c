@@ -222,20 +222,6 @@ log_event(struct run *r, const void *p, size_t len)
 	keep(r->kept_events, &r->nkept_events, p, len);
 }
 
-static int
-is_clean_text(const char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
 static void
 check_path(const struct smtp_path *p, int is_sender)
 {
@@ -243,7 +229,7 @@ check_path(const struct smtp_path *p, int is_sender)
 	FUZZ_CHECK(p->len < SMTP_MAILBOX_MAX, "mailbox within its array");
 	FUZZ_CHECK(p->mailbox[p->len] == '\0' && strlen(p->mailbox) == p->len,
 	    "mailbox is NUL-terminated at len");
-	FUZZ_CHECK(is_clean_text(p->mailbox, p->len),
+	FUZZ_CHECK(!fuzz_has_controls(p->mailbox, p->len),
 	    "no control characters in a mailbox");
 	FUZZ_CHECK(p->local_len <= SMTP_LOCAL_PART_MAX, "local part bound");
 	FUZZ_CHECK(p->domain_off <= p->len, "domain offset within mailbox");
@@ -483,7 +469,7 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 		    "AUTH mechanism is one offered, upper-cased");
 		FUZZ_CHECK(!ev->has_initial ||
 		    (ev->len <= SMTP_AUTH_RESPONSE_MAX &&
-		    is_clean_text(ev->data, ev->len)), "initial response bound");
+		    !fuzz_has_controls(ev->data, ev->len)), "initial response bound");
 		log_event(r, ev->mech, ev->mech_len);
 		if (ev->has_initial)
 			log_event(r, ev->data, ev->len);
@@ -493,7 +479,7 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 	case SMTP_EV_AUTH_DATA:
 		FUZZ_CHECK(r->in_sasl, "AUTH_DATA only after a challenge");
 		FUZZ_CHECK(ev->len <= SMTP_AUTH_RESPONSE_MAX &&
-		    is_clean_text(ev->data, ev->len), "SASL line bound");
+		    !fuzz_has_controls(ev->data, ev->len), "SASL line bound");
 		log_event(r, ev->data, ev->len);
 		id = auth_any[b % (sizeof(auth_any) / sizeof(auth_any[0]))];
 		text = id == REPLY_AUTH_CHALLENGE;
