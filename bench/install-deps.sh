@@ -12,16 +12,10 @@
 set -u
 PACKAGES="postfix ucspi-tcp-ipv6 valgrind strace time python3"
 
-installed=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
-    awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }')
-missing=""
-for p in $PACKAGES; do
-	case " $(echo $installed) " in
-	*" $p "*) ;;
-	*) missing="$missing $p" ;;
-	esac
-done
+# shellcheck disable=SC2086
+missing=$(sh "$(dirname "$0")/../tests/install-deps.sh" --missing $PACKAGES)
 [ -z "$missing" ] && exit 0
+missing=" $missing"
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 	echo "bench: missing packages:$missing" >&2

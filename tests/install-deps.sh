@@ -5,6 +5,9 @@
 #	sh tests/install-deps.sh          the test tools (make check)
 #	sh tests/install-deps.sh serve    only tcpserver (make serve)
 #	sh tests/install-deps.sh --list   print the test packages and exit
+#	sh tests/install-deps.sh --missing PACKAGE...
+#	                                  print those not installed (one line;
+#	                                  bench/install-deps.sh uses it)
 #
 # Missing packages are installed with apt-get when we are root (Debian 12);
 # otherwise we print exactly what to install and exit 1.
@@ -23,11 +26,33 @@ mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
 util-linux"
 
+# missing_packages PACKAGE...: set $missing to those not installed, one
+# dpkg-query call for all (a package never installed prints nothing).
+missing_packages()
+{
+	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+	    awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }')
+	missing=""
+	for p in "$@"; do
+		case " $(echo $installed) " in
+		*" $p "*) ;;
+		*) missing="$missing $p" ;;
+		esac
+	done
+}
+
 case ${1:-} in
 serve)	packages=$SERVE_PACKAGES ;;
 --list)	echo $TEST_PACKAGES; exit 0 ;;
+--missing)
+	shift
+	missing_packages "$@"
+	echo $missing
+	exit 0
+	;;
 '')	packages=$TEST_PACKAGES ;;
-*)	echo "usage: sh tests/install-deps.sh [serve|--list]" >&2; exit 100 ;;
+*)	echo "usage: sh tests/install-deps.sh [serve|--list|--missing PACKAGE...]" >&2
+	exit 100 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -45,16 +70,8 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 	exit 1
 fi
 
-# One call for all packages; a package never installed prints nothing.
-installed=$(dpkg-query -W -f='${Package} ${Status}\n' $packages 2>/dev/null |
-    awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }')
-missing=""
-for p in $packages; do
-	case " $(echo $installed) " in
-	*" $p "*) ;;
-	*) missing="$missing $p" ;;
-	esac
-done
+# shellcheck disable=SC2086
+missing_packages $packages
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
