@@ -125,6 +125,7 @@ struct runtime {
 	char sender[SMTP_MAILBOX_MAX];
 	char (*rcpt_text)[SMTP_MAILBOX_MAX];
 	const char **rcpts;
+	size_t *rcpt_domain_off;	/* the parser's split of each */
 	size_t nrcpt;
 	char message_id[48];
 	struct envelope env;
@@ -156,6 +157,7 @@ static struct runtime rt;
 /* The recipient tables up to the default MAXRCPTS (configure). */
 static char default_rcpt_text[SMTP_MAXRCPTS_DEFAULT][SMTP_MAILBOX_MAX];
 static const char *default_rcpts[SMTP_MAXRCPTS_DEFAULT];
+static size_t default_rcpt_domain_off[SMTP_MAXRCPTS_DEFAULT];
 
 /* ---------------------------------------------------------------- */
 /* Logging: fd 2, one line per write, unless fd 2 is the client.     */
@@ -1527,12 +1529,16 @@ configure(void)
 	if (rt.cfg.maxrcpts <= SMTP_MAXRCPTS_DEFAULT) {
 		rt.rcpt_text = default_rcpt_text;
 		rt.rcpts = default_rcpts;
+		rt.rcpt_domain_off = default_rcpt_domain_off;
 	} else {
 		rt.rcpt_text = malloc(rt.cfg.maxrcpts *
 		    sizeof(*rt.rcpt_text));
 		rt.rcpts = malloc(rt.cfg.maxrcpts * sizeof(*rt.rcpts));
+		rt.rcpt_domain_off = malloc(rt.cfg.maxrcpts *
+		    sizeof(*rt.rcpt_domain_off));
 	}
-	if (rt.rcpt_text == NULL || rt.rcpts == NULL)
+	if (rt.rcpt_text == NULL || rt.rcpts == NULL ||
+	    rt.rcpt_domain_off == NULL)
 		die(EXIT_TEMP, "out of memory%s: %s", "");
 }
 
@@ -1605,6 +1611,8 @@ on_rcpt(const struct smtp_event *ev)
 	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
 		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
 		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
+		/* Delivery splits it where deliver_check_rcpt did. */
+		rt.rcpt_domain_off[rt.nrcpt] = p->domain_off;
 		rt.nrcpt++;
 	} else if (r != REPLY_RCPT_OK) {
 		log_line("info", "%s: recipient <%s> refused: %d", rt.session_id,
@@ -1652,6 +1660,7 @@ on_data(void)
 	memset(env, 0, sizeof(*env));
 	env->sender = rt.sender;
 	env->rcpts = rt.rcpts;
+	env->rcpt_domain_off = rt.rcpt_domain_off;
 	env->nrcpt = rt.nrcpt;
 	env->helo = rt.helo;
 	env->remote_ip = rt.remote_ip;

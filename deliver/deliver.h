@@ -30,6 +30,14 @@
 struct envelope {
 	const char *sender;		/* mailbox text; "" for <> */
 	const char *const *rcpts;	/* nrcpt mailbox texts */
+	/*
+	 * Where each recipient's domain starts (strlen when it has none):
+	 * the parser's split (struct smtp_path domain_off), the one used at
+	 * RCPT and at delivery.  Both a quoted local part and an address
+	 * literal may hold '@', so the text alone cannot be split.  Needed
+	 * by a Maildir template; NULL elsewhere is fine.
+	 */
+	const size_t *rcpt_domain_off;
 	size_t nrcpt;
 	const char *helo;		/* validated HELO/EHLO argument */
 	const char *remote_ip;		/* "unknown" when not known */
@@ -114,7 +122,9 @@ int deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
     char *const *argv, size_t maxrcpts, int timeout_ms);
 
 /* REPLY_RCPT_OK, REPLY_NO_MAILBOX (template: no such Maildir, or a
- * hostile local part) or REPLY_TEMP_FAIL.  local/domain as parsed. */
+ * hostile local part), REPLY_NOHOST (a template with %d and an address
+ * literal) or REPLY_TEMP_FAIL.  local/domain as parsed; delivery later
+ * uses the same split (envelope rcpt_domain_off). */
 enum reply_id deliver_check_rcpt(struct deliver *d, const char *mailbox,
     size_t local_len, size_t domain_off);
 

@@ -286,11 +286,19 @@ maildir_add_lower(struct buf *b, const char *s, size_t len)
 	}
 }
 
+/* maildir_expand's refusals: no such Maildir, or an address literal
+ * where the template uses %d. */
+#define MAILDIR_NO_MAILBOX (-1)
+#define MAILDIR_LITERAL (-2)
+
 /*
  * Expand d->path for one recipient into out (PATH_MAX): %l the local
  * part, %d the domain, both lowercased; %% a '%'; any other '%' stands
- * for itself.  Substituted text is not expanded again.  -1 when a part
- * that is used is unsafe or the result is too long: no such Maildir.
+ * for itself.  Substituted text is not expanded again.
+ * MAILDIR_NO_MAILBOX when a part that is used is unsafe or the result is
+ * too long; MAILDIR_LITERAL for an address literal in %d: "[192.0.2.1]",
+ * "[IPv6:...]" or "[tag:text]" name one host in many spellings, so no
+ * directory could stand for it (README, "Usage").
  */
 static int
 maildir_expand(const char *tmpl, const char *local, size_t local_len,
@@ -303,12 +311,14 @@ maildir_expand(const char *tmpl, const char *local, size_t local_len,
 	for (p = tmpl; *p != '\0'; p++) {
 		if (p[0] == '%' && p[1] == 'l') {
 			if (!maildir_is_safe_part(local, local_len))
-				return -1;
+				return MAILDIR_NO_MAILBOX;
 			maildir_add_lower(&b, local, local_len);
 			p++;
 		} else if (p[0] == '%' && p[1] == 'd') {
+			if (domain_len > 0 && domain[0] == '[')
+				return MAILDIR_LITERAL;
 			if (!maildir_is_safe_part(domain, domain_len))
-				return -1;
+				return MAILDIR_NO_MAILBOX;
 			maildir_add_lower(&b, domain, domain_len);
 			p++;
 		} else if (p[0] == '%' && p[1] == '%') {
@@ -320,8 +330,29 @@ maildir_expand(const char *tmpl, const char *local, size_t local_len,
 	/* Keep room for "/tmp/" and a unique name, as maildir_init does. */
 	if (buf_nul(&b) == -1 || b.overflow ||
 	    b.len >= PATH_MAX - MAILDIR_NAME_MAX - 6)
-		return -1;
+		return MAILDIR_NO_MAILBOX;
 	return 0;
+}
+
+/*
+ * The Maildir of one recipient, split where the parser split it: the
+ * local part is mailbox[0, local_len), the domain starts at domain_off
+ * (mailbox = local "@" domain, or local alone).  maildir_check_rcpt and
+ * maildir_group both come here, so RCPT checks the directory the message
+ * goes to.  Offsets that do not describe such a split: no mailbox.
+ */
+static int
+maildir_rcpt_dir(const char *tmpl, const char *mailbox, size_t local_len,
+    size_t domain_off, char *out)
+{
+	size_t len = strlen(mailbox);
+
+	if (domain_off == len ? local_len != len :
+	    local_len >= len || domain_off != local_len + 1 ||
+	    mailbox[local_len] != '@')
+		return MAILDIR_NO_MAILBOX;
+	return maildir_expand(tmpl, mailbox, local_len, mailbox + domain_off,
+	    len - domain_off, out);
 }
 
 enum reply_id
@@ -331,14 +362,16 @@ maildir_check_rcpt(struct deliver *d, const char *mailbox, size_t local_len,
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
 	struct stat st;
-	size_t len;
 
-	len = strlen(mailbox);
-	if (local_len > len || domain_off > len)
+	switch (maildir_rcpt_dir(d->path, mailbox, local_len, domain_off,
+	    dir)) {
+	case 0:
+		break;
+	case MAILDIR_LITERAL:
+		return REPLY_NOHOST;
+	default:
 		return REPLY_NO_MAILBOX;
-	if (maildir_expand(d->path, mailbox, local_len, mailbox + domain_off,
-	    len - domain_off, dir) == -1)
-		return REPLY_NO_MAILBOX;
+	}
 	if (maildir_path(path, dir, "new", NULL) == -1)
 		return REPLY_NO_MAILBOX;
 	if (stat(path, &st) == -1) {
@@ -372,26 +405,24 @@ maildir_group(struct deliver *d)
 	struct maildir_target *t;
 	struct stat st;
 	const char *rcpt;
-	const char *at;
-	size_t local_len;
+	size_t off;
 	size_t i;
 	size_t j;
 
 	d->ntargets = 0;
-	if (env->nrcpt == 0 || env->nrcpt > d->maxrcpts) {
+	if (env->nrcpt == 0 || env->nrcpt > d->maxrcpts ||
+	    env->rcpt_domain_off == NULL) {
 		errno = EINVAL;
 		return maildir_fail(d, "recipients");
 	}
 	for (i = 0; i < env->nrcpt; i++) {
 		rcpt = env->rcpts[i];
-		/* The domain follows the last '@' (a quoted local part may
-		 * hold one); "postmaster" has none. */
-		at = strrchr(rcpt, '@');
-		local_len = at == NULL ? strlen(rcpt) : (size_t)(at - rcpt);
-		at = at == NULL ? rcpt + local_len : at + 1;
+		/* The parser's split, as at RCPT ("postmaster" has no
+		 * domain: off is its length). */
+		off = env->rcpt_domain_off[i];
 		t = &d->targets[d->ntargets];
-		if (maildir_expand(d->path, rcpt, local_len, at, strlen(at),
-		    t->dir) == -1) {
+		if (maildir_rcpt_dir(d->path, rcpt, off == strlen(rcpt) ? off :
+		    off - 1, off, t->dir) != 0) {
 			errno = ENOENT;
 			return maildir_fail(d, "expand");
 		}

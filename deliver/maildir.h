@@ -18,7 +18,8 @@
  * Maildir, create DIR and its tmp/ new/ cur/ when missing. */
 int maildir_init(struct deliver *d);
 
-/* Template only: REPLY_RCPT_OK, REPLY_NO_MAILBOX or REPLY_TEMP_FAIL. */
+/* Template only: REPLY_RCPT_OK, REPLY_NO_MAILBOX, REPLY_NOHOST (%d and
+ * an address literal) or REPLY_TEMP_FAIL. */
 enum reply_id maildir_check_rcpt(struct deliver *d, const char *mailbox,
     size_t local_len, size_t domain_off);
 

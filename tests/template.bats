@@ -182,3 +182,71 @@ EOF
 	[ "$(stored_in example.net/bob)" -eq 1 ]
 	[ "$(stored_in example.net/carol)" -eq 1 ]
 }
+
+# RCPT and delivery split a recipient in one place, the parser's: a
+# general address literal may hold '@' ("[x:a@b]"), so cutting at the
+# last '@' checked [x:a@b]/u but stored into b]/u@[x:a.  Both exist here,
+# so only the split decides.
+@test "an address literal under %d: 550 5.1.2 at RCPT, never a Maildir cut at its '@'" {
+	mkmaildir '[x:a@b]/u' 'b]/u@[x:a' '[192.0.2.1]/u' example.net/bob
+	start_server
+	run client -t 10 expect:^220 \
+	    send:'EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n' \
+	    expect:^250 expect:^250 \
+	    send:'RCPT TO:<u@[x:a@b]>\r\n' sleep:0.1 \
+	    send:'RCPT TO:<u@[192.0.2.1]>\r\nRCPT TO:<u@[IPv6:::1]>\r\n' \
+	    send:'RCPT TO:<u@[x:a/../../b]>\r\nRCPT TO:<bob@example.net>\r\n' \
+	    expect:'^[245]' expect:'^[245]' expect:'^[245]' expect:'^[245]' \
+	    expect:'^250 2.1.5' \
+	    send:'DATA\r\n' expect:^354 \
+	    send:'Subject: s\r\n\r\nbody\r\n.\r\n' expect:'^250 2.0.0' \
+	    send:'QUIT\r\n' expect:^221
+	assert_success
+	run bash -c "tr -d '\r' <'$T/raw' | grep -E '^5' | cut -c1-9 | sort | uniq -c"
+	assert_output --regexp '^ *4 550 5\.1\.2$'
+	[ "$(stored_in example.net/bob)" -eq 1 ]
+	[ "$(stored_in '[x:a@b]/u')" -eq 0 ]
+	[ "$(stored_in 'b]/u@[x:a')" -eq 0 ]
+	[ "$(stored_in '[192.0.2.1]/u')" -eq 0 ]
+	[ "$(find "$ROOT" -type f | wc -l)" -eq 1 ]
+}
+
+@test "a %l-only template: a literal domain is fine, the message goes where RCPT looked" {
+	DELIVERY=(maildir "$ROOT/%l")
+	mkmaildir u 'u@[x:a'
+	start_server
+	run client -t 10 expect:^220 \
+	    send:'EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n' \
+	    send:'RCPT TO:<u@[x:a@b]>\r\n' \
+	    expect:^250 expect:^250 expect:'^250 2.1.5' \
+	    send:'DATA\r\n' expect:^354 \
+	    send:'Subject: s\r\n\r\nbody\r\n.\r\n' expect:'^250 2.0.0' \
+	    send:'QUIT\r\n' expect:^221
+	assert_success
+	[ "$(stored_in u)" -eq 1 ]
+	[ "$(stored_in 'u@[x:a')" -eq 0 ]
+	run grep '^Delivered-To:' "$ROOT"/u/new/*
+	assert_output 'Delivered-To: u@[x:a@b]'
+}
+
+@test "quoted local parts with @, / and dots: their own Maildir or 550, nothing outside the tree" {
+	mkmaildir 'example.net/"a@b"' example.net/b example.net/bob
+	mkdir -p "$T/outside/new" "$T/outside/tmp" "$T/outside/cur"
+	start_server
+	run client -t 10 expect:^220 \
+	    send:'EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n' \
+	    send:'RCPT TO:<"a@b"@example.net>\r\n' \
+	    send:'RCPT TO:<"x@../../../outside"@example.net>\r\n' \
+	    send:'RCPT TO:<"..@b"@example.net>\r\n' \
+	    send:'RCPT TO:<".bob"@example.net>\r\n' \
+	    send:'RCPT TO:<"@"@example.net>\r\n' \
+	    expect:^250 expect:^250 expect:'^250 2.1.5' \
+	    expect:'^550 5.1.1' expect:'^550 5.1.1' expect:'^550 5.1.1' \
+	    expect:'^550 5.1.1' \
+	    send:'DATA\r\n' expect:^354 \
+	    send:'Subject: s\r\n\r\nbody\r\n.\r\n' expect:'^250 2.0.0' \
+	    send:'QUIT\r\n' expect:^221
+	assert_success
+	[ "$(stored_in 'example.net/"a@b"')" -eq 1 ]
+	[ "$(find "$ROOT" "$T/outside" -type f | wc -l)" -eq 1 ]
+}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../deliver/deliver.h"
+#include "../../proto/address.h"
 #include "tap.h"
 
 #ifndef PATH_MAX
@@ -34,14 +35,42 @@ static size_t got_len;
 	"\tby mx.example.net (smtpd) with ESMTP id ID1"
 #define DATE_LINE "\tSun, 29 Nov 2026 04:44:36 +0000\n"
 
+/*
+ * Where smtpd splits a mailbox: the parser's domain_off.  Texts the
+ * parser refuses (the hostile cases, which only reach delivery in these
+ * tests) split at the first '@'.
+ */
+static size_t
+domain_off_of(const char *mailbox)
+{
+	char path[SMTP_PATH_MAX + 8];
+	struct smtp_path out;
+	size_t used;
+	const char *sep;
+	int n = snprintf(path, sizeof(path), "<%s>", mailbox);
+
+	if (n > 0 && (size_t)n < sizeof(path) &&
+	    smtp_parse_path(path, (size_t)n, ADDR_ALLOW_POSTMASTER |
+	    ADDR_ALLOW_UTF8, &out, &used) == ADDR_OK && used == (size_t)n)
+		return out.domain_off;
+	sep = strchr(mailbox, '@');
+	return sep == NULL ? strlen(mailbox) : (size_t)(sep - mailbox) + 1;
+}
+
+/* The envelope smtpd builds, with each recipient's split (up to 100). */
 static struct envelope
 make_env(const char *const *rcpts, size_t nrcpt)
 {
+	static size_t offs[100];
 	struct envelope env;
+	size_t i;
 
 	memset(&env, 0, sizeof(env));
+	for (i = 0; i < nrcpt && i < 100; i++)
+		offs[i] = domain_off_of(rcpts[i]);
 	env.sender = "alice@example.org";
 	env.rcpts = rcpts;
+	env.rcpt_domain_off = offs;
 	env.nrcpt = nrcpt;
 	env.helo = "client.example.org";
 	env.remote_ip = "192.0.2.7";
@@ -182,10 +211,9 @@ done_with(struct deliver *d)
 static enum reply_id
 check(struct deliver *d, const char *mailbox)
 {
-	const char *sep = strrchr(mailbox, '@');
-	size_t len = strlen(mailbox);
-	size_t local_len = sep == NULL ? len : (size_t)(sep - mailbox);
-	size_t domain_off = sep == NULL ? len : local_len + 1;
+	size_t domain_off = domain_off_of(mailbox);
+	size_t local_len = domain_off == strlen(mailbox) ? domain_off :
+	    domain_off - 1;
 
 	return deliver_check_rcpt(d, mailbox, local_len, domain_off);
 }
@@ -415,6 +443,8 @@ test_template_check(void)
 	ok(check(&d, "b\tob@example.net") == REPLY_NO_MAILBOX, "control");
 	ok(deliver_check_rcpt(&d, "bob@example.net", 3, 99) ==
 	    REPLY_NO_MAILBOX, "bad offsets refused");
+	ok(deliver_check_rcpt(&d, "bob@example.net", 4, 5) ==
+	    REPLY_NO_MAILBOX, "offsets that are not a split refused");
 	done_with(&d);
 
 	/* ROOT/%l: ".." would be ROOT's parent, "users" is a Maildir. */
@@ -501,6 +531,82 @@ test_template_deliver(void)
 	ok(deliver_open(&d, &env) == -1, "more than maxrcpts refused");
 	done_with(&d);
 	remove_tree(at(root, "dom"));
+}
+
+/*
+ * One split from RCPT to delivery (issue: "u@[x:a@b]" was checked as
+ * [x:a@b]/u and stored in b]/u@[x:a).  Both directories exist, so only
+ * the split decides.  %d and an address literal: 550 5.1.2 and nothing
+ * stored; %l alone: the local part the parser found.
+ */
+static void
+test_template_split(void)
+{
+	static const char *const literal[] = { "u@[x:a@b]" };
+	static const char *const quoted[] = { "\"a@b\"@example.net" };
+	static struct deliver d;
+	struct deliver_result res;
+	struct envelope env = make_env(literal, 1);
+	char tmpl[PATH_MAX];
+	char parsed[PATH_MAX];
+	char wrong[PATH_MAX];
+	char name[256];
+
+	mkdir(at(root, "split"), 0700);
+	snprintf(tmpl, sizeof(tmpl), "%s/split/[x:a@b]", root);
+	mkdir(tmpl, 0700);
+	snprintf(parsed, sizeof(parsed), "%s/split/[x:a@b]/u", root);
+	make_maildir(parsed);
+	snprintf(tmpl, sizeof(tmpl), "%s/split/b]", root);
+	mkdir(tmpl, 0700);
+	snprintf(wrong, sizeof(wrong), "%s/split/b]/u@[x:a", root);
+	make_maildir(wrong);
+	snprintf(tmpl, sizeof(tmpl), "%s/split/%%d/%%l", root);
+	ok(deliver_init(&d, DELIVER_MAILDIR_TEMPLATE, tmpl, NULL, 10, 1000)
+	    == 0, "init %%d/%%l");
+	ok(check(&d, "u@[x:a@b]") == REPLY_NOHOST,
+	    "%%d with an address literal: 550 5.1.2");
+	ok(check(&d, "u@[192.0.2.1]") == REPLY_NOHOST,
+	    "%%d with an IPv4 literal: 550 5.1.2");
+	ok(deliver_open(&d, &env) == -1 && strcmp(d.what, "expand") == 0,
+	    "delivery refuses it too (%s)", d.what ? d.what : "-");
+	ok(count(at(parsed, "new"), NULL, 0) == 0 &&
+	    count(at(wrong, "new"), NULL, 0) == 0 && is_empty(parsed, "tmp") &&
+	    is_empty(wrong, "tmp"), "nothing stored anywhere");
+
+	/* A quoted local part with '@': its own directory, both times. */
+	mkdir(at(root, "split/example.net"), 0700);
+	snprintf(parsed, sizeof(parsed), "%s/split/example.net/\"a@b\"",
+	    root);
+	make_maildir(parsed);
+	ok(check(&d, quoted[0]) == REPLY_RCPT_OK, "quoted \"a@b\": 250");
+	env = make_env(quoted, 1);
+	ok(deliver_open(&d, &env) == 0 && deliver_close(&d, &res) == 0,
+	    "and delivered");
+	ok(read_only_message(parsed, name, sizeof(name)) == 0,
+	    "into example.net/\"a@b\"");
+	env.rcpt_domain_off = NULL;
+	ok(deliver_open(&d, &env) == -1 && strcmp(d.what, "recipients") == 0,
+	    "a template needs the split");
+	done_with(&d);
+
+	/* %l only: the domain is not used, so a literal is fine. */
+	snprintf(parsed, sizeof(parsed), "%s/split/u", root);
+	make_maildir(parsed);
+	snprintf(wrong, sizeof(wrong), "%s/split/u@[x:a", root);
+	make_maildir(wrong);
+	snprintf(tmpl, sizeof(tmpl), "%s/split/%%l", root);
+	ok(deliver_init(&d, DELIVER_MAILDIR_TEMPLATE, tmpl, NULL, 10, 1000)
+	    == 0, "init %%l");
+	ok(check(&d, "u@[x:a@b]") == REPLY_RCPT_OK, "%%l: u exists: 250");
+	env = make_env(literal, 1);
+	ok(deliver_open(&d, &env) == 0 && deliver_close(&d, &res) == 0,
+	    "delivered");
+	ok(read_only_message(parsed, name, sizeof(name)) == 0 &&
+	    count(at(wrong, "new"), NULL, 0) == 0,
+	    "into u, the Maildir RCPT checked, not u@[x:a");
+	done_with(&d);
+	remove_tree(at(root, "split"));
 }
 
 /* new/ of the second Maildir is a regular file: link fails there after it
@@ -664,6 +770,7 @@ main(void)
 	test_init_errors();
 	test_template_check();
 	test_template_deliver();
+	test_template_split();
 	test_all_or_nothing();
 	test_many_rcpts();
 	test_no_storage();
