@@ -887,15 +887,26 @@ data_answered(struct smtp_session *s, enum reply_id id)
 	}
 }
 
-/* "BDAT" SP chunk-size [ SP "LAST" ] (RFC 3030 §2). */
+/*
+ * "BDAT" SP chunk-size [ SP "LAST" ] (RFC 3030 §2): 0, or -1 for any
+ * other line.  On -1, *size is set when a size can still be read (spaces,
+ * then digits that fit, whatever follows): a lenient peer, a proxy say,
+ * would send that many octets as the chunk, so they must be skipped, not
+ * run as commands.
+ */
 static int
-parse_bdat(const char *arg, size_t len, uint64_t *size, int *last)
+parse_bdat(const char *arg, size_t len, uint64_t *size, int *last,
+    int *has_size)
 {
 	size_t i = 0;
+	size_t start;
 	uint64_t v = 0;
 
-	if (len == 0 || arg[0] < '0' || arg[0] > '9')
-		return -1;
+	*last = 0;
+	*has_size = 0;
+	while (i < len && arg[i] == ' ')
+		i++;
+	start = i;
 	for (; i < len && arg[i] >= '0' && arg[i] <= '9'; i++) {
 		unsigned d = (unsigned)(arg[i] - '0');
 
@@ -903,8 +914,12 @@ parse_bdat(const char *arg, size_t len, uint64_t *size, int *last)
 			return -1;
 		v = v * 10 + d;
 	}
+	if (i == start)
+		return -1;
 	*size = v;
-	*last = 0;
+	*has_size = 1;
+	if (start > 0)
+		return -1;
 	if (i == len)
 		return 0;
 	if (is_word(arg + i, len - i, " last")) {
@@ -926,31 +941,64 @@ refuse_chunk(struct smtp_session *s, enum reply_id why)
 		chunk_end(s);
 }
 
+/* The chunk of a BDAT we refuse follows it whatever we answer: read
+ * and drop it, then answer why (RFC 3030 §2). */
+static void
+skip_next_chunk(struct smtp_session *s, uint64_t size, enum reply_id why)
+{
+	s->bdat_left = size;
+	s->bdat_last = 0;
+	s->skip_chunk = 1;
+	s->skip_refusal = why;
+	s->in_chunk = 1;
+	if (size == 0) {
+		s->in_chunk = 0;
+		s->skip_chunk = 0;
+		fail(s, why);
+	}
+}
+
+/*
+ * A BDAT line with a size but bad syntax: skip its chunk, then 501.
+ * Before the first chunk the transaction stays (nothing is lost yet);
+ * between chunks the message would miss one, so it is dropped, and the
+ * chunks that follow are skipped as out of sequence.
+ */
+static void
+bad_bdat(struct smtp_session *s, uint64_t size)
+{
+	int was_open = s->delivery_open;
+	uint64_t octets = s->wire_size;
+
+	if (s->state == SMTP_ST_BDAT)
+		reset_transaction(s);
+	skip_next_chunk(s, size, REPLY_SYNTAX);
+	if (was_open) {
+		/* The 501 follows the chunk. */
+		raise_event(s, SMTP_EV_DATA_ABORT);
+		s->event.refusal = REPLY_SYNTAX;
+		s->event.size = octets;
+		s->abort_is_silent = 1;
+	}
+}
+
 static void
 cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 {
 	uint64_t size;
 	int last;
+	int has_size;
 
-	if (parse_bdat(arg, len, &size, &last) != 0) {
-		fail(s, REPLY_SYNTAX);
+	if (parse_bdat(arg, len, &size, &last, &has_size) != 0) {
+		if (has_size)
+			bad_bdat(s, size);
+		else
+			fail(s, REPLY_SYNTAX);
 		return;
 	}
 	if (s->state != SMTP_ST_RCPT && s->state != SMTP_ST_BDAT) {
-		/* The chunk follows the command whatever we answer: read
-		 * and drop it; the state stays as it is (RFC 3030 §2). */
-		enum reply_id why = data_sequence(s);
-
-		s->bdat_left = size;
-		s->bdat_last = 0;
-		s->skip_chunk = 1;
-		s->skip_refusal = why;
-		s->in_chunk = 1;
-		if (size == 0) {
-			s->in_chunk = 0;
-			s->skip_chunk = 0;
-			fail(s, why);
-		}
+		/* The state stays as it is. */
+		skip_next_chunk(s, size, data_sequence(s));
 		return;
 	}
 	s->bdat_left = size;

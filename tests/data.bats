@@ -372,6 +372,58 @@ hops()
 	assert_stored 0
 }
 
+# A BDAT line whose size can be read but whose syntax is wrong still has
+# its chunk behind it: a chunk of MAIL, RCPT and DATA lines is skipped,
+# never answered, before a transaction, inside one and between chunks;
+# the line and the chunk are cut into random segments sent with pauses.
+@test "BDAT smuggling over TCP: a bad BDAT line's chunk is never run (60 split, paused sessions)" {
+	start_server
+	run "$PY" - "$PORT" <<'EOF'
+import random, socket, sys, time
+port = int(sys.argv[1])
+chunk = (b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.net>\r\n"
+         b"DATA\r\nsmuggled\r\n.\r\nNOOP\r\n")
+bad = [b"BDAT %d  LAST", b"BDAT %d LASTX", b"BDAT %d foo", b"BDAT  %d LAST"]
+txn = b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+# (what comes before the bad BDAT, the replies expected)
+where = [(b"", ["220", "250", "501", "221"]),
+         (txn, ["220", "250", "250", "250", "501", "221"]),
+         (txn + b"BDAT 4\r\nab\r\n",
+          ["220", "250", "250", "250", "250", "501", "221"])]
+rnd = random.Random(5321)
+wrong = 0
+for i in range(60):
+    before, want = where[i % 3]
+    data = (b"EHLO client.example\r\n" + before +
+            bad[i % 4] % len(chunk) + b"\r\n" + chunk + b"QUIT\r\n")
+    cuts = sorted(rnd.sample(range(1, len(data)), rnd.randint(1, 6)))
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    prev = 0
+    for c in cuts + [len(data)]:
+        s.sendall(data[prev:c])
+        prev = c
+        time.sleep(rnd.random() * 0.02)
+    got = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    s.close()
+    codes = [l[:3].decode() for l in got.split(b"\r\n") if l[3:4] == b" "]
+    if codes != want:
+        wrong += 1
+        print("session", i, "got", codes)
+print("60 sessions,", wrong, "wrong")
+EOF
+	assert_success
+	assert_output '60 sessions, 0 wrong'
+	assert_stored 0
+	# the 20 messages cut short between chunks are logged with the 501
+	run grep -c 'rcpts 1 size [0-9]*: 501' "$T/server.log"
+	assert_output 20
+}
+
 @test "BDAT with BODY=BINARYMIME is accepted; DATA with it is 503 5.5.1" {
 	run smtp_session "${E}MAIL FROM:<a@example.org> BODY=BINARYMIME\r\n${R}DATA\r\nBDAT 6 LAST\r\nabcd\r\n$Q"
 	assert_success

@@ -265,6 +265,24 @@ static const struct transcript cases[] = {
 	    "DATA\r\nBDAT 6 LAST\r\nQUIT\r\nNOOP\r\nRCPT TO:<c@d.test>\r\n", 0,
 	    GREET EHLO_R MAIL_OK RCPT_OK TEMP TEMP OK
 	    "503 5.5.1 MAIL first\r\n" },
+	/* A BDAT line whose size can be read but whose syntax is wrong:
+	 * its chunk follows all the same, so it is read and dropped (never
+	 * run as commands), then 501.  Before any chunk the transaction
+	 * stays; between chunks the message has lost one and is dropped. */
+	{ "BDAT with bad syntax but a readable size: the chunk is skipped", 0,
+	    "EHLO c.test\r\nBDAT 48  LAST\r\n"
+	    "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"
+	    "BDAT  6\r\nNOOP\r\nBDAT 6 foo\r\nNOOP\r\nBDAT 6 LAST \r\nNOOP\r\n"
+	    "BDAT 6x\r\nNOOP\r\nBDAT 0 LASTX\r\nBDAT x\r\nQUIT\r\n", 0,
+	    GREET EHLO_R SYNTAX SYNTAX SYNTAX SYNTAX SYNTAX SYNTAX SYNTAX BYE },
+	{ "BDAT with bad syntax before the first chunk keeps the recipients",
+	    0, TXN "BDAT 18 LASTX\r\nNOOP\r\nRSET\r\nNOOP\r\n"
+	    "BDAT 4 LAST\r\nab\r\nQUIT\r\n", 0,
+	    TXN_R SYNTAX "[msg ab\n]" ACCEPTED BYE },
+	{ "BDAT with bad syntax between chunks drops the message", 0,
+	    TXN "BDAT 4\r\nab\r\nBDAT 18 foo\r\nNOOP\r\nRSET\r\nNOOP\r\n"
+	    "BDAT 4 LAST\r\ncd\r\nQUIT\r\n", 0,
+	    TXN_R CHUNK "[abort]" SYNTAX "503 5.5.1 MAIL first\r\n" BYE },
 	/* RFC 5321 §4.5.3.1.6 and RFC 1870 §4: the dot doubled for
 	 * transparency counts neither in a line nor in the size. */
 	{ "a stuffed dot is not counted against DATABYTES", 0,
