@@ -782,14 +782,13 @@ auth_check(const struct sasl *x)
 /*
  * Erase the client's AUTH line where it was framed (the session struct
  * is ours, and the engine does not read the line again once it raised
- * the event) and where it was read (rt.in before in_off is consumed).
+ * the event).  Where it was read, run_session wipes it as it is fed.
  */
 static void
 forget_auth_line(const struct smtp_event *ev)
 {
 	if (ev->data != NULL && ev->len > 0)
 		wipe((void *)(uintptr_t)ev->data, ev->len);
-	wipe(rt.in, rt.in_off);
 }
 
 /* Answer SMTP_EV_AUTH and SMTP_EV_AUTH_DATA. */
@@ -1941,6 +1940,12 @@ run_session(void)
 			    rt.in_len - rt.in_off);
 
 			rt.in_off += n;
+			/* An AUTH line, or the part of it this read holds:
+			 * each read starts at rt.in[0], so wiping all that is
+			 * consumed leaves no part of a split line behind
+			 * (nor a line the engine refused without an event). */
+			if (smtp_fed_secret(s))
+				wipe(rt.in, rt.in_off);
 			if (n > 0 || smtp_event(s) != NULL)
 				continue;
 			if (smtp_is_closed(s))

@@ -1378,6 +1378,14 @@ wipe_line(struct smtp_session *s)
 	memset(s->line, 0, sizeof(s->line));
 }
 
+/* Does the line being framed carry credentials? */
+static int
+line_is_secret(const struct smtp_session *s)
+{
+	return s->state == SMTP_ST_AUTH ||
+	    has_prefix(s->line, s->cmd_len, "auth");
+}
+
 /* A complete line arrived (LF seen); line[] holds it without the LF. */
 static void
 process_line_unwiped(struct smtp_session *s)
@@ -1424,8 +1432,7 @@ process_line_unwiped(struct smtp_session *s)
 static void
 process_line(struct smtp_session *s)
 {
-	int secret = s->state == SMTP_ST_AUTH ||
-	    has_prefix(s->line, s->cmd_len, "auth");
+	int secret = line_is_secret(s);
 
 	process_line_unwiped(s);
 	/* An AUTH event still points into line[]: smtp_answer wipes it. */
@@ -1448,6 +1455,9 @@ feed_command(struct smtp_session *s, const char *p, size_t len)
 		memcpy(s->line + s->cmd_len, p, n);
 		s->cmd_len += n;
 	}
+	/* Checked on every piece, the first of a split line included. */
+	if (line_is_secret(s))
+		s->fed_secret = 1;
 	if (lf == NULL)
 		return len;
 	process_line(s);
@@ -1469,6 +1479,15 @@ skip_chunk(struct smtp_session *s, size_t len)
 		fail(s, s->skip_refusal);
 	}
 	return n;
+}
+
+int
+smtp_fed_secret(struct smtp_session *s)
+{
+	int r = s->fed_secret;
+
+	s->fed_secret = 0;
+	return r;
 }
 
 size_t

@@ -185,6 +185,7 @@ struct smtp_session {
 	/* the command line being framed (AUTH lines may be long) */
 	size_t cmd_len;
 	int cmd_overflow;
+	int fed_secret;			/* see smtp_fed_secret */
 	char line[SMTP_AUTH_LINE_MAX];
 
 	/* queued replies */
@@ -201,6 +202,16 @@ void smtp_init(struct smtp_session *s, const struct smtp_config *cfg);
 
 /* Feed input; returns the octets consumed (a prefix of buf). */
 size_t smtp_feed(struct smtp_session *s, const char *buf, size_t len);
+
+/*
+ * True when octets of an AUTH line (the command or a line of the
+ * exchange, whole or in part, answered by an event or refused here) were
+ * consumed since the last call, which clears it.  The engine wipes its
+ * own copy; the caller must wipe the input it fed, all of it up to what
+ * was consumed: a line split across reads has its first part in the
+ * octets of an earlier feed.
+ */
+int smtp_fed_secret(struct smtp_session *s);
 
 /* The pending event, or NULL. */
 const struct smtp_event *smtp_event(const struct smtp_session *s);

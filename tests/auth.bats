@@ -607,6 +607,146 @@ for pw in (b"wrong", b"wonderland"):
 	assert_output 3
 }
 
+# An AUTH line cut across TCP segments arrives in several reads: no part
+# of it (base64 or decoded) may stay in smtpd's memory once it has been
+# answered.  Each session sends the secret in 2 to 4 segments 0.3 s apart,
+# then NOOP; while the session waits, tests/helpers/find-in-memory.py
+# reads smtpd's whole memory (what a core dump would hold) for any 10
+# octets in a row of the base64 or of the password.  The last two sessions
+# send a second AUTH after a success (503: the engine refuses it without
+# an event) and an over-long AUTH line (500 5.5.6).
+@test "an AUTH line split across reads leaves no secret in smtpd's memory" {
+	local pw
+	pw=$("$PY" -c 'import secrets; print(secrets.token_hex(20))')
+	printf 'dave:%s\n' "$pw" >>"$T/users"
+	start_server "${AUTH_ENV[@]}" AUTHMECHS="PLAIN LOGIN"
+	run "$PY" - "$PORT" "$SERVER_PID" "$HELPERS/find-in-memory.py" "$pw" <<'EOF'
+import base64, os, secrets, socket, subprocess, sys, time
+port, server, finder, good = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+
+def b64(b):
+    return base64.b64encode(b).decode()
+
+def smtpd_pid():
+    """tcpserver's one child: the session's smtpd."""
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                stat = open("/proc/%s/stat" % p).read()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == server:
+                return p
+    raise SystemExit("no smtpd under tcpserver " + server)
+
+class Session:
+    def __init__(self):
+        self.s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+        self.f = self.s.makefile("rb")
+        self.reply()
+        self.send("EHLO client.example\r\n")
+        self.reply()
+    def send(self, text):
+        self.s.sendall(text.encode())
+    def reply(self):
+        while True:
+            line = self.f.readline().decode()
+            if line[3:4] != "-":
+                return line[:3]
+    def segments(self, parts):
+        """Each part its own segment, 0.3 s apart: its own read."""
+        for i, p in enumerate(parts):
+            if i:
+                time.sleep(0.3)
+            self.send(p)
+        return self.reply()
+    def check(self, what, secrets_):
+        self.send("NOOP\r\n")
+        assert self.reply() == "250"
+        needles = set()
+        for sec in secrets_:
+            needles.update(sec[i:i + 10] for i in range(len(sec) - 9))
+        r = subprocess.run([finder, smtpd_pid()] + sorted(needles),
+                           capture_output=True, text=True)
+        print(what + ":", "clean" if r.returncode == 0 else
+              "LEAK" if r.returncode == 1 else "cannot read memory")
+        if r.returncode != 0:
+            print(r.stdout, end="")
+        self.send("QUIT\r\n")
+        self.reply()
+        self.s.close()
+
+def plain(pw):
+    return b64(b"\0dave\0" + pw.encode())
+
+# PLAIN, a long first segment and a short second one
+s = Session()
+pw = secrets.token_hex(24)
+t = plain(pw)
+s.segments(["AUTH PLAIN " + t[:len(t) - 6], t[len(t) - 6:] + "\r\n"])
+s.check("PLAIN in 2 segments, wrong password", [t, pw])
+
+s = Session()
+t = plain(good)
+code = s.segments(["AUTH PLAIN " + t[:40], t[40:50], t[50:] + "\r\n"])
+assert code == "235", code
+s.check("PLAIN in 3 segments, right password", [t, good])
+
+# PLAIN cut at random places into 2 to 4 segments, 6 more times
+rnd = __import__("random").Random(4954)
+for i in range(6):
+    s = Session()
+    pw = secrets.token_hex(24)
+    line = "AUTH PLAIN " + plain(pw) + "\r\n"
+    cuts = sorted(rnd.sample(range(12, len(line) - 2), rnd.randint(1, 3)))
+    parts = [line[a:b] for a, b in zip([0] + cuts, cuts + [len(line)])]
+    assert s.segments(parts) == "535"
+    s.check("PLAIN in random segments", [plain(pw), pw])
+
+# LOGIN: the password line of the exchange split
+s = Session()
+assert s.segments(["AUTH LOGIN\r\n"]) == "334"
+assert s.segments([b64(b"dave") + "\r\n"]) == "334"
+t = b64(good.encode())
+code = s.segments([t[:len(t) - 4], t[len(t) - 4:] + "\r\n"])
+assert code == "235", code
+s.check("LOGIN password line in 2 segments", [t, good])
+
+# a second AUTH after success: refused by the engine, no event
+s = Session()
+t = plain(good)
+assert s.segments(["AUTH PLAIN " + t + "\r\n"]) == "235"
+pw = secrets.token_hex(24)
+t2 = plain(pw)
+code = s.segments(["AUTH PLAIN " + t2[:len(t2) - 5], t2[len(t2) - 5:] + "\r\n"])
+assert code == "503", code
+s.check("second AUTH (503) in 2 segments", [t2, pw])
+
+# an over-long AUTH line: 500 5.5.6, never an event
+s = Session()
+pw = secrets.token_hex(24)
+t = "A" * 9000 + plain(pw) + "A" * 4000
+code = s.segments(["AUTH PLAIN " + t[:9000 + len(plain(pw))],
+                   t[9000 + len(plain(pw)):] + "\r\n"])
+assert code == "500", code
+s.check("over-long AUTH line in 2 segments", [plain(pw), pw])
+EOF
+	assert_success
+	assert_output - <<'EOF'
+PLAIN in 2 segments, wrong password: clean
+PLAIN in 3 segments, right password: clean
+PLAIN in random segments: clean
+PLAIN in random segments: clean
+PLAIN in random segments: clean
+PLAIN in random segments: clean
+PLAIN in random segments: clean
+PLAIN in random segments: clean
+LOGIN password line in 2 segments: clean
+second AUTH (503) in 2 segments: clean
+over-long AUTH line in 2 segments: clean
+EOF
+}
+
 @test "AUTHUSER reaches a pipe program; the password does not" {
 	local san
 	mapfile -t san < <(san_env)

@@ -847,6 +847,43 @@ test_auth_wipe(void)
 	    "no AUTH response left in the session once answered");
 }
 
+/*
+ * smtp_fed_secret: every feed that consumed part of an AUTH line says so,
+ * the first part of a line split across feeds included, and an AUTH line
+ * the engine refuses without an event (503 after success here); other
+ * lines do not.
+ */
+static void
+test_fed_secret(void)
+{
+	static struct smtp_session s;
+	struct smtp_config cfg = { "mx.test", 1000, 3, "PLAIN",
+	    SMTP_CF_CLEARTEXT_AUTH };
+	const struct smtp_event *ev;
+	size_t n;
+
+	smtp_init(&s, &cfg);
+	n = smtp_feed(&s, "EHLO c.test\r\n", 13);
+	while ((ev = smtp_event(&s)) != NULL)
+		smtp_answer(&s, REPLY_NONE);
+	ok(n == 13 && !smtp_fed_secret(&s), "EHLO: no secret");
+	ok(smtp_feed(&s, "NOOP\r\nAU", 8) == 8 && !smtp_fed_secret(&s),
+	    "NOOP and \"AU\": no secret yet");
+	ok(smtp_feed(&s, "TH PLAIN Z2", 11) == 11 && smtp_fed_secret(&s),
+	    "the first part of a split AUTH line is a secret");
+	ok(!smtp_fed_secret(&s), "asking clears it");
+	ok(smtp_feed(&s, "9v\r\n", 4) == 4 && smtp_fed_secret(&s),
+	    "and so is its end");
+	ev = smtp_event(&s);
+	ok(ev != NULL && ev->type == SMTP_EV_AUTH, "AUTH event");
+	smtp_answer(&s, REPLY_AUTH_OK);
+	ok(smtp_feed(&s, "AUTH PLAIN Z29v\r\nNOOP\r\n", 23) == 23 &&
+	    smtp_fed_secret(&s) && smtp_event(&s) == NULL,
+	    "an AUTH line refused without an event (503) is a secret too");
+	ok(smtp_feed(&s, "NOOP\r\n", 6) == 6 && !smtp_fed_secret(&s),
+	    "NOOP after it: no secret");
+}
+
 int
 main(void)
 {
@@ -858,5 +895,6 @@ main(void)
 	test_many_messages();
 	test_protocol_names();
 	test_auth_wipe();
+	test_fed_secret();
 	return tap_done();
 }
