@@ -8,8 +8,15 @@
 
 /* RFC 5321 §4.5.3.1.4: a command line, CRLF included. */
 #define SMTP_COMMAND_LINE_MAX 512
-/* RFC 5321 §4.5.3.1.6: a text line of the message, CRLF included. */
-#define SMTP_TEXT_LINE_MAX 1000
+/*
+ * No text line limit.  RFC 5321 §4.5.3.1.6 (1000 octets, CRLF included)
+ * is the least a receiver must take and what a sender should keep to;
+ * §4.5.3.1 asks implementations to avoid length limits "to the maximum
+ * extent possible".  The engine streams message lines and keeps only the
+ * first octets of a header line (for the hop count), so a long line costs
+ * no memory, and real mail has them (unwrapped HTML, long header fields):
+ * a line may be as long as DATABYTES allows, in DATA and in BDAT.
+ */
 /* RFC 5321 §4.5.3.1.1 and §4.5.3.1.2. */
 #define SMTP_LOCAL_PART_MAX 64
 #define SMTP_DOMAIN_MAX 255

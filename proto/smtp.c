@@ -210,8 +210,6 @@ refusal_rank(enum reply_id why)
 		return 3;
 	case REPLY_BARE_LF:
 		return 2;
-	case REPLY_TEXT_LINE_TOO_LONG:
-		return 1;
 	default:
 		return 0;
 	}
@@ -257,14 +255,13 @@ track_header(struct smtp_session *s, const char *p, size_t n)
 }
 
 /* Count content octets of the current line and the octets of its end
- * as they came on the wire, against the line and size limits. */
+ * as they came on the wire, against the size limit.  A line may be as
+ * long as DATABYTES allows (limits.h says why there is no line limit). */
 static void
 count_octets(struct smtp_session *s, size_t content, size_t ending)
 {
 	s->line_len += content;
 	s->wire_size += content + ending;
-	if (s->line_len > SMTP_TEXT_LINE_MAX - 2 && !is_binary(s))
-		refuse_message(s, REPLY_TEXT_LINE_TOO_LONG);
 	if (s->wire_size > s->cfg->databytes)
 		refuse_message(s, REPLY_SIZE_EXCEEDED);
 }

@@ -160,7 +160,8 @@ struct smtp_session {
 	enum reply_id msg_refusal;	/* why the message will be refused */
 	unsigned hops;
 	int in_headers;
-	size_t line_len;		/* octets of the current text line */
+	uint64_t line_len;		/* octets of the current text line:
+					   any length, bounded by DATABYTES */
 	int dstate;			/* DATA parser state */
 	int soft_bol;			/* the last line ended in a bare LF */
 	int data_done;
