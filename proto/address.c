@@ -526,6 +526,32 @@ smtp_is_helo_name(const char *p, size_t len, int allow_utf8)
 	return r == ADDR_OK && sc.pos == len;
 }
 
+/*
+ * What HELO/EHLO accept: the RFC asks for a domain or an address literal,
+ * but printers, scanners, NAS boxes and Windows machines send their host
+ * names ("my_pc", "DESKTOP-AB_12"), and every other receiver takes them.
+ * Refusing them loses honest mail and stops no attacker, who can send a
+ * valid name as easily.  So any word of printable ASCII is taken; a
+ * control character, a space (a second word) or a non-ASCII octet is not,
+ * and Received: shows a name that is not a domain only in a comment
+ * (deliver/header.c).
+ */
+int
+smtp_is_helo_arg(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SMTP_HELO_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x21 || c > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
 struct addr_param {
 	const unsigned char *key;
 	size_t key_len;

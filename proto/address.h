@@ -51,6 +51,11 @@ enum addr_result smtp_parse_path(const char *p, size_t len, unsigned flags,
  * address literal ([1.2.3.4], [IPv6:...]).  allow_utf8 admits U-labels. */
 int smtp_is_helo_name(const char *p, size_t len, int allow_utf8);
 
+/* True when p[0..len) is an acceptable HELO/EHLO argument: 1 to
+ * SMTP_HELO_MAX octets of printable ASCII (0x21-0x7E), no space.  Every
+ * HELO name is one; so are the host names devices send ("my_pc"). */
+int smtp_is_helo_arg(const char *p, size_t len);
+
 enum smtp_body_type {
 	SMTP_BODY_7BIT = 0,
 	SMTP_BODY_8BITMIME,	/* RFC 6152 */

@@ -24,7 +24,7 @@
 #define SMTP_PATH_MAX 256
 /* A mailbox as text: local part, "@", domain, NUL. */
 #define SMTP_MAILBOX_MAX (SMTP_LOCAL_PART_MAX + 1 + SMTP_DOMAIN_MAX + 1)
-/* The HELO/EHLO argument we keep (a domain or an address literal). */
+/* The HELO/EHLO argument we keep (printable ASCII, a domain's length). */
 #define SMTP_HELO_MAX SMTP_DOMAIN_MAX
 /* RFC 4954 §4: an AUTH line carries up to 12288 octets of base64. */
 #define SMTP_AUTH_RESPONSE_MAX 12288

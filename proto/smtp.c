@@ -574,7 +574,7 @@ feed_chunk(struct smtp_session *s, const char *p, size_t len)
 static void
 cmd_helo(struct smtp_session *s, const char *arg, size_t len, int ehlo)
 {
-	if (len == 0 || !smtp_is_helo_name(arg, len, 0)) {
+	if (!smtp_is_helo_arg(arg, len)) {
 		fail(s, REPLY_SYNTAX);
 		return;
 	}

@@ -101,7 +101,8 @@ enum smtp_close {
 
 struct smtp_event {
 	enum smtp_event_type type;
-	/* HELO: the client's name and whether it was EHLO. */
+	/* HELO: the client's name (printable ASCII, no space, not always a
+	 * domain: smtp_is_helo_arg) and whether it was EHLO. */
 	const char *helo;
 	size_t helo_len;
 	int is_ehlo;

@@ -197,3 +197,153 @@ s.quit()
 	run grep -c '^Received: from h' "$(message_file)"
 	assert_output 99
 }
+
+# --- HELO names of devices: taken, recorded safely ---
+
+# received_check FILE: reads the stored message FILE's Received: field
+# (smtpd's own, the first) strictly: Python's email parser with the
+# strict policy, then RFC 5322 comments removed (nested, with
+# quoted-pairs; an unbalanced one fails), then exactly one ";" before a
+# date that parses, and tokens "from X by Y with W id I [for <R>]" with X
+# a Domain or an address literal.  Prints "from X" and then each comment.
+received_check()
+{
+	"$PY" -c '
+import email, email.policy, email.utils, re, sys
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"),
+                                      policy=email.policy.strict)
+value = str(msg.get_all("Received")[0])
+text, comments, cur, depth, i = [], [], "", 0, 0
+while i < len(value):
+    c = value[i]
+    if depth and c == "\\":
+        cur += value[i:i + 2]; i += 2; continue
+    if c == "(":
+        if depth:
+            cur += c
+        depth += 1
+    elif c == ")":
+        if depth == 0:
+            sys.exit("unbalanced ) in " + repr(value))
+        depth -= 1
+        if depth:
+            cur += c
+        else:
+            comments.append(cur); cur = ""; text.append(" ")
+    elif depth:
+        cur += c
+    else:
+        text.append(c)
+    i += 1
+if depth:
+    sys.exit("unclosed comment in " + repr(value))
+text = "".join(text)
+if text.count(";") != 1:
+    sys.exit("not exactly one ; in " + repr(text))
+clauses, date = text.split(";")
+email.utils.parsedate_to_datetime(date.strip())
+t = clauses.split()
+domain = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+literal = r"\[(IPv6:[0-9A-Fa-f:.]+|[0-9.]+)\]"
+ok = (len(t) in (8, 10) and t[0] == "from" and t[2] == "by" and
+      t[4] == "with" and t[6] == "id" and t.count("from") == 1 and
+      t.count("by") == 1 and re.fullmatch(domain + "|" + literal, t[1]) and
+      re.fullmatch(domain, t[3]) and (len(t) == 8 or t[8] == "for"))
+if not ok:
+    sys.exit("not from X by Y with W id I [for R]: " + repr(t))
+print("from " + t[1])
+for c in comments:
+    print(c)
+' "$1"
+}
+
+@test "HELO: swaks --ehlo my_pc; the message lands, Received: says (helo=my_pc)" {
+	start_server
+	run swaks --server "127.0.0.1:$PORT" --ehlo my_pc --from a@example.org \
+	    --to b@example.net --timeout 10 --header 'Subject: from a pc'
+	assert_success
+	assert_output --regexp '<-  250 2\.0\.0'
+	assert_stored 1
+	run received_check "$(message_file)"
+	assert_success
+	assert_line --index 0 'from [127.0.0.1]'
+	assert_line --index 1 '[127.0.0.1]'
+	assert_line --index 2 'helo=my_pc'
+}
+
+@test "HELO: smtplib with local_hostname DESKTOP-AB_12, EHLO and HELO; Received: parses strictly" {
+	start_server
+	run "$PY" -c '
+import smtplib, sys
+for greet in ("ehlo", "helo"):
+    s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="DESKTOP-AB_12", timeout=10)
+    print(getattr(s, greet)()[0])
+    print(s.sendmail("scan@example.org", ["b@example.net"], b"Subject: scan\r\n\r\npage 1\r\n"))
+    s.quit()
+' "$PORT"
+	assert_success
+	assert_output "$(printf '250\n{}\n250\n{}')"
+	assert_stored 2
+	local f
+	for f in "$MD"/new/*; do
+		run received_check "$f"
+		assert_success
+		assert_line --index 0 'from [127.0.0.1]'
+		assert_line --index 2 'helo=DESKTOP-AB_12'
+	done
+	run bash -c 'grep -h "^	by smtp.test (smtpd) with " "$@" | cut -d" " -f5 | sort' \
+	    bash "$MD"/new/*
+	assert_output "$(printf 'ESMTP\nSMTP')"
+}
+
+@test "HELO: a name with ( ) \\ ; and a forged 'by' cannot end the comment or add a clause (smtplib)" {
+	start_server
+	local name
+	for name in 'x)by(evil.example;' 'a\)by[6.6.6.6]\(' '(((x' 'y)))' \
+	    'z;by=evil.example'; do
+		rm -rf "$MD"
+		run "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname=sys.argv[2], timeout=10)
+print(s.sendmail("a@example.org", ["b@example.net"], b"Subject: tricky\r\n\r\nx\r\n"))
+s.quit()
+' "$PORT" "$name"
+		assert_success
+		assert_output '{}'
+		assert_stored 1
+		run received_check "$(message_file)"
+		assert_success
+		assert_line --index 0 'from [127.0.0.1]'
+		assert_line --index 2 "helo=$(printf '%s' "$name" | tr '()\\;' '????')"
+		run grep -c 'evil\|6\.6\.6\.6' "$(message_file)"
+		[ "$output" -le 1 ]
+	done
+}
+
+@test "HELO: the pipe program's HELO is the name as sent (smtplib through tcpserver)" {
+	H=$T/hook
+	mkdir -p "$H"
+	DELIVERY=(pipe "$HELPERS/hook-recorder")
+	start_server HOOK_DIR="$H"
+	run "$PY" -c '
+import smtplib, sys
+for name in ("my_pc", "a(b)\\c;by_x"):
+    s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname=name, timeout=10)
+    print(s.sendmail("a@example.org", ["b@example.net"], b"Subject: env\r\n\r\nx\r\n"))
+    s.quit()
+' "$PORT"
+	assert_success
+	assert_output "$(printf '{}\n{}')"
+	[ "$(tr '\0' '\n' <"$H/env.1" | sed -n 's/^HELO=//p')" = 'my_pc' ]
+	[ "$(tr '\0' '\n' <"$H/env.2" | sed -n 's/^HELO=//p')" = 'a(b)\c;by_x' ]
+	# The program's copy of the message has the same safe Received:.
+	run head -n 1 "$H/msg.2"
+	assert_output 'Received: from [127.0.0.1] ([127.0.0.1]) (helo=a?b??c?by_x)'
+}
+
+@test "HELO: a control character, a space inside, an empty or a non-ASCII argument is still 501 5.5.4" {
+	run smtp_session "EHLO my\tpc\r\nEHLO my pc\r\nHELO DESKTOP-AB_12 x\r\nEHLO \r\nHELO\r\nEHLO my\x01pc\r\nEHLO b\xc3\xbccher.example\r\nEHLO my_pc\r\n$Q"
+	assert_success
+	assert_replies 220 "501 5.5.4" "501 5.5.4" "501 5.5.4" "501 5.5.4" \
+	    "501 5.5.4" "501 5.5.4" "501 5.5.4" 250 "221 2.0.0"
+}

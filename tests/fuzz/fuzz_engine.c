@@ -371,8 +371,8 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 	case SMTP_EV_HELO:
 		FUZZ_CHECK(ev->helo != NULL && ev->helo_len > 0 &&
 		    ev->helo_len <= SMTP_HELO_MAX, "HELO name bound");
-		FUZZ_CHECK(smtp_is_helo_name(ev->helo, ev->helo_len, 0),
-		    "HELO name is a domain or address literal");
+		FUZZ_CHECK(smtp_is_helo_arg(ev->helo, ev->helo_len),
+		    "HELO name is one word of printable ASCII");
 		log_event(r, ev->helo, ev->helo_len);
 		drop_transaction(r);
 		id = PICK(b, REPLY_NONE, helo_no);

@@ -583,6 +583,71 @@ test_helo(void)
 	    "helo honours len ('[1.2.3.4')");
 }
 
+/* smtp_is_helo_arg: what HELO/EHLO accept (issue 14). */
+static const struct helo_case helo_arg_cases[] = {
+	{ "my_pc", 0, 0, 1 },
+	{ "DESKTOP-AB_12", 0, 0, 1 },
+	{ "-a", 0, 0, 1 },
+	{ "a-", 0, 0, 1 },
+	{ "example.com.", 0, 0, 1 },
+	{ "a..b", 0, 0, 1 },
+	{ "[192.0.2.1", 0, 0, 1 },
+	{ "user@host", 0, 0, 1 },
+	{ "x)by(evil;\\\"<>", 0, 0, 1 },
+	{ "!", 0, 0, 1 },
+	{ "~", 0, 0, 1 },
+	{ "", 0, 0, 0 },
+	{ "a b", 0, 0, 0 },
+	{ " a", 0, 0, 0 },
+	{ "a ", 0, 0, 0 },
+	{ "a\tb", 0, 0, 0 },
+	{ "a\r", 0, 0, 0 },
+	{ "a\n", 0, 0, 0 },
+	{ "a\x7f", 0, 0, 0 },
+	{ "a\x01", 0, 0, 0 },
+	{ "a\0b", 3, 0, 0 },
+	{ "b\xc3\xbc" "cher.example", 0, 0, 0 },
+	{ "a\xc2\x85", 0, 0, 0 },	/* U+0085 NEL */
+};
+
+static void
+test_helo_arg(void)
+{
+	char buf[400];
+	size_t i;
+	unsigned c;
+	int all = 1;
+
+	for (i = 0; i < N(helo_arg_cases); i++) {
+		const struct helo_case *h = &helo_arg_cases[i];
+		size_t len = h->len ? h->len : strlen(h->in);
+
+		ok(smtp_is_helo_arg(h->in, len) == h->valid,
+		    "helo argument '%s' %s", show(h->in, len),
+		    h->valid ? "taken" : "refused");
+	}
+	for (c = 0; c < 256; c++) {
+		buf[0] = 'a';
+		buf[1] = (char)c;
+		if (smtp_is_helo_arg(buf, 2) != (c >= 0x21 && c <= 0x7e))
+			all = 0;
+	}
+	ok(all, "helo argument: exactly the octets 0x21-0x7E");
+	all = 1;
+	for (i = 0; i < N(helo_cases); i++) {
+		const struct helo_case *h = &helo_cases[i];
+		size_t len = h->len ? h->len : strlen(h->in);
+
+		if (h->valid && !h->allow_utf8 &&
+		    !smtp_is_helo_arg(h->in, len))
+			all = 0;
+	}
+	ok(all, "every ASCII HELO name is a helo argument");
+	memset(buf, '_', 256);
+	ok(smtp_is_helo_arg(buf, 255), "helo argument of 255 octets");
+	ok(!smtp_is_helo_arg(buf, 256), "helo argument of 256 octets");
+}
+
 struct mail_param_case {
 	const char *in;
 	int allow_binary;
@@ -792,6 +857,7 @@ main(void)
 	test_path_limits();
 	test_ipv6();
 	test_helo();
+	test_helo_arg();
 	test_mail_params();
 	test_rcpt_params();
 	return tap_done();
