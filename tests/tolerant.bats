@@ -347,3 +347,87 @@ for name in ("my_pc", "a(b)\\c;by_x"):
 	assert_replies 220 "501 5.5.4" "501 5.5.4" "501 5.5.4" "501 5.5.4" \
 	    "501 5.5.4" "501 5.5.4" "501 5.5.4" 250 "221 2.0.0"
 }
+
+# --- a MAIL keyword repeated with the same value ---
+
+# smtplib_repeat PORT MODE...: one message per MODE with Python's smtplib,
+# from ü@example.org; prints the MAIL command smtplib sent and the result.
+#	send_message:OPTION,...  send_message() with these mail_options: it
+#		adds SMTPUTF8 and BODY=8BITMIME itself for the address
+#	sendmail:OPTION,...      sendmail() with these mail_options
+smtplib_repeat()
+{
+	"$PY" -c '
+import email.message, smtplib, sys
+
+class Client(smtplib.SMTP):
+    def send(self, s):
+        t = s if isinstance(s, bytes) else s.encode()
+        if t[:4].lower() == b"mail":
+            print(t.decode().rstrip())
+        super().send(s)
+
+for mode in sys.argv[2:]:
+    how, _, opts = mode.partition(":")
+    opts = [o for o in opts.split(",") if o]
+    s = Client("127.0.0.1", int(sys.argv[1]), local_hostname="client.example", timeout=10)
+    msg = email.message.EmailMessage()
+    msg["From"] = "ü@example.org"
+    msg["To"] = "b@example.net"
+    msg["Subject"] = "grüße " + mode
+    msg.set_content("hallo " + mode + "\n")
+    try:
+        if how == "send_message":
+            print(s.send_message(msg, mail_options=opts))
+        else:
+            print(s.sendmail("ü@example.org", ["b@example.net"],
+                             msg.as_bytes(policy=msg.policy.clone(utf8=True,
+                                                          linesep="\r\n")),
+                             mail_options=opts))
+    except smtplib.SMTPSenderRefused as e:
+        print(e.smtp_code, e.smtp_error.decode().split()[0])
+    s.quit()
+' "$@"
+}
+
+@test "MAIL keywords: smtplib send_message with mail_options SMTPUTF8 (sent twice) lands" {
+	start_server
+	run smtplib_repeat "$PORT" send_message:SMTPUTF8
+	assert_success
+	assert_line --index 0 --regexp '^mail FROM:<ü@example\.org> .*SMTPUTF8 SMTPUTF8 BODY=8BITMIME$'
+	assert_line --index 1 '{}'
+	assert_stored 1
+	run head -n 1 "$(message_file)"
+	assert_output 'Return-Path: <ü@example.org>'
+	run grep -c '^Subject: grüße send_message:SMTPUTF8$' "$(message_file)"
+	assert_output 1
+}
+
+@test "MAIL keywords: smtplib with BODY=8BITMIME or SMTPUTF8 repeated (send_message, sendmail) lands" {
+	start_server
+	run smtplib_repeat "$PORT" send_message:BODY=8BITMIME \
+	    send_message:SMTPUTF8,BODY=8BITMIME sendmail:SMTPUTF8,SMTPUTF8 \
+	    sendmail:SMTPUTF8,BODY=8BITMIME,body=8bitmime
+	assert_success
+	assert_line --index 0 --regexp ' BODY=8BITMIME SMTPUTF8 BODY=8BITMIME$'
+	assert_line --index 1 '{}'
+	assert_line --index 2 --regexp ' SMTPUTF8 BODY=8BITMIME SMTPUTF8 BODY=8BITMIME$'
+	assert_line --index 3 '{}'
+	assert_line --index 4 --regexp ' SMTPUTF8 SMTPUTF8$'
+	assert_line --index 5 '{}'
+	assert_line --index 6 --regexp ' SMTPUTF8 BODY=8BITMIME body=8bitmime$'
+	assert_line --index 7 '{}'
+	assert_stored 4
+}
+
+@test "MAIL keywords: conflicting values are still 501 5.5.4 (smtplib sendmail)" {
+	start_server
+	run smtplib_repeat "$PORT" sendmail:SMTPUTF8,BODY=7BIT,BODY=8BITMIME \
+	    sendmail:SMTPUTF8,SIZE=1
+	assert_success
+	assert_line --index 1 '501 5.5.4'
+	# smtplib adds size=N itself: SIZE=1 is a second, different SIZE.
+	assert_line --index 2 --regexp ' size=[0-9]+ SMTPUTF8 SIZE=1$'
+	assert_line --index 3 '501 5.5.4'
+	assert_stored 0
+}

@@ -91,6 +91,16 @@ static const struct transcript cases[] = {
 	    "MAIL FROM:<a@b.test> SIZE=1000\r\n", 0,
 	    GREET EHLO_R "552 5.3.4 Message size exceeds the fixed limit\r\n"
 	    MAIL_OK },
+	{ "MAIL keywords: a repeat taken, a conflict refused", 0,
+	    "EHLO c.test\r\nMAIL FROM:<\xc3\xa9@b.test> SMTPUTF8 SMTPUTF8 "
+	    "BODY=8BITMIME\r\nRSET\r\n"
+	    "MAIL FROM:<a@b.test> BODY=7BIT BODY=8BITMIME\r\n"
+	    "MAIL FROM:<a@b.test> SIZE=10 SIZE=20\r\n"
+	    "MAIL FROM:<a@b.test> body=8bitmime BODY=8BITMIME SIZE=10 "
+	    "SIZE=10\r\n", 0,
+	    GREET EHLO_R MAIL_OK "[rset]" OK
+	    "501 5.5.4 Invalid parameter value\r\n"
+	    "501 5.5.4 Invalid parameter value\r\n" MAIL_OK },
 	{ "UTF-8 needs SMTPUTF8", 0,
 	    "EHLO c.test\r\nMAIL FROM:<\xc3\xa9@b.test>\r\n"
 	    "MAIL FROM:<\xc3\xa9@b.test> SMTPUTF8\r\n", 0,
