@@ -198,6 +198,22 @@ s.quit()
 	assert_output 99
 }
 
+@test "long lines: over TCP, 100 Received: fields of 5,000 octets with each name cut between segments and a pause: 554 5.4.6" {
+	start_server
+	local pad acts=() i
+	pad=$(head -c 4980 /dev/zero | tr '\0' x)
+	acts=(expect:'^220 ' "send:EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n" expect:'^354 ')
+	for ((i = 0; i < 100; i++)); do
+		# "Rec" | pause | "eived: ..." and the CRLF in another segment
+		acts+=("send:Rec" sleep:0.01 "send:eived: from h$i $pad" "send:\r\n")
+	done
+	acts+=("send:Subject: hops\r\n\r\nbody\r\n.\r\n" expect:'^5' "send:QUIT\r\n")
+	run client -t 60 "${acts[@]}"
+	assert_success
+	assert_line '554 5.4.6 Too many Received or Delivered-To header fields: mail loop'
+	assert_stored 0
+}
+
 # --- HELO names of devices: taken, recorded safely ---
 
 # received_check FILE: reads the stored message FILE's Received: field
