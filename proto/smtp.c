@@ -467,8 +467,8 @@ feed_message_octets(struct smtp_session *s, const char *p, size_t len,
 			}
 			/* The CR ended the last read and is bare: count it as
 			 * the line content it is, as feed_line_run does when
-			 * the same octets come in one read (the size, line
-			 * and hop limits must not depend on the split). */
+			 * the same octets come in one read (the size limit
+			 * and the hop count must not depend on the split). */
 			if (!is_binary(s))
 				refuse_message(s, REPLY_BARE_LF);
 			line_content(s, "\r", 1);
