@@ -39,7 +39,8 @@ struct envelope {
 	 */
 	const size_t *rcpt_domain_off;
 	size_t nrcpt;
-	const char *helo;		/* validated HELO/EHLO argument */
+	const char *helo;		/* HELO/EHLO argument as sent: printable
+					   ASCII, not always a domain */
 	const char *remote_ip;		/* "unknown" when not known */
 	const char *remote_host;	/* NULL when not known */
 	const char *local_host;		/* our name, for "by" */

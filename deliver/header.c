@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../lib/buf.h"
+#include "../proto/address.h"
 #include "../proto/limits.h"
 #include "deliver.h"
 #include "header.h"
@@ -342,15 +343,35 @@ header_delivered_to(struct buf *b, const char *rcpt)
  * "(HOST [IP])" is TCP-info; the AUTH comment is CFWS; "for" only when
  * there is exactly one recipient, so that Bcc: recipients stay private
  * (RFC 5321 §7.2).  PROTO is an RFC 3848 WITH keyword.
+ *
+ * The "from" clause needs a Domain or an address literal.  A HELO name
+ * that is neither (devices send "my_pc": proto/address.c
+ * smtp_is_helo_arg) is not put there; as Exim does, the peer's address
+ * literal is, and the name follows in a comment of its own, in the CFWS
+ * that RFC 5321's By-domain allows before "by":
+ *	Received: from [IP] (HOST [IP]) (helo=my_pc)
+ * Inside the comment the name is sanitized like any client string: the
+ * octets that could end it or escape out of it, ( ) \, and ; < > become
+ * '?'.  Quoted-pairs (RFC 5322 §3.2.1) would keep the name exact, but
+ * many Received: parsers do not know them, and for those a "\)" would end
+ * the comment and let the rest pose as a clause; '?' means nothing to any
+ * parser.  The pipe program's HELO has the name exactly as sent.
  */
 int
 header_received(struct buf *b, const struct envelope *env)
 {
 	size_t mark = b->len;
+	size_t hlen = env->helo != NULL ?
+	    strnlen(env->helo, HEADER_NAME_MAX + 1) : 0;
+	int named = hlen == 0 || smtp_is_helo_name(env->helo, hlen, 0);
 	int r = 0;
 
 	r |= HEADER_ADD_LIT(b, "Received: from ");
-	r |= header_add_clean(b, env->helo, HEADER_NAME_MAX, "unknown");
+	if (named)
+		r |= header_add_clean(b, env->helo, HEADER_NAME_MAX,
+		    "unknown");
+	else
+		r |= header_add_ip(b, env->remote_ip);
 	r |= HEADER_ADD_LIT(b, " (");
 	if (env->remote_host != NULL && env->remote_host[0] != '\0') {
 		r |= header_add_masked(b, env->remote_host, HEADER_NAME_MAX,
@@ -358,7 +379,13 @@ header_received(struct buf *b, const struct envelope *env)
 		r |= buf_addc(b, ' ');
 	}
 	r |= header_add_ip(b, env->remote_ip);
-	r |= HEADER_ADD_LIT(b, ")\n\tby ");
+	r |= buf_addc(b, ')');
+	if (!named) {
+		r |= HEADER_ADD_LIT(b, " (helo=");
+		r |= header_add_clean(b, env->helo, HEADER_NAME_MAX, "");
+		r |= buf_addc(b, ')');
+	}
+	r |= HEADER_ADD_LIT(b, "\n\tby ");
 	r |= header_add_clean(b, env->local_host, HEADER_NAME_MAX,
 	    "localhost");
 	r |= HEADER_ADD_LIT(b, " (smtpd) with ");

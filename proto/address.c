@@ -526,6 +526,32 @@ smtp_is_helo_name(const char *p, size_t len, int allow_utf8)
 	return r == ADDR_OK && sc.pos == len;
 }
 
+/*
+ * What HELO/EHLO accept: the RFC asks for a domain or an address literal,
+ * but printers, scanners, NAS boxes and Windows machines send their host
+ * names ("my_pc", "DESKTOP-AB_12"), and every other receiver takes them.
+ * Refusing them loses honest mail and stops no attacker, who can send a
+ * valid name as easily.  So any word of printable ASCII is taken; a
+ * control character, a space (a second word) or a non-ASCII octet is not,
+ * and Received: shows a name that is not a domain only in a comment
+ * (deliver/header.c).
+ */
+int
+smtp_is_helo_arg(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SMTP_HELO_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x21 || c > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
 struct addr_param {
 	const unsigned char *key;
 	size_t key_len;
@@ -691,25 +717,14 @@ param_auth(const struct addr_param *param, char *auth, size_t cap)
 	return PARAM_OK;
 }
 
-static enum param_result
-param_apply(const struct addr_param *param, int allow_binary,
-    struct smtp_mail_params *out, unsigned *seen)
-{
-	static const char *const known[] = { "SIZE", "BODY", "SMTPUTF8",
-	    "AUTH" };
-	unsigned bit;
-	size_t k;
+static const char *const param_known[] = { "SIZE", "BODY", "SMTPUTF8",
+    "AUTH" };
 
-	for (k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
-		if (ascii_eq(param->key, param->key_len, known[k]))
-			break;
-	}
-	if (k == sizeof(known) / sizeof(known[0]))
-		return PARAM_UNKNOWN;
-	bit = 1u << k;
-	if (*seen & bit)
-		return PARAM_BAD_VALUE;	/* RFC 5321 §4.1.2: at most once */
-	*seen |= bit;
+/* Set the known parameter number k in out from param's value. */
+static enum param_result
+param_set(const struct addr_param *param, size_t k, int allow_binary,
+    struct smtp_mail_params *out)
+{
 	switch (k) {
 	case 0:
 		out->has_size = 1;
@@ -726,6 +741,47 @@ param_apply(const struct addr_param *param, int allow_binary,
 		out->has_auth = 1;
 		return param_auth(param, out->auth, sizeof(out->auth));
 	}
+}
+
+static int
+params_equal(const struct smtp_mail_params *a,
+    const struct smtp_mail_params *b)
+{
+	return a->has_size == b->has_size && a->size == b->size &&
+	    a->body == b->body && a->smtputf8 == b->smtputf8 &&
+	    a->has_auth == b->has_auth && strcmp(a->auth, b->auth) == 0;
+}
+
+/*
+ * RFC 5321 §4.1.2 does not let a keyword appear twice, but Python's
+ * smtplib adds SMTPUTF8 and BODY=8BITMIME itself for a non-ASCII address,
+ * and programs that pass them in mail_options too send them twice.  A
+ * repeat that means the same (keywords and enumerated values compare
+ * case-insensitively, SIZE= by its number) changes nothing and is taken;
+ * a different value is a conflict, PARAM_BAD_VALUE, as ever.
+ */
+static enum param_result
+param_apply(const struct addr_param *param, int allow_binary,
+    struct smtp_mail_params *out, unsigned *seen)
+{
+	struct smtp_mail_params again;
+	enum param_result r;
+	size_t k;
+
+	for (k = 0; k < sizeof(param_known) / sizeof(param_known[0]); k++) {
+		if (ascii_eq(param->key, param->key_len, param_known[k]))
+			break;
+	}
+	if (k == sizeof(param_known) / sizeof(param_known[0]))
+		return PARAM_UNKNOWN;
+	if (!(*seen & 1u << k)) {
+		*seen |= 1u << k;
+		return param_set(param, k, allow_binary, out);
+	}
+	again = *out;
+	if ((r = param_set(param, k, allow_binary, &again)) != PARAM_OK)
+		return r;
+	return params_equal(&again, out) ? PARAM_OK : PARAM_BAD_VALUE;
 }
 
 enum param_result

@@ -51,6 +51,11 @@ enum addr_result smtp_parse_path(const char *p, size_t len, unsigned flags,
  * address literal ([1.2.3.4], [IPv6:...]).  allow_utf8 admits U-labels. */
 int smtp_is_helo_name(const char *p, size_t len, int allow_utf8);
 
+/* True when p[0..len) is an acceptable HELO/EHLO argument: 1 to
+ * SMTP_HELO_MAX octets of printable ASCII (0x21-0x7E), no space.  Every
+ * HELO name is one; so are the host names devices send ("my_pc"). */
+int smtp_is_helo_arg(const char *p, size_t len);
+
 enum smtp_body_type {
 	SMTP_BODY_7BIT = 0,
 	SMTP_BODY_8BITMIME,	/* RFC 6152 */
@@ -70,7 +75,7 @@ enum param_result {
 	PARAM_OK = 0,
 	PARAM_SYNTAX,		/* not esmtp-param *(SP esmtp-param) */
 	PARAM_UNKNOWN,		/* a keyword we do not know: 555 */
-	PARAM_BAD_VALUE,	/* known keyword, bad or repeated value */
+	PARAM_BAD_VALUE,	/* known keyword, bad or conflicting value */
 	PARAM_SIZE_OVERFLOW	/* SIZE= larger than 2^64-1 */
 };
 
@@ -78,7 +83,8 @@ enum param_result {
  * Parse the Mail-parameters after "MAIL FROM:<path>": p[0..len) is what
  * follows the '>', normally " KEY=VALUE KEY ...", possibly empty.
  * Keywords are case-insensitive.  BODY=BINARYMIME is known only with
- * allow_binary (CHUNKING offered).  Repeated keywords are PARAM_BAD_VALUE.
+ * allow_binary (CHUNKING offered).  A keyword repeated with the same value
+ * is taken; with another value it is PARAM_BAD_VALUE.
  */
 enum param_result smtp_parse_mail_params(const char *p, size_t len,
     int allow_binary, struct smtp_mail_params *out);

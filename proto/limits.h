@@ -8,8 +8,15 @@
 
 /* RFC 5321 §4.5.3.1.4: a command line, CRLF included. */
 #define SMTP_COMMAND_LINE_MAX 512
-/* RFC 5321 §4.5.3.1.6: a text line of the message, CRLF included. */
-#define SMTP_TEXT_LINE_MAX 1000
+/*
+ * No text line limit.  RFC 5321 §4.5.3.1.6 (1000 octets, CRLF included)
+ * is the least a receiver must take and what a sender should keep to;
+ * §4.5.3.1 asks implementations to avoid length limits "to the maximum
+ * extent possible".  The engine streams message lines and keeps only the
+ * first octets of a header line (for the hop count), so a long line costs
+ * no memory, and real mail has them (unwrapped HTML, long header fields):
+ * a line may be as long as DATABYTES allows, in DATA and in BDAT.
+ */
 /* RFC 5321 §4.5.3.1.1 and §4.5.3.1.2. */
 #define SMTP_LOCAL_PART_MAX 64
 #define SMTP_DOMAIN_MAX 255
@@ -17,7 +24,7 @@
 #define SMTP_PATH_MAX 256
 /* A mailbox as text: local part, "@", domain, NUL. */
 #define SMTP_MAILBOX_MAX (SMTP_LOCAL_PART_MAX + 1 + SMTP_DOMAIN_MAX + 1)
-/* The HELO/EHLO argument we keep (a domain or an address literal). */
+/* The HELO/EHLO argument we keep (printable ASCII, a domain's length). */
 #define SMTP_HELO_MAX SMTP_DOMAIN_MAX
 /* RFC 4954 §4: an AUTH line carries up to 12288 octets of base64. */
 #define SMTP_AUTH_RESPONSE_MAX 12288

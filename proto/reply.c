@@ -92,8 +92,6 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	    "the data; every line must end with CRLF (RFC 5321 2.3.8)" },
 	[REPLY_NUL_BYTE] = { 554, "5.6.0",
 	    "Message refused: it contains NUL bytes" },
-	[REPLY_TEXT_LINE_TOO_LONG] = { 554, "5.6.0", "Message refused: a line "
-	    "is longer than 1000 octets (RFC 5321 4.5.3.1.6)" },
 	[REPLY_UNKNOWN_PARAM] = { 555, "5.5.4",
 	    "Parameter not recognized or not implemented" },
 	[REPLY_BAD_PARAM] = { 501, "5.5.4", "Invalid parameter value" },

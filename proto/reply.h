@@ -70,7 +70,6 @@ enum reply_id {
 	REPLY_TOO_MANY_HOPS,	/* 554 5.4.6 */
 	REPLY_BARE_LF,		/* 554 5.6.0 bare CR or LF in the data */
 	REPLY_NUL_BYTE,		/* 554 5.6.0 NUL in the data */
-	REPLY_TEXT_LINE_TOO_LONG, /* 554 5.6.0 */
 	REPLY_UNKNOWN_PARAM,	/* 555 5.5.4 */
 	REPLY_BAD_PARAM,	/* 501 5.5.4 parameter with a bad value */
 	REPLY_PERM_FAIL,	/* 554 5.6.0 content refused by a program */

@@ -210,8 +210,6 @@ refusal_rank(enum reply_id why)
 		return 3;
 	case REPLY_BARE_LF:
 		return 2;
-	case REPLY_TEXT_LINE_TOO_LONG:
-		return 1;
 	default:
 		return 0;
 	}
@@ -257,14 +255,13 @@ track_header(struct smtp_session *s, const char *p, size_t n)
 }
 
 /* Count content octets of the current line and the octets of its end
- * as they came on the wire, against the line and size limits. */
+ * as they came on the wire, against the size limit.  A line may be as
+ * long as DATABYTES allows (limits.h says why there is no line limit). */
 static void
 count_octets(struct smtp_session *s, size_t content, size_t ending)
 {
 	s->line_len += content;
 	s->wire_size += content + ending;
-	if (s->line_len > SMTP_TEXT_LINE_MAX - 2 && !is_binary(s))
-		refuse_message(s, REPLY_TEXT_LINE_TOO_LONG);
 	if (s->wire_size > s->cfg->databytes)
 		refuse_message(s, REPLY_SIZE_EXCEEDED);
 }
@@ -470,8 +467,8 @@ feed_message_octets(struct smtp_session *s, const char *p, size_t len,
 			}
 			/* The CR ended the last read and is bare: count it as
 			 * the line content it is, as feed_line_run does when
-			 * the same octets come in one read (the size, line
-			 * and hop limits must not depend on the split). */
+			 * the same octets come in one read (the size limit
+			 * and the hop count must not depend on the split). */
 			if (!is_binary(s))
 				refuse_message(s, REPLY_BARE_LF);
 			line_content(s, "\r", 1);
@@ -577,7 +574,7 @@ feed_chunk(struct smtp_session *s, const char *p, size_t len)
 static void
 cmd_helo(struct smtp_session *s, const char *arg, size_t len, int ehlo)
 {
-	if (len == 0 || !smtp_is_helo_name(arg, len, 0)) {
+	if (!smtp_is_helo_arg(arg, len)) {
 		fail(s, REPLY_SYNTAX);
 		return;
 	}

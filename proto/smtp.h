@@ -101,7 +101,8 @@ enum smtp_close {
 
 struct smtp_event {
 	enum smtp_event_type type;
-	/* HELO: the client's name and whether it was EHLO. */
+	/* HELO: the client's name (printable ASCII, no space, not always a
+	 * domain: smtp_is_helo_arg) and whether it was EHLO. */
 	const char *helo;
 	size_t helo_len;
 	int is_ehlo;
@@ -160,7 +161,8 @@ struct smtp_session {
 	enum reply_id msg_refusal;	/* why the message will be refused */
 	unsigned hops;
 	int in_headers;
-	size_t line_len;		/* octets of the current text line */
+	uint64_t line_len;		/* octets of the current text line:
+					   any length, bounded by DATABYTES */
 	int dstate;			/* DATA parser state */
 	int soft_bol;			/* the last line ended in a bare LF */
 	int data_done;

@@ -66,7 +66,7 @@ closed_after()
 	    TCPREMOTEIP=192.0.2.7 TCPLOCALHOST=mx.test
 	assert_success
 	# Every trick is refused by the grammar: controls in a command, a
-	# HELO that is not a domain, a command ending in a bare LF (what
+	# HELO of several words, a command ending in a bare LF (what
 	# follows it is a line of its own, and not a command), a quoted
 	# string cut by CRLF.
 	assert_replies 220 "501 5.5.4" "501 5.5.4" "500 5.5.2" "500 5.5.2" \

@@ -22,6 +22,8 @@
  * - smtp_is_helo_name: true only for 1-255 octets without controls,
  *   spaces or (unless allowed) non-ASCII; what is true without UTF-8
  *   stays true with it.
+ * - smtp_is_helo_arg: true exactly for 1-255 octets of 0x21-0x7E; every
+ *   ASCII HELO name is one.
  */
 #include <stdint.h>
 #include <string.h>
@@ -167,7 +169,18 @@ check_helo(const char *p, size_t len)
 {
 	int ascii = smtp_is_helo_name(p, len, 0);
 	int utf8 = smtp_is_helo_name(p, len, 1);
+	int arg = smtp_is_helo_arg(p, len);
+	size_t i;
+	int printable = len > 0 && len <= SMTP_HELO_MAX;
 
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+			printable = 0;
+	}
+	FUZZ_CHECK(arg == printable,
+	    "a HELO argument is exactly 1-255 octets of 0x21-0x7E");
+	if (ascii)
+		FUZZ_CHECK(arg, "every ASCII HELO name is a HELO argument");
 	if (ascii)
 		FUZZ_CHECK(utf8, "a name valid without UTF-8 is valid with it");
 	if (!utf8)

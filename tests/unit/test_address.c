@@ -583,6 +583,71 @@ test_helo(void)
 	    "helo honours len ('[1.2.3.4')");
 }
 
+/* smtp_is_helo_arg: what HELO/EHLO accept (issue 14). */
+static const struct helo_case helo_arg_cases[] = {
+	{ "my_pc", 0, 0, 1 },
+	{ "DESKTOP-AB_12", 0, 0, 1 },
+	{ "-a", 0, 0, 1 },
+	{ "a-", 0, 0, 1 },
+	{ "example.com.", 0, 0, 1 },
+	{ "a..b", 0, 0, 1 },
+	{ "[192.0.2.1", 0, 0, 1 },
+	{ "user@host", 0, 0, 1 },
+	{ "x)by(evil;\\\"<>", 0, 0, 1 },
+	{ "!", 0, 0, 1 },
+	{ "~", 0, 0, 1 },
+	{ "", 0, 0, 0 },
+	{ "a b", 0, 0, 0 },
+	{ " a", 0, 0, 0 },
+	{ "a ", 0, 0, 0 },
+	{ "a\tb", 0, 0, 0 },
+	{ "a\r", 0, 0, 0 },
+	{ "a\n", 0, 0, 0 },
+	{ "a\x7f", 0, 0, 0 },
+	{ "a\x01", 0, 0, 0 },
+	{ "a\0b", 3, 0, 0 },
+	{ "b\xc3\xbc" "cher.example", 0, 0, 0 },
+	{ "a\xc2\x85", 0, 0, 0 },	/* U+0085 NEL */
+};
+
+static void
+test_helo_arg(void)
+{
+	char buf[400];
+	size_t i;
+	unsigned c;
+	int all = 1;
+
+	for (i = 0; i < N(helo_arg_cases); i++) {
+		const struct helo_case *h = &helo_arg_cases[i];
+		size_t len = h->len ? h->len : strlen(h->in);
+
+		ok(smtp_is_helo_arg(h->in, len) == h->valid,
+		    "helo argument '%s' %s", show(h->in, len),
+		    h->valid ? "taken" : "refused");
+	}
+	for (c = 0; c < 256; c++) {
+		buf[0] = 'a';
+		buf[1] = (char)c;
+		if (smtp_is_helo_arg(buf, 2) != (c >= 0x21 && c <= 0x7e))
+			all = 0;
+	}
+	ok(all, "helo argument: exactly the octets 0x21-0x7E");
+	all = 1;
+	for (i = 0; i < N(helo_cases); i++) {
+		const struct helo_case *h = &helo_cases[i];
+		size_t len = h->len ? h->len : strlen(h->in);
+
+		if (h->valid && !h->allow_utf8 &&
+		    !smtp_is_helo_arg(h->in, len))
+			all = 0;
+	}
+	ok(all, "every ASCII HELO name is a helo argument");
+	memset(buf, '_', 256);
+	ok(smtp_is_helo_arg(buf, 255), "helo argument of 255 octets");
+	ok(!smtp_is_helo_arg(buf, 256), "helo argument of 256 octets");
+}
+
 struct mail_param_case {
 	const char *in;
 	int allow_binary;
@@ -624,8 +689,14 @@ static const struct mail_param_case mail_param_cases[] = {
 	{ " SIZE=+1", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 	{ " SIZE=1k", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 	{ " SIZE=0x10", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
-	{ " SIZE=1 SIZE=1", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	/* A repeat with the same value is taken (issue 14), another
+	 * value is a conflict. */
+	{ " SIZE=1 SIZE=1", 0, PARAM_OK, 1, 1, B7, 0, NULL },
+	{ " SIZE=1 size=01", 0, PARAM_OK, 1, 1, B7, 0, NULL },
 	{ " SIZE=1 size=2", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " SIZE=0 SIZE=0 SIZE=1", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " SIZE=1 SIZE=x", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " SIZE=1 SIZE", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 
 	{ " BODY=7BIT", 0, PARAM_OK, 0, 0, B7, 0, NULL },
 	{ " BODY=8BITMIME", 0, PARAM_OK, 0, 0, B8, 0, NULL },
@@ -637,11 +708,28 @@ static const struct mail_param_case mail_param_cases[] = {
 	{ " BODY=8BITMIMEX", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 	{ " BODY", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 	{ " BODY=7BIT BODY=8BITMIME", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " BODY=8BITMIME BODY=7BIT", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " BODY=8BITMIME body=8bitmime", 0, PARAM_OK, 0, 0, B8, 0, NULL },
+	{ " BODY=7BIT BODY=7bit", 0, PARAM_OK, 0, 0, B7, 0, NULL },
+	{ " BODY=BINARYMIME BODY=BinaryMIME", 1, PARAM_OK, 0, 0, BB, 0,
+	    NULL },
+	{ " BODY=8BITMIME BODY=BINARYMIME", 1, PARAM_BAD_VALUE, 0, 0, B7, 0,
+	    NULL },
+	{ " BODY=8BITMIME BODY=8BIT", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " BODY=8BITMIME BODY", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 
 	{ " SMTPUTF8", 0, PARAM_OK, 0, 0, B7, 1, NULL },
 	{ " smtputf8", 0, PARAM_OK, 0, 0, B7, 1, NULL },
 	{ " SMTPUTF8=yes", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
-	{ " SMTPUTF8 SMTPUTF8", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " SMTPUTF8 SMTPUTF8", 0, PARAM_OK, 0, 0, B7, 1, NULL },
+	{ " SMTPUTF8 smtputf8 SMTPUTF8", 0, PARAM_OK, 0, 0, B7, 1, NULL },
+	{ " SMTPUTF8 SMTPUTF8=yes", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	/* what Python's smtplib sends when the caller adds SMTPUTF8 or
+	 * BODY=8BITMIME to what it adds itself for a non-ASCII address */
+	{ " size=42 SMTPUTF8 SMTPUTF8 BODY=8BITMIME", 0, PARAM_OK, 1, 42, B8,
+	    1, NULL },
+	{ " size=42 BODY=8BITMIME SMTPUTF8 BODY=8BITMIME", 0, PARAM_OK, 1, 42,
+	    B8, 1, NULL },
 
 	{ " AUTH=<>", 0, PARAM_OK, 0, 0, B7, 0, "<>" },
 	{ " AUTH=joe@example.com", 0, PARAM_OK, 0, 0, B7, 0,
@@ -659,7 +747,12 @@ static const struct mail_param_case mail_param_cases[] = {
 	{ " AUTH=a+7F", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 	{ " AUTH=a+C3+A9", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 	{ " AUTH", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
-	{ " AUTH=<> AUTH=<>", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " AUTH=<> AUTH=<>", 0, PARAM_OK, 0, 0, B7, 0, "<>" },
+	{ " AUTH=a+2Bb@c AUTH=a+2Bb@c", 0, PARAM_OK, 0, 0, B7, 0, "a+b@c" },
+	{ " AUTH=<> AUTH=x@y", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " AUTH=x@yz AUTH=x@y", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " AUTH=x@y AUTH=x@yz", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
+	{ " AUTH=x@y AUTH=X@y", 0, PARAM_BAD_VALUE, 0, 0, B7, 0, NULL },
 
 	{ " SIZE=100 BODY=8BITMIME SMTPUTF8 AUTH=<>", 0, PARAM_OK, 1, 100, B8,
 	    1, "<>" },
@@ -792,6 +885,7 @@ main(void)
 	test_path_limits();
 	test_ipv6();
 	test_helo();
+	test_helo_arg();
 	test_mail_params();
 	test_rcpt_params();
 	return tap_done();

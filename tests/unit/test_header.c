@@ -128,8 +128,8 @@ test_hostile(void)
 	buf_init(&b, mem, sizeof(mem));
 	ok(header_received(&b, &env) == 0, "hostile received fits");
 	is_mem(b.p, b.len,
-	    "Received: from a??X-Injected:?1 "
-	    "(h?\?\?forged?\?1.2.3.4\? [192.0.2.7])\n"
+	    "Received: from [192.0.2.7] "
+	    "(h?\?\?forged?\?1.2.3.4\? [192.0.2.7]) (helo=a??X-Injected:?1)\n"
 	    "\tby mx.example.net (smtpd) with ESMTP?X:?y id 1795927476.42\n"
 	    "\t(authenticated as u?\?\?for?\?victim@x?\?\?)\n"
 	    "\tfor <\"x??Bcc: z\"@example.net>;\n"
@@ -168,6 +168,86 @@ test_hostile(void)
 	is_mem(b.p, b.len, "Delivered-To: ???@x\n", "surrogate replaced");
 }
 
+/*
+ * HELO names that are no domain (issue 14): the "from" clause gets the
+ * peer's address literal, the name a comment of its own; nothing the
+ * name holds can end the comment or add a clause.
+ */
+static void
+test_helo_names(void)
+{
+	static const char *const one[] = { "bob@example.net" };
+	static const struct {
+		const char *helo;
+		const char *first;	/* the first line of Received: */
+	} cases[] = {
+		{ "my_pc", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7]) (helo=my_pc)\n" },
+		{ "DESKTOP-AB_12", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7]) (helo=DESKTOP-AB_12)\n" },
+		{ "-bad-", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7]) (helo=-bad-)\n" },
+		{ "x)by(evil.example;", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7]) (helo=x?by?evil.example?)\n" },
+		{ "a\\)by[1.2.3.4]\\(", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7]) (helo=a?\?by[1.2.3.4]?\?)\n" },
+		{ "<x>\"q\"=", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7]) (helo=?x?\"q\"=)\n" },
+		{ "example.com.", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7]) (helo=example.com.)\n" },
+		/* names that are a Domain or an address literal: as before */
+		{ "client.example.org", "Received: from client.example.org "
+		    "(mail.example.org [192.0.2.7])\n" },
+		{ "PC1", "Received: from PC1 (mail.example.org [192.0.2.7])\n" },
+		{ "[192.0.2.7]", "Received: from [192.0.2.7] "
+		    "(mail.example.org [192.0.2.7])\n" },
+		{ "[IPv6:2001:db8::1]", "Received: from [IPv6:2001:db8::1] "
+		    "(mail.example.org [192.0.2.7])\n" },
+	};
+	struct envelope env;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].first);
+
+		env = base_env(one, 1);
+		env.helo = cases[i].helo;
+		buf_init(&b, mem, sizeof(mem));
+		ok(header_received(&b, &env) == 0, "helo %s fits",
+		    cases[i].helo);
+		is_mem(b.p, b.len < n ? b.len : n, cases[i].first,
+		    "  ... its first line");
+		ok(b.len > n && memcmp(b.p + n, "\tby mx.example.net (smtpd) "
+		    "with ESMTPSA id 1795927476.42\n", 50) == 0,
+		    "  ... then the by clause");
+	}
+
+	/* An IPv6 peer, and no known peer at all (smtpd on pipes). */
+	env = base_env(one, 1);
+	env.helo = "my_pc";
+	env.remote_ip = "2001:db8::1";
+	env.remote_host = NULL;
+	buf_init(&b, mem, sizeof(mem));
+	header_received(&b, &env);
+	{
+		static const char want[] = "Received: from [IPv6:2001:db8::1] "
+		    "([IPv6:2001:db8::1]) (helo=my_pc)\n";
+
+		is_mem(b.p, sizeof(want) - 1, want, "helo my_pc, IPv6 peer");
+	}
+	env.remote_ip = "unknown";
+	buf_init(&b, mem, sizeof(mem));
+	header_received(&b, &env);
+	{
+		static const char want[] =
+		    "Received: from unknown (unknown) (helo=my_pc)\n";
+
+		is_mem(b.p, sizeof(want) - 1, want,
+		    "helo my_pc, no known peer");
+	}
+}
+
 static void
 test_bounds(void)
 {
@@ -197,9 +277,22 @@ test_bounds(void)
 	env.helo = longname;
 	buf_init(&b, mem, sizeof(mem));
 	header_received(&b, &env);
-	ok(memcmp(b.p, "Received: from \xc3\xa9", 17) == 0 &&
-	    memcmp(b.p + 15 + 254, " (", 2) == 0,
-	    "cut at a character boundary");
+	{
+		/* not a HELO name: it is in the helo= comment */
+		static const char at[] = " (helo=";
+		const char *h = b.p;
+		size_t left = b.len;
+
+		while (left >= sizeof(at) - 1 &&
+		    memcmp(h, at, sizeof(at) - 1) != 0) {
+			h++;
+			left--;
+		}
+		ok(left > sizeof(at) + 256 &&
+		    memcmp(h + 7, "\xc3\xa9", 2) == 0 &&
+		    memcmp(h + 7 + 254, ")\n", 2) == 0,
+		    "cut at a character boundary");
+	}
 
 	env = base_env(one, 1);
 	buf_init(&b, small, sizeof(small));
@@ -393,6 +486,7 @@ main(void)
 {
 	test_exact();
 	test_hostile();
+	test_helo_names();
 	test_bounds();
 	test_dates();
 	diag("done");

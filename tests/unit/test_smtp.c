@@ -54,8 +54,17 @@ static const struct transcript cases[] = {
 	    TXN_R GO "[msg ]" ACCEPTED BYE },
 	{ "HELO", 0, "HELO c.test\r\nQUIT\r\n", 0,
 	    GREET "250 mx.test\r\n" BYE },
-	{ "EHLO needs an argument", 0, "EHLO\r\nEHLO -bad-\r\nQUIT\r\n", 0,
-	    GREET SYNTAX SYNTAX BYE },
+	{ "EHLO needs one argument", 0,
+	    "EHLO\r\nEHLO \r\nEHLO a b\r\nEHLO a \r\nQUIT\r\n", 0,
+	    GREET SYNTAX SYNTAX SYNTAX SYNTAX BYE },
+	{ "HELO names of devices: any word of printable ASCII", 0,
+	    "EHLO my_pc\r\nHELO DESKTOP-AB_12\r\nEHLO -bad-\r\n"
+	    "EHLO x)by(evil;\\\"\r\nQUIT\r\n", 0,
+	    GREET EHLO_R "250 mx.test\r\n" EHLO_R EHLO_R BYE },
+	{ "HELO: control characters, tab, DEL and non-ASCII refused", 0,
+	    "EHLO a\tb\r\nEHLO a\x7f\r\nEHLO \xc3\xa9.example\r\n"
+	    "HELO a\x01\r\nQUIT\r\n", 0,
+	    GREET SYNTAX SYNTAX SYNTAX SYNTAX BYE },
 	{ "MAIL before EHLO", 0, "MAIL FROM:<a@b.test>\r\nQUIT\r\n", 0,
 	    GREET "503 5.5.1 EHLO or HELO first\r\n" BYE },
 	{ "RCPT before MAIL", 0, "EHLO c.test\r\nRCPT TO:<a@b.test>\r\n", 0,
@@ -82,6 +91,16 @@ static const struct transcript cases[] = {
 	    "MAIL FROM:<a@b.test> SIZE=1000\r\n", 0,
 	    GREET EHLO_R "552 5.3.4 Message size exceeds the fixed limit\r\n"
 	    MAIL_OK },
+	{ "MAIL keywords: a repeat taken, a conflict refused", 0,
+	    "EHLO c.test\r\nMAIL FROM:<\xc3\xa9@b.test> SMTPUTF8 SMTPUTF8 "
+	    "BODY=8BITMIME\r\nRSET\r\n"
+	    "MAIL FROM:<a@b.test> BODY=7BIT BODY=8BITMIME\r\n"
+	    "MAIL FROM:<a@b.test> SIZE=10 SIZE=20\r\n"
+	    "MAIL FROM:<a@b.test> body=8bitmime BODY=8BITMIME SIZE=10 "
+	    "SIZE=10\r\n", 0,
+	    GREET EHLO_R MAIL_OK "[rset]" OK
+	    "501 5.5.4 Invalid parameter value\r\n"
+	    "501 5.5.4 Invalid parameter value\r\n" MAIL_OK },
 	{ "UTF-8 needs SMTPUTF8", 0,
 	    "EHLO c.test\r\nMAIL FROM:<\xc3\xa9@b.test>\r\n"
 	    "MAIL FROM:<\xc3\xa9@b.test> SMTPUTF8\r\n", 0,
@@ -318,9 +337,9 @@ static uint64_t test_databytes = 1000;
 /* The test caller: a policy and a log. */
 struct driver {
 	int refuse_data;	/* MAIL FROM:<nodata...>: DATA gets 451 */
-	char log[65536];
+	char log[327680];	/* room for msg[] and the replies */
 	size_t log_len;
-	char msg[65536];
+	char msg[262144];	/* the long-line tests' 200,000-octet line */
 	size_t msg_len;
 };
 
@@ -578,8 +597,8 @@ check_built(const char *name, const char *in, size_t len, const char *want)
 	is_mem(d.log, d.log_len, want, "  ... octet by octet");
 }
 
-/* RFC 5321 §4.5.3.1.4 and §4.5.3.1.6: 512 octets a command line, 1000 a
- * text line, CRLF included; a 100 KB line is refused, never stored. */
+/* RFC 5321 §4.5.3.1.4: 512 octets a command line, CRLF included.  Text
+ * lines have no limit but DATABYTES (limits.h). */
 static void
 test_line_limits(void)
 {
@@ -602,69 +621,163 @@ test_line_limits(void)
 
 	len = strlen(TXN "DATA\r\n");
 	memcpy(in, TXN "DATA\r\n", len);
-	memset(in + len, 'y', 998);
-	memcpy(in + len + 998, "\r\n.\r\n", 5);
-	{
-		static char want[4096];
-		size_t w = strlen(TXN_R GO "[msg ");
-
-		memcpy(want, TXN_R GO "[msg ", w);
-		memset(want + w, 'y', 998);
-		memcpy(want + w + 998, "\n]" ACCEPTED, sizeof("\n]" ACCEPTED));
-		check_built("text line of 1000 octets", in, len + 1003, want);
-	}
 	memset(in + len, 'y', 999);
 	memcpy(in + len + 999, "\r\n.\r\nNOOP\r\n", 11);
-	test_databytes = 100000;
-	check_built("text line of 1001 octets", in, len + 1010,
-	    GREET "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n"
-	    "250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n"
-	    "250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n" MAIL_OK RCPT_OK GO
-	    "[abort]" "554 5.6.0 Message refused: a line is longer "
-	    "than 1000 octets (RFC 5321 4.5.3.1.6)\r\n" OK);
-	/* Over both limits: the size is the reason given (refusal_rank). */
-	test_databytes = 1000;
-	check_built("text line of 1001 octets over DATABYTES", in, len + 1010,
-	    TXN_R GO "[abort]"
-	    "552 5.3.4 Message size exceeds the fixed limit\r\n" OK);
-
-	/* §4.5.3.1.6: "not counting the leading dot duplicated for
-	 * transparency": 1001 octets on the wire, a 1000-octet line. */
-	in[len] = '.';
-	in[len + 1] = '.';
-	memset(in + len + 2, 'y', 997);
-	memcpy(in + len + 999, "\r\n.\r\n", 5);
 	{
 		static char want[4096];
-		size_t w = strlen(TXN_R GO "[msg .");
+		static const char before[] = GREET "250-mx.test\r\n"
+		    "250-PIPELINING\r\n250-SIZE 100000\r\n250-8BITMIME\r\n"
+		    "250-BINARYMIME\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n"
+		    "250 ENHANCEDSTATUSCODES\r\n" MAIL_OK RCPT_OK GO "[msg ";
+		size_t w = sizeof(before) - 1;
 
-		memcpy(want, TXN_R GO "[msg .", w);
-		memset(want + w, 'y', 997);
-		memcpy(want + w + 997, "\n]" ACCEPTED, sizeof("\n]" ACCEPTED));
-		check_built("dot-stuffed text line of 1000 octets", in,
-		    len + 1004, want);
+		memcpy(want, before, w);
+		memset(want + w, 'y', 999);
+		memcpy(want + w + 999, "\n]" ACCEPTED OK,
+		    sizeof("\n]" ACCEPTED OK));
+		test_databytes = 100000;
+		check_built("text line of 1001 octets: accepted as sent", in,
+		    len + 1010, want);
+		test_databytes = 1000;
 	}
+	/* A long line over DATABYTES: refused for the size, as any. */
+	memset(in + len, 'y', 1200);
+	memcpy(in + len + 1200, "\r\n.\r\nNOOP\r\n", 11);
+	check_built("text line of 1202 octets over DATABYTES", in, len + 1211,
+	    TXN_R GO "[abort]"
+	    "552 5.3.4 Message size exceeds the fixed limit\r\n" OK);
+}
 
-	/*
-	 * A run of octets that crosses DATABYTES (1000) and then the line
-	 * limit: the reason (the size: it ranks first, refusal_rank) must
-	 * not depend on how the input was split into reads.
-	 */
-	{
-		size_t i;
-		size_t off = len;
+/*
+ * Long lines (issue 14): a 5,000- and a 200,000-octet line, in DATA and
+ * in one BDAT chunk, fed whole, octet by octet and in random pieces, are
+ * stored exactly as sent; a bare CR or LF inside one is still refused.
+ * The 200,000-octet line spans several BODY flushes.
+ */
+static char long_in[262144];
+static char long_want[262144];
 
-		for (i = 0; i < 5; i++) {
-			memset(in + off, 'a', 98);
-			memcpy(in + off + 98, "\r\n", 2);
-			off += 100;
+/* Runs in[0..len) every way; the message stored must be want[0..wlen)
+ * and the replies must end with tail. */
+static void
+check_long(const char *name, const char *in, size_t len, const char *want,
+    size_t wlen, const char *tail)
+{
+	static struct driver d;
+	struct transcript t = { name, 0, in, len, "" };
+	size_t pieces[5] = { len, 1, 0, 0, 0 };
+	size_t tl = strlen(tail);
+	unsigned seed = 7;
+	int good = 1;
+	int k;
+
+	for (k = 0; k < 5; k++) {
+		run(&t, pieces[k], &d, &seed);
+		if (want != NULL && (d.msg_len != wlen ||
+		    memcmp(d.msg, want, wlen) != 0))
+			good = 0;
+		if (d.log_len < tl ||
+		    memcmp(d.log + d.log_len - tl, tail, tl) != 0)
+			good = 0;
+		if (!good)
+			printf("# %d: stored %zu of %zu; replies end '%.*s'\n",
+			    k, d.msg_len, wlen, (int)(d.log_len < 80 ?
+			    d.log_len : 80), d.log + d.log_len -
+			    (d.log_len < 80 ? d.log_len : 80));
+	}
+	ok(good, "%s: whole, octet by octet, in random pieces", name);
+}
+
+/* TXN, then DATA or a BDAT header, then a one-line message of n octets
+ * of text ("Subject: x", a blank line, then the line), with the octet
+ * bad (unless -1) in its middle; returns the input length and sets
+ * *wlen to the stored message's. */
+static size_t
+build_long(size_t n, int bdat, int bad, size_t *wlen)
+{
+	static const char head[] = "Subject: x\r\n\r\n";
+	size_t len = 0;
+	size_t i;
+	size_t w = 0;
+
+	memcpy(long_in, TXN, strlen(TXN));
+	len = strlen(TXN);
+	if (bdat)
+		len += (size_t)sprintf(long_in + len, "BDAT %zu LAST\r\n",
+		    sizeof(head) - 1 + n + 2);
+	else
+		len += (size_t)sprintf(long_in + len, "DATA\r\n");
+	memcpy(long_in + len, head, sizeof(head) - 1);
+	len += sizeof(head) - 1;
+	memcpy(long_want, "Subject: x\n\n", 12);
+	w = 12;
+	for (i = 0; i < n; i++) {
+		/* printable text that is no dot at the line start */
+		char c = (char)('a' + i % 26);
+
+		long_in[len++] = c;
+		long_want[w++] = c;
+	}
+	if (bad >= 0)
+		long_in[len - n / 2] = (char)bad;
+	memcpy(long_in + len, "\r\n", 2);
+	len += 2;
+	long_want[w++] = '\n';
+	if (!bdat) {
+		memcpy(long_in + len, ".\r\n", 3);
+		len += 3;
+	}
+	memcpy(long_in + len, "NOOP\r\n", 6);
+	len += 6;
+	*wlen = w;
+	return len;
+}
+
+static void
+test_long_lines(void)
+{
+	static const size_t sizes[] = { 5000, 200000 };
+	size_t i, len, wlen;
+	int bdat;
+
+	test_databytes = 1000000;
+	for (i = 0; i < 2; i++) {
+		for (bdat = 0; bdat < 2; bdat++) {
+			char name[96];
+
+			snprintf(name, sizeof(name), "%s: a %zu-octet line is "
+			    "stored as sent", bdat ? "BDAT" : "DATA", sizes[i]);
+			len = build_long(sizes[i], bdat, -1, &wlen);
+			check_long(name, long_in, len, long_want, wlen,
+			    ACCEPTED OK);
+			snprintf(name, sizeof(name), "%s: a bare LF inside a "
+			    "%zu-octet line is still 554", bdat ? "BDAT" :
+			    "DATA", sizes[i]);
+			len = build_long(sizes[i], bdat, '\n', &wlen);
+			check_long(name, long_in, len, NULL, 0,
+			    "[abort]" BARE OK);
+			snprintf(name, sizeof(name), "%s: a bare CR inside a "
+			    "%zu-octet line is still 554", bdat ? "BDAT" :
+			    "DATA", sizes[i]);
+			len = build_long(sizes[i], bdat, '\r', &wlen);
+			check_long(name, long_in, len, NULL, 0,
+			    "[abort]" BARE OK);
+			snprintf(name, sizeof(name), "%s: a NUL inside a "
+			    "%zu-octet line is still 554", bdat ? "BDAT" :
+			    "DATA", sizes[i]);
+			len = build_long(sizes[i], bdat, '\0', &wlen);
+			check_long(name, long_in, len, NULL, 0,
+			    "[abort]554 5.6.0 Message refused: it contains NUL "
+			    "bytes\r\n" OK);
 		}
-		memset(in + off, 'b', 1200);
-		memcpy(in + off + 1200, "\r\n.\r\nNOOP\r\n", 11);
-		check_built("over DATABYTES before the line is too long", in,
-		    off + 1211, TXN_R GO "[abort]"
-		    "552 5.3.4 Message size exceeds the fixed limit\r\n" OK);
 	}
+	/* Over DATABYTES, the long line is refused for its size. */
+	test_databytes = 100000;
+	len = build_long(200000, 0, -1, &wlen);
+	check_long("DATA: a 200,000-octet line over DATABYTES is 552", long_in,
+	    len, NULL, 0, "[abort]552 5.3.4 Message size exceeds the fixed "
+	    "limit\r\n" OK);
+	test_databytes = 1000;
 }
 
 /* RFC 5321 §6.3: 100 Received: fields mean a loop. */
@@ -701,6 +814,87 @@ test_hops(void)
 		    memcmp(d.log + d.log_len - strlen(ACCEPTED OK),
 		    ACCEPTED OK, strlen(ACCEPTED OK)) == 0, "99 hops pass");
 	}
+	test_databytes = 1000;
+}
+
+/*
+ * The hop count with long header lines (issue 14): a field is counted by
+ * its name whatever its length, also when the name is split between two
+ * reads (octet by octet, random pieces) or by a BODY flush.
+ */
+static char hop_in[1 << 20];
+
+static size_t
+hop_put(size_t len, const char *p)
+{
+	size_t n = strlen(p);
+
+	memcpy(hop_in + len, p, n);
+	return len + n;
+}
+
+/* A header line of n content octets that starts with name; CRLF. */
+static size_t
+hop_field(size_t len, const char *name, size_t n)
+{
+	size_t k = strlen(name);
+
+	memcpy(hop_in + len, name, k);
+	memset(hop_in + len + k, 'h', n - k);
+	memcpy(hop_in + len + n, "\r\n", 2);
+	return len + n + 2;
+}
+
+static size_t
+hop_end(size_t len)
+{
+	return hop_put(len, "\r\nbody\r\n.\r\nNOOP\r\n");
+}
+
+#define HOPS_R "[abort]554 5.4.6 Too many Received or Delivered-To header " \
+	"fields: mail loop\r\n" OK
+
+static void
+test_long_hops(void)
+{
+	size_t len;
+	int i;
+
+	test_databytes = 1000000;
+	len = hop_put(0, TXN "DATA\r\n");
+	for (i = 0; i < 100; i++)
+		len = hop_field(len, "Received: from ", 5000);
+	check_long("100 Received: fields of 5,000 octets: 554 5.4.6", hop_in,
+	    hop_end(len), NULL, 0, HOPS_R);
+
+	len = hop_put(0, TXN "DATA\r\n");
+	len = hop_field(len, "X-Long: ", 200000);
+	for (i = 0; i < 99; i++)
+		len = hop_field(len, "Received: from ", 5000);
+	check_long("a 200,000-octet field and 99 Received: of 5,000 octets: "
+	    "accepted", hop_in, hop_end(len), NULL, 0, ACCEPTED OK);
+
+	len = hop_put(0, TXN "DATA\r\n");
+	for (i = 0; i < 99; i++)
+		len = hop_put(len, "Received: x\r\n");
+	len = hop_field(len, "Received: from ", 200000);
+	check_long("99 Received: fields and one of 200,000 octets: 554 5.4.6",
+	    hop_in, hop_end(len), NULL, 0, HOPS_R);
+
+	/* "X-Pad: ..." fills the BODY buffer to 4 octets short of a flush:
+	 * the next name is split "Rece" | "ived:" by the flush. */
+	len = hop_put(0, TXN "DATA\r\n");
+	len = hop_field(len, "X-Pad: ", SMTP_BODY_CHUNK_MAX - 4 - 1);
+	for (i = 0; i < 100; i++)
+		len = hop_put(len, "Received: x\r\n");
+	check_long("100 Received: fields, a name split by a BODY flush: "
+	    "554 5.4.6", hop_in, hop_end(len), NULL, 0, HOPS_R);
+	len = hop_put(0, TXN "DATA\r\n");
+	len = hop_field(len, "X-Pad: ", SMTP_BODY_CHUNK_MAX - 4 - 1);
+	for (i = 0; i < 99; i++)
+		len = hop_put(len, "Received: x\r\n");
+	check_long("99 Received: fields, a name split by a BODY flush: "
+	    "accepted", hop_in, hop_end(len), NULL, 0, ACCEPTED OK);
 	test_databytes = 1000;
 }
 
@@ -890,7 +1084,9 @@ main(void)
 	test_catalogue();
 	test_transcripts();
 	test_line_limits();
+	test_long_lines();
 	test_hops();
+	test_long_hops();
 	test_output_backpressure();
 	test_many_messages();
 	test_protocol_names();
