@@ -677,6 +677,8 @@ path_refusal(enum addr_result r, int is_sender)
 		return is_sender ? REPLY_SENDER_TOO_LONG : REPLY_PATH_TOO_LONG;
 	case ADDR_UTF8_NOT_ALLOWED:
 		return REPLY_UTF8_NEEDED;
+	case ADDR_FORBIDDEN_CHAR:
+		return is_sender ? REPLY_SENDER_BAD_CHAR : REPLY_RCPT_BAD_CHAR;
 	default:
 		return is_sender ? REPLY_BAD_SENDER : REPLY_BAD_RCPT;
 	}
