@@ -102,5 +102,40 @@ main(void)
 	}
 	ok(bad == 0, "escaped text holds no space, control, quote, '=' or "
 	    "octet >= 0x80");
+	/* every bound from 5 to 60 on a mixed value: the whole text when it
+	 * fits, else the longest run of whole octets and escapes that
+	 * leaves room for the mark, then the mark */
+	{
+		static const char mixed[] = "a b=c\xe2\x80\xa8" "d\"e\\f gh";
+		char full[256];
+		char want[256];
+		size_t flen, cap, k, next, limit;
+
+		logesc(full, sizeof(full), mixed, sizeof(mixed) - 1);
+		flen = strlen(full);
+		bad = 0;
+		for (cap = 5; cap <= 60; cap++) {
+			limit = cap - 1;
+			if (flen <= limit) {
+				memcpy(want, full, flen + 1);
+			} else {
+				for (k = 0; k < flen; k = next) {
+					next = k + (full[k] == '\\' ? 4 : 1);
+					if (next + 4 > limit)
+						break;
+				}
+				memcpy(want, full, k);
+				memcpy(want + k, "\\...", 5);
+			}
+			logesc(out, cap, mixed, sizeof(mixed) - 1);
+			if (strcmp(out, want) != 0) {
+				diag("cap %zu: got '%s', want '%s'", cap, out,
+				    want);
+				bad++;
+			}
+		}
+		ok(bad == 0, "bounds 5..60: the whole value, or a cut at an "
+		    "escape boundary with the mark (%d bad)", bad);
+	}
 	return tap_done();
 }
