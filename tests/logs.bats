@@ -15,7 +15,8 @@
 # bidirectional controls are refused in addresses (501 5.1.3 / 5.1.7),
 # nothing is delivered to <victim@evil.com U+2028 x.example.org> although
 # RCPTHOSTS has .example.org, and a hook that splits RECIPIENTS with
-# Python's splitlines() sees only the real recipients.
+# Python's splitlines() sees only the real recipients.  The writers
+# (AUTHUSER, Received:) turn them into ?, for an AUTH user too.
 
 load helpers/common
 
@@ -270,4 +271,34 @@ data 250"
 	    '501 5.1.7' 501 221
 	run grep -c 'MAIL refused: 501 5\.1\.7 reason=bad-char arg=FROM:<' "$T/err"
 	assert_output 2
+}
+
+@test "an AUTH user with U+2028 and NEL (no address rule stops it): '?' in AUTHUSER and Received:, escaped in the log" {
+	local user pw=secret
+	user=$(printf 'al\u2028ice\u0085x')
+	printf '%s:%s\n' "$user" "$pw" >>"$T/users"
+	printf '#!/bin/sh\n{ env; cat; } >"$1"\n' >"$T/hook"
+	chmod +x "$T/hook"
+	DELIVERY=(pipe "$T/hook" "$T/got")
+	start_server CHECKPASSWORD="$HELPERS/checkpassword.py" \
+	    CHECKPW_USERS="$T/users" CLEARTEXTAUTH=1 AUTHDELAY=0 TIMEOUT=10
+	run client expect:'^220 ' send:'EHLO client.example\r\n' \
+	    expect:'^250 ' \
+	    send:"AUTH PLAIN $(printf '\0%s\0%s' "$user" "$pw" | base64 -w0)\r\n" \
+	    expect:'^235 ' send:'MAIL FROM:<a@example.org>\r\n' \
+	    expect:'^250 ' send:'RCPT TO:<b@example.net>\r\n' \
+	    expect:'^250 ' send:'DATA\r\n' expect:'^354' \
+	    send:'Subject: s\r\n\r\nx\r\n.\r\n' expect:'^250 ' \
+	    send:'QUIT\r\n' expect:'^221'
+	assert_success
+	wait_for_log 'end: quit, 1 message'
+	run grep -a '^AUTHUSER=' "$T/got"
+	assert_output 'AUTHUSER=al?ice?x'
+	grep -aq '(authenticated as al???ice??x)' "$T/got" ||
+	    fail "Received: $(grep -a -A3 '^Received:' "$T/got")"
+	if grep -aq $'\xe2\x80\xa8\|\xc2\x85' "$T/got"; then
+		fail "a separator reached the program"
+	fi
+	run grep -c 'auth ok: ip=127\.0\.0\.1 user=al\\xe2\\x80\\xa8ice\\xc2\\x85x mech=PLAIN$' "$T/server.log"
+	assert_output 1
 }
