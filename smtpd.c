@@ -31,6 +31,7 @@
 #include "deliver/deliver.h"
 #include "lib/buf.h"
 #include "lib/io.h"
+#include "lib/logesc.h"
 #include "lib/logsock.h"
 #include "lib/spawn.h"
 #include "lib/ucspitls.h"
@@ -205,6 +206,63 @@ log_line(const char *level, const char *fmt, ...)
 		return;
 	log_put(level, msg, (size_t)n < sizeof(msg) ? (size_t)n :
 	    sizeof(msg) - 1);
+}
+
+/*
+ * Client-given text in a log line goes through lib/logesc.c, always: no
+ * HELO, address, AUTH user, program reply or PROXY address can then hold
+ * a space, a quote, '=' or a line end, nor look like another field or
+ * line (smtpd.8 LOG).  LOG_ESC(buf, s): the string s escaped into the
+ * array buf.
+ */
+#define LOG_ESC(buf, s) logesc((buf), sizeof(buf), (s), strlen(s))
+
+/* "CODE", and for a refusal " STATUS reason=WORD": the word is reason,
+ * or the catalogue's for id (reply_reason). */
+static void
+log_add_reply(struct buf *b, enum reply_id id, const char *reason)
+{
+	const struct reply_entry *e = reply_get(id);
+
+	(void)buf_addu64(b, (uint64_t)e->code);
+	if (e->code < 400)
+		return;
+	if (e->status != NULL) {
+		(void)buf_addc(b, ' ');
+		(void)buf_adds(b, e->status);
+	}
+	(void)buf_adds(b, " reason=");
+	(void)buf_adds(b, reason != NULL ? reason : reply_reason(id));
+}
+
+/*
+ * A refused command: "SESSION: WHAT <VALUE> refused: CODE STATUS
+ * reason=WORD" (a recipient smtpd refused) or "SESSION: VERB refused:
+ * CODE STATUS reason=WORD arg=VALUE" (a command the engine refused).
+ */
+static void
+log_refusal(const char *what, const char *value, size_t len,
+    enum reply_id id, const char *reason, int bracket)
+{
+	char msg[LOG_LINE_MAX];
+	struct buf b;
+
+	buf_init(&b, msg, sizeof(msg));
+	(void)buf_adds(&b, rt.session_id);
+	(void)buf_adds(&b, ": ");
+	(void)buf_adds(&b, what);
+	if (bracket) {
+		(void)buf_adds(&b, " <");
+		(void)logesc_add(&b, value, len, LOGESC_MAX);
+		(void)buf_addc(&b, '>');
+	}
+	(void)buf_adds(&b, " refused: ");
+	log_add_reply(&b, id, reason);
+	if (!bracket) {
+		(void)buf_adds(&b, " arg=");
+		(void)logesc_add(&b, value, len, LOGESC_MAX);
+	}
+	log_put("info", msg, b.len);
 }
 
 /*
@@ -665,25 +723,6 @@ configure_auth(void)
 	rt.cfg.auth_mechs = rt.auth_mechs;
 }
 
-/* A client-supplied name for the log: printable ASCII, one word. */
-static const char *
-log_word(char *out, size_t cap, const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0)
-		return "-";
-	if (len > cap - 1)
-		len = cap - 1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	out[len] = '\0';
-	return out;
-}
-
 /* AUTHDELAY before a failure is answered.  smtpd has no signal handlers,
  * so nothing interrupts the sleep; an interrupted one is only shorter. */
 static void
@@ -701,17 +740,18 @@ auth_pause(void)
 static void
 auth_failed(const struct sasl *x, const char *why)
 {
-	char user[SASL_USER_MAX + 1];
+	char user[LOGESC_MAX + 1];
+	char ip[LOGESC_MAX + 1];
 
 	rt.auth_failures++;
 	log_line("warning", "%s: auth failed: ip=%s user=%s mech=%s: %s",
-	    rt.session_id, rt.remote_ip,
-	    log_word(user, sizeof(user), x->user, x->user_len),
+	    rt.session_id, LOG_ESC(ip, rt.remote_ip),
+	    logesc(user, sizeof(user), x->user, x->user_len),
 	    sasl_mech_name(x->mech), why);
 	auth_pause();
 	if (rt.auth_failures >= AUTH_FAILURES_MAX) {
 		log_line("warning", "%s: too many authentication failures: "
-		    "ip=%s: closing", rt.session_id, rt.remote_ip);
+		    "ip=%s: closing", rt.session_id, ip);
 		smtp_answer(&rt.session, REPLY_AUTH_TOO_MANY_FAILURES);
 		return;
 	}
@@ -742,7 +782,8 @@ auth_check(const struct sasl *x)
 {
 	char subprogram[] = CHECKPASSWORD_SUBPROGRAM;
 	char *argv[3];
-	char user[SASL_USER_MAX + 1];
+	char user[LOGESC_MAX + 1];
+	char ip[LOGESC_MAX + 1];
 	char said[64];
 	struct checkpassword_detail d;
 	enum checkpassword_result r;
@@ -758,8 +799,8 @@ auth_check(const struct sasl *x)
 		memcpy(rt.auth_user_text, x->user, x->user_len + 1);
 		rt.auth_user = rt.auth_user_text;
 		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
-		    rt.session_id, rt.remote_ip,
-		    log_word(user, sizeof(user), x->user, x->user_len),
+		    rt.session_id, LOG_ESC(ip, rt.remote_ip),
+		    logesc(user, sizeof(user), x->user, x->user_len),
 		    sasl_mech_name(x->mech));
 		smtp_answer(&rt.session, REPLY_AUTH_OK);
 		break;
@@ -770,8 +811,9 @@ auth_check(const struct sasl *x)
 		break;
 	case CHECKPASSWORD_TEMP:
 		log_line("warning", "%s: auth deferred: ip=%s user=%s mech=%s: "
-		    "CHECKPASSWORD %s: %s", rt.session_id, rt.remote_ip,
-		    log_word(user, sizeof(user), x->user, x->user_len),
+		    "CHECKPASSWORD %s: %s", rt.session_id,
+		    LOG_ESC(ip, rt.remote_ip),
+		    logesc(user, sizeof(user), x->user, x->user_len),
 		    sasl_mech_name(x->mech), rt.checkpassword,
 		    checkpassword_said(said, sizeof(said), &d));
 		smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
@@ -797,6 +839,7 @@ on_auth(const struct smtp_event *ev)
 {
 	struct sasl *x = &rt.sasl;
 	char stamp[SASL_CHALLENGE_MAX + 1];
+	char ip[LOGESC_MAX + 1];
 	struct timespec now;
 	enum sasl_result r;
 
@@ -826,7 +869,7 @@ on_auth(const struct smtp_event *ev)
 		break;
 	case SASL_BAD_BASE64:
 		log_line("info", "%s: auth aborted: ip=%s mech=%s: invalid "
-		    "base64", rt.session_id, rt.remote_ip,
+		    "base64", rt.session_id, LOG_ESC(ip, rt.remote_ip),
 		    sasl_mech_name(x->mech));
 		smtp_answer(&rt.session, REPLY_AUTH_BAD_BASE64);
 		break;
@@ -954,21 +997,11 @@ discard_pipelined(void)
 	return 0;
 }
 
-/* A wrapper's string, fit for the log: printable ASCII, bounded. */
-static void
-tls_name(char *dst, const char *v, size_t n)
+/* A wrapper's string, fit for the log (lib/logesc.c), bounded. */
+static const char *
+tls_name(char *dst, size_t cap, const char *v, size_t n)
 {
-	size_t i;
-
-	if (v == NULL || n == 0) {
-		memcpy(dst, "unknown", sizeof("unknown"));
-		return;
-	}
-	if (n > TLS_NAME_MAX)
-		n = TLS_NAME_MAX;
-	for (i = 0; i < n; i++)
-		dst[i] = v[i] > ' ' && v[i] < 127 ? v[i] : '?';
-	dst[n] = '\0';
+	return v == NULL || n == 0 ? "unknown" : logesc(dst, cap, v, n);
 }
 
 /* UCSPI-TLS (RECIPES.md §4d): 220 in the clear, 'Y', the report, then
@@ -979,6 +1012,7 @@ starttls_ucspi(void)
 	char info[TLS_INFO_MAX];
 	char protocol[TLS_NAME_MAX + 1];
 	char cipher[TLS_NAME_MAX + 1];
+	const char *p;
 	const char *v;
 	size_t len;
 	size_t vlen = 0;
@@ -1012,11 +1046,10 @@ starttls_ucspi(void)
 	smtp_tls_started(&rt.session);
 	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
 	v = ucspitls_get(info, len, "SSL_PROTOCOL", &vlen);
-	tls_name(protocol, v, vlen);
+	p = tls_name(protocol, sizeof(protocol), v, vlen);
 	v = ucspitls_get(info, len, "SSL_CIPHER", &vlen);
-	tls_name(cipher, v, vlen);
 	log_line("info", "%s: STARTTLS: TLS started: protocol %s cipher %s",
-	    rt.session_id, protocol, cipher);
+	    rt.session_id, p, tls_name(cipher, sizeof(cipher), v, vlen));
 }
 
 /* tlswrapper -n (RECIPES.md §4e): earlier replies still go out in the
@@ -1124,6 +1157,9 @@ static int
 read_proxy_header(void)
 {
 	char buf[PROXY_HEADER_MAX];
+	char src[LOGESC_MAX + 1];
+	char dst[LOGESC_MAX + 1];
+	char via[LOGESC_MAX + 1];
 	struct proxy_header h;
 	size_t len = 0;
 	const char *why;
@@ -1143,8 +1179,9 @@ read_proxy_header(void)
 		return 0;
 	}
 	log_line("info", "%s: PROXY v%d: client %s port %u, to %s port %u, "
-	    "via %s", rt.session_id, h.version, h.src, h.src_port, h.dst,
-	    h.dst_port, rt.remote_ip);
+	    "via %s", rt.session_id, h.version, LOG_ESC(src, h.src),
+	    h.src_port, LOG_ESC(dst, h.dst), h.dst_port,
+	    LOG_ESC(via, rt.remote_ip));
 	copy_name(rt.remote_ip, sizeof(rt.remote_ip), h.src);
 	snprintf(rt.remote_port, sizeof(rt.remote_port), "%u", h.src_port);
 	copy_name(rt.proxy_local_ip, sizeof(rt.proxy_local_ip), h.dst);
@@ -1203,24 +1240,37 @@ is_session_env_name(const char *entry, int proxied)
 }
 
 /* Client-given text as a variable's value: a control character (none
- * should have passed proto/) becomes '?', so that no value can hold a
- * line break; octets >= 0x80 (SMTPUTF8) pass. */
+ * should have passed proto/) becomes '?', and so does a C1 control,
+ * U+2028, U+2029 or a bidirectional control (refused by proto/address.c
+ * too), so that no value can hold a line break, not even for a program
+ * that splits lines the Unicode way (Python's splitlines); other octets
+ * >= 0x80 (SMTPUTF8) pass. */
 static void
 env_add_clean(struct buf *b, const char *s)
 {
 	const char *run = s;
 	unsigned char c;
+	uint32_t cp;
+	size_t n;
 
 	/* Runs of clean octets are copied whole. */
-	for (;; s++) {
+	for (;; s += n) {
 		c = (unsigned char)*s;
-		if (c >= 0x20 && c != 0x7f)
+		n = 1;
+		if (c >= 0x20 && c < 0x7f)
 			continue;
+		if (c >= 0x80) {
+			n = smtp_utf8_decode(s, strnlen(s, 4), &cp);
+			if (n == 0)
+				n = 1;
+			if (n == 1 || !smtp_is_forbidden_code_point(cp))
+				continue;
+		}
 		(void)buf_add(b, run, (size_t)(s - run));
 		if (c == '\0')
 			return;
 		(void)buf_addc(b, '?');
-		run = s + 1;
+		run = s + n;
 	}
 }
 
@@ -1414,6 +1464,7 @@ run_rcptcheck(const struct smtp_path *p)
 	char *argv[2];
 	struct spawn_fd plan[3];
 	char line[SMTP_REPLY_TEXT_MAX + 1];
+	char rcpt[LOGESC_MAX + 1];
 	size_t len = 0;
 	pid_t pid;
 	int out[2];
@@ -1446,14 +1497,15 @@ run_rcptcheck(const struct smtp_path *p)
 	    &status) == -1) {
 		(void)io_close(out[0]);
 		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
-		    p->mailbox, errno == ETIMEDOUT ? "killed at TIMEOUT" :
-		    strerror(errno));
+		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len),
+		    errno == ETIMEDOUT ? "killed at TIMEOUT" : strerror(errno));
 		return REPLY_RCPT_TEMP_FAIL;
 	}
 	(void)io_close(out[0]);
 	if (WIFSIGNALED(status)) {
 		log_line("warning", "%s: RCPTCHECK: <%s>: killed by signal %d",
-		    rt.session_id, p->mailbox, WTERMSIG(status));
+		    rt.session_id, logesc(rcpt, sizeof(rcpt), p->mailbox,
+		    p->len), WTERMSIG(status));
 		return REPLY_RCPT_TEMP_FAIL;
 	}
 	code = WEXITSTATUS(status);
@@ -1464,7 +1516,7 @@ run_rcptcheck(const struct smtp_path *p)
 		rt.rcpt_reply_len = len;
 	}
 	log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
-	    p->mailbox, code);
+	    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len), code);
 	return code == 100 ? REPLY_NO_MAILBOX : REPLY_RCPT_TEMP_FAIL;
 }
 
@@ -1511,6 +1563,8 @@ configure(void)
 		rt.cfg.flags |= SMTP_CF_RELAY_CLIENT;
 	if (env_get("BARELF") != NULL)
 		rt.cfg.flags |= SMTP_CF_BARE_LF;
+	/* The engine's own refusals, for the log. */
+	rt.cfg.flags |= SMTP_CF_REFUSAL_EVENTS;
 	find_peer();
 	find_local_host();
 	rt.greeting_host = env_or("SMTPGREETING", rt.local_host);
@@ -1545,7 +1599,8 @@ configure(void)
 /* Answers to the engine's events: policy and storage.               */
 
 static void
-log_message(const struct deliver_result *res, uint64_t size, int code);
+log_message(const struct deliver_result *res, uint64_t size,
+    enum reply_id id, const char *reason);
 
 /* Drop an open delivery.  A message cut short this way (RSET or EHLO
  * between BDAT chunks, EOF, a timeout) still gets its log line. */
@@ -1557,7 +1612,8 @@ abort_delivery(void)
 	deliver_abort(&rt.deliver);
 	rt.delivery_open = 0;
 	if (rt.in_message)
-		log_message(NULL, smtp_message_octets(&rt.session), 0);
+		log_message(NULL, smtp_message_octets(&rt.session),
+		    REPLY_NONE, NULL);
 }
 
 static void
@@ -1600,13 +1656,17 @@ on_rcpt(const struct smtp_event *ev)
 {
 	const struct smtp_path *p = ev->path;
 	enum reply_id r = rcpt_policy(p);
+	const char *reason = NULL;	/* the catalogue's word */
 
 	rt.rcpt_reply_len = 0;
 	if (r == REPLY_RCPT_OK)
 		r = deliver_check_rcpt(&rt.deliver, p->mailbox, p->local_len,
 		    p->domain_off);
-	if (r == REPLY_RCPT_OK)
+	if (r == REPLY_RCPT_OK) {
 		r = rcpt_check_program(p);
+		if (r != REPLY_RCPT_OK && r != REPLY_TOO_MANY_RCPTS)
+			reason = "rcptcheck";
+	}
 	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
 		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
 		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
@@ -1614,8 +1674,7 @@ on_rcpt(const struct smtp_event *ev)
 		rt.rcpt_domain_off[rt.nrcpt] = p->domain_off;
 		rt.nrcpt++;
 	} else if (r != REPLY_RCPT_OK) {
-		log_line("info", "%s: recipient <%s> refused: %d", rt.session_id,
-		    p->mailbox, reply_code(r));
+		log_refusal("recipient", p->mailbox, p->len, r, reason, 1);
 	}
 	if (rt.rcpt_reply_len > 0)	/* RCPTCHECK's own words */
 		smtp_answer_text(&rt.session, r, rt.rcpt_reply,
@@ -1624,7 +1683,6 @@ on_rcpt(const struct smtp_event *ev)
 		smtp_answer(&rt.session, r);
 }
 
-static void log_message(const struct deliver_result *, uint64_t, int);
 
 /* What the log calls the delivery target: the Maildir or the program. */
 static const char *
@@ -1679,7 +1737,7 @@ on_data(void)
 		    rt.deliver.what ? rt.deliver.what : "open", strerror(e));
 		/* The message's own line, with its final reply, as for
 		 * every other message. */
-		log_message(NULL, 0, reply_code(r));
+		log_message(NULL, 0, r, NULL);
 		smtp_answer(&rt.session, r);
 		return;
 	}
@@ -1687,8 +1745,14 @@ on_data(void)
 	smtp_answer(&rt.session, REPLY_DATA_GO);
 }
 
+/*
+ * "ID: from <SENDER> rcpts N size N: CODE", a refusal's CODE followed by
+ * its STATUS and reason=WORD (log_add_reply); "aborted" for REPLY_NONE
+ * (the client went away, RSET).
+ */
 static void
-log_message(const struct deliver_result *res, uint64_t size, int code)
+log_message(const struct deliver_result *res, uint64_t size,
+    enum reply_id id, const char *reason)
 {
 	char msg[LOG_LINE_MAX];
 	struct buf b;
@@ -1697,16 +1761,16 @@ log_message(const struct deliver_result *res, uint64_t size, int code)
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.message_id);
 	buf_adds(&b, ": from <");
-	buf_adds(&b, rt.sender);
+	logesc_add(&b, rt.sender, strlen(rt.sender), LOGESC_MAX);
 	buf_adds(&b, "> rcpts ");
 	buf_addu64(&b, rt.nrcpt);
 	buf_adds(&b, " size ");
 	buf_addu64(&b, size);
 	buf_adds(&b, ": ");
-	if (code <= 0)
+	if (id == REPLY_NONE)
 		buf_adds(&b, "aborted");
 	else
-		buf_addu64(&b, (uint64_t)code);
+		log_add_reply(&b, id, reason);
 	if (res != NULL && res->what != NULL) {
 		buf_adds(&b, " failed at ");
 		buf_adds(&b, res->what);
@@ -1719,19 +1783,24 @@ static void
 on_data_end(const struct smtp_event *ev)
 {
 	struct deliver_result res;
+	char said[LOGESC_MAX + 1];
+	const char *reason = NULL;
 
 	memset(&res, 0, sizeof(res));
 	rt.delivery_open = 0;
 	if (deliver_close(&rt.deliver, &res) != 0 && res.what != NULL &&
 	    res.status >= 0) {
-		/* A program's verdict (pipe, qmail-queue): "exit 100". */
-		log_line("info", "%s: program %s %d: %.*s", rt.message_id,
-		    res.what, res.status, (int)res.text_len, res.text);
+		/* A program's verdict (pipe, qmail-queue): "exit 100", and
+		 * the first line it wrote, escaped. */
+		log_line("info", "%s: program %s %d: %s", rt.message_id,
+		    res.what, res.status, logesc(said, sizeof(said), res.text,
+		    res.text_len));
+		reason = "program";
 	} else if (res.what != NULL) {
 		log_line("warning", "%s: delivery failed: %s: %s",
 		    rt.message_id, res.what, strerror(res.err));
 	}
-	log_message(&res, ev->size, reply_code(res.reply));
+	log_message(&res, ev->size, res.reply, reason);
 	if (reply_code(res.reply) / 100 == 2)
 		rt.naccepted++;
 	if (res.text_len > 0)
@@ -1751,7 +1820,7 @@ on_data_abort(const struct smtp_event *ev)
 		count_message();
 	rt.in_message = 0;
 	abort_delivery();
-	log_message(NULL, ev->size, reply_code(ev->refusal));
+	log_message(NULL, ev->size, ev->refusal, NULL);
 	smtp_answer(&rt.session, REPLY_NONE);
 }
 
@@ -1796,6 +1865,10 @@ on_event(const struct smtp_event *ev)
 		break;
 	case SMTP_EV_STARTTLS:
 		on_starttls();
+		break;
+	case SMTP_EV_REFUSED:
+		log_refusal(ev->verb, ev->data, ev->len, ev->refusal, NULL, 0);
+		smtp_answer(s, REPLY_NONE);
 		break;
 	}
 }
@@ -1975,14 +2048,17 @@ log_connect(void)
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.session_id);
 	buf_adds(&b, ": connect from ");
-	buf_adds(&b, rt.remote_ip);
+	logesc_add(&b, rt.remote_ip, strlen(rt.remote_ip), LOGESC_MAX);
 	if (rt.remote_port[0] != '\0') {
 		buf_adds(&b, " port ");
-		buf_adds(&b, rt.remote_port);
+		logesc_add(&b, rt.remote_port, strlen(rt.remote_port),
+		    LOGESC_MAX);
 	}
 	if (rt.remote_host != NULL) {
+		/* TCPREMOTEHOST is the client's PTR name: its DNS. */
 		buf_adds(&b, " host ");
-		buf_adds(&b, rt.remote_host);
+		logesc_add(&b, rt.remote_host, strlen(rt.remote_host),
+		    LOGESC_MAX);
 	}
 	log_put("info", msg, b.len);
 }

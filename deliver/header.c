@@ -8,7 +8,8 @@
  * the Received: stamp ( ) \ < > ; become '?'.  No field can therefore be
  * ended early, folded or given a forged continuation (RFC 5322 §2.2).
  * Octets >= 0x80 are kept only when the whole string is valid UTF-8
- * (RFC 6532 §3.2); otherwise they become '?' too.
+ * (RFC 6532 §3.2); otherwise they become '?' too.  So do, always, those
+ * of a C1 control, U+2028, U+2029 or bidirectional control (RFC 5198).
  *
  * On failure a function takes back what it appended, so b is unchanged
  * apart from its overflow flag.  Lines end in LF: Maildir stores LF.
@@ -43,43 +44,31 @@ static const char header_months[12][4] = {
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
 };
 
-/* Strict UTF-8 (RFC 3629 §4): no overlong forms, no surrogates, nothing
- * above U+10FFFF. */
+/*
+ * Is s[0..len) strict UTF-8 (proto/address.c's smtp_utf8_decode: no
+ * overlong forms, no surrogates, nothing above U+10FFFF)?  Its C1
+ * controls, U+2028, U+2029 and bidirectional controls (refused in
+ * addresses and HELO names, so never expected here) become '?' in
+ * out[0..len), octet for octet, so that no reader can see a line end.
+ */
 static int
-header_is_utf8(const unsigned char *s, size_t len)
+header_utf8_clean(const unsigned char *s, char *out, size_t len)
 {
 	size_t i = 0;
 	size_t n;
-	size_t k;
-	unsigned long cp;
+	uint32_t cp;
 
 	while (i < len) {
 		if (s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 1;
-			cp = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 2;
-			cp = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 3;
-			cp = s[i] & 0x07;
-		} else
+		n = smtp_utf8_decode((const char *)s + i, len - i, &cp);
+		if (n == 0)
 			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		i += n + 1;
+		if (smtp_is_forbidden_code_point(cp))
+			memset(out + i, '?', n);
+		i += n;
 	}
 	return 1;
 }
@@ -164,7 +153,7 @@ header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
 			while (cut > 0 && (u[cut] & 0xc0) == 0x80)
 				cut--;
 		}
-		if (header_is_utf8(u, cut))
+		if (header_utf8_clean(u, out, cut))
 			n = cut;
 		else {
 			for (i = 0; i < n; i++) {

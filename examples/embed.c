@@ -153,6 +153,9 @@ embed_answer(struct embed_conn *c, const struct smtp_event *ev)
 	case SMTP_EV_STARTTLS:
 		smtp_answer(c->s, REPLY_TLS_TEMP_FAIL);	/* not offered */
 		break;
+	case SMTP_EV_REFUSED:	/* only with SMTP_CF_REFUSAL_EVENTS */
+		smtp_answer(c->s, REPLY_NONE);
+		break;
 	case SMTP_EV_HELO:
 	case SMTP_EV_RSET:
 	case SMTP_EV_DATA_ABORT:

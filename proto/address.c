@@ -95,23 +95,26 @@ ascii_eq(const unsigned char *p, size_t len, const char *s)
 	return 1;
 }
 
-/*
- * The length of the well-formed UTF-8 sequence at p[0..len), or 0.
- * RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF.
- */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t len)
+size_t
+smtp_utf8_decode(const char *s, size_t len, uint32_t *cp)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	unsigned char lo = 0x80, hi = 0xbf;
+	uint32_t c;
 	size_t n, i;
 
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+	if (len == 0)
+		return 0;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
 		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		c = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
 		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		c = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
 		n = 4;
-	else
+		c = p[0] & 0x07u;
+	} else
 		return 0;
 	if (p[0] == 0xe0)
 		lo = 0xa0;
@@ -123,28 +126,48 @@ utf8_seq_len(const unsigned char *p, size_t len)
 		hi = 0x8f;
 	if (len < n || p[1] < lo || p[1] > hi)
 		return 0;
-	for (i = 2; i < n; i++) {
+	for (i = 1; i < n; i++) {
 		if (p[i] < 0x80 || p[i] > 0xbf)
 			return 0;
+		c = c << 6 | (p[i] & 0x3fu);
 	}
+	*cp = c;
 	return n;
+}
+
+int
+smtp_is_forbidden_code_point(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) ||	/* C1, NEL U+0085 among them */
+	    cp == 0x2028 || cp == 0x2029 ||	/* LINE, PARAGRAPH SEPARATOR */
+	    cp == 0x061c ||			/* ARABIC LETTER MARK */
+	    cp == 0x200e || cp == 0x200f ||	/* LRM, RLM */
+	    (cp >= 0x202a && cp <= 0x202e) ||	/* LRE, RLE, PDF, LRO, RLO */
+	    (cp >= 0x2066 && cp <= 0x2069);	/* LRI, RLI, FSI, PDI */
 }
 
 /*
  * Step over the UTF8-non-ascii character at sc->pos (RFC 6531 §3.3).
  * Without ADDR_ALLOW_UTF8 any octet >= 0x80 is refused as such, so that
- * the caller can answer 553 5.6.7 rather than a plain syntax error.
+ * the caller can answer 553 5.6.7 rather than a plain syntax error.  A
+ * well-formed character that smtp_is_forbidden_code_point names is
+ * refused as ADDR_FORBIDDEN_CHAR, a syntax error of its own (501, not
+ * 553 5.6.7: the client's UTF-8 is welcome, this character is not).
  */
 static enum addr_result
 scan_utf8(struct addr_scan *sc)
 {
+	uint32_t cp;
 	size_t n;
 
 	if (!(sc->flags & ADDR_ALLOW_UTF8))
 		return ADDR_UTF8_NOT_ALLOWED;
-	n = utf8_seq_len(sc->p + sc->pos, sc->len - sc->pos);
+	n = smtp_utf8_decode((const char *)sc->p + sc->pos,
+	    sc->len - sc->pos, &cp);
 	if (n == 0)
 		return ADDR_SYNTAX;
+	if (smtp_is_forbidden_code_point(cp))
+		return ADDR_FORBIDDEN_CHAR;
 	sc->pos += n;
 	return ADDR_OK;
 }

@@ -32,7 +32,9 @@ enum addr_result {
 	ADDR_LOCAL_TOO_LONG,	/* > SMTP_LOCAL_PART_MAX */
 	ADDR_DOMAIN_TOO_LONG,	/* > SMTP_DOMAIN_MAX */
 	ADDR_PATH_TOO_LONG,	/* > SMTP_PATH_MAX */
-	ADDR_UTF8_NOT_ALLOWED	/* non-ASCII without ADDR_ALLOW_UTF8 */
+	ADDR_UTF8_NOT_ALLOWED,	/* non-ASCII without ADDR_ALLOW_UTF8 */
+	ADDR_FORBIDDEN_CHAR	/* a code point smtp_is_forbidden_code_point
+				   names, in otherwise valid UTF-8 */
 };
 
 #define ADDR_ALLOW_NULL		0x1	/* <> (MAIL FROM) */
@@ -46,6 +48,27 @@ enum addr_result {
  */
 enum addr_result smtp_parse_path(const char *p, size_t len, unsigned flags,
     struct smtp_path *out, size_t *consumed);
+
+/*
+ * The well-formed UTF-8 sequence at s[0..len) (RFC 3629 §4: no overlong
+ * forms, no surrogates, nothing above U+10FFFF): its length in octets,
+ * with its code point in *cp; 0 when s does not start with one (an ASCII
+ * octet included).
+ */
+size_t smtp_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/*
+ * True for the code points refused in addresses and HELO names even in
+ * valid UTF-8, because they end or reorder lines for the programs that
+ * read our logs, headers and environment (RFC 5198 §2: no C1 controls;
+ * line and paragraph separators are not line ends in Net-Unicode; RFC
+ * 6531 §3.3 takes its UTF-8 from RFC 6532, which defers to RFC 5198):
+ * the C1 controls U+0080..U+009F (NEL U+0085 among them), U+2028 LINE
+ * SEPARATOR, U+2029 PARAGRAPH SEPARATOR, and the bidirectional controls
+ * U+061C, U+200E, U+200F, U+202A..U+202E and U+2066..U+2069, which make
+ * text display in another order than it is stored (CVE-2021-42574).
+ */
+int smtp_is_forbidden_code_point(uint32_t cp);
 
 /* True when p[0..len) is a Domain (§4.1.2, one label allowed) or an
  * address literal ([1.2.3.4], [IPv6:...]).  allow_utf8 admits U-labels. */

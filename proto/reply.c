@@ -63,6 +63,10 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	[REPLY_BAD_RCPT] = { 501, "5.1.3", "Bad recipient address syntax" },
 	[REPLY_PATH_TOO_LONG] = { 501, "5.1.3", "Path too long" },
 	[REPLY_SENDER_TOO_LONG] = { 501, "5.1.7", "Path too long" },
+	[REPLY_SENDER_BAD_CHAR] = { 501, "5.1.7", "Sender address contains a "
+	    "control, line separator or bidirectional character (RFC 5198)" },
+	[REPLY_RCPT_BAD_CHAR] = { 501, "5.1.3", "Recipient address contains a "
+	    "control, line separator or bidirectional character (RFC 5198)" },
 	[REPLY_AUTH_CANCELLED] = { 501, "5.7.0", "Authentication cancelled" },
 	[REPLY_AUTH_BAD_BASE64] = { 501, "5.5.2", "Invalid base64 data" },
 	[REPLY_NOT_IMPLEMENTED] = { 502, "5.5.1", "Command not implemented" },
@@ -114,6 +118,68 @@ static const struct reply_entry catalogue[REPLY_COUNT] = {
 	    "Connection to the next server broke, try again later" },
 };
 
+/* reply_reason's words: [a-z0-9-], one per cause a script may count
+ * (test_smtp checks that every 4xx and 5xx reply has one). */
+static const char *const reasons[REPLY_COUNT] = {
+	[REPLY_TOO_MANY_ERRORS] = "too-many-errors",
+	[REPLY_AUTH_TOO_MANY_FAILURES] = "auth-failures",
+	[REPLY_TIMEOUT] = "timeout",
+	[REPLY_SESSION_TOO_LONG] = "session-timeout",
+	[REPLY_SHUTDOWN] = "shutdown",
+	[REPLY_UNAVAILABLE] = "local-error",
+	[REPLY_TEMP_FAIL] = "local-error",
+	[REPLY_TOO_MANY_RCPTS] = "too-many-rcpts",
+	[REPLY_NO_STORAGE] = "no-storage",
+	[REPLY_AUTH_TEMP_FAIL] = "auth-deferred",
+	[REPLY_TLS_TEMP_FAIL] = "no-tls",
+	[REPLY_RCPT_TEMP_FAIL] = "rcptcheck",
+	[REPLY_UNKNOWN_COMMAND] = "unknown-command",
+	[REPLY_LINE_TOO_LONG] = "line-too-long",
+	[REPLY_NEED_CRLF] = "bare-lf",
+	[REPLY_AUTH_TOO_LONG] = "line-too-long",
+	[REPLY_SYNTAX] = "syntax",
+	[REPLY_BAD_SENDER] = "syntax",
+	[REPLY_BAD_RCPT] = "syntax",
+	[REPLY_PATH_TOO_LONG] = "too-long",
+	[REPLY_SENDER_TOO_LONG] = "too-long",
+	[REPLY_SENDER_BAD_CHAR] = "bad-char",
+	[REPLY_RCPT_BAD_CHAR] = "bad-char",
+	[REPLY_AUTH_CANCELLED] = "auth-cancelled",
+	[REPLY_AUTH_BAD_BASE64] = "syntax",
+	[REPLY_NOT_IMPLEMENTED] = "not-implemented",
+	[REPLY_BAD_SEQUENCE] = "sequence",
+	[REPLY_NEED_MAIL] = "sequence",
+	[REPLY_NEED_RCPT] = "sequence",
+	[REPLY_NEED_HELO] = "sequence",
+	[REPLY_BINARY_NEEDS_BDAT] = "sequence",
+	[REPLY_AUTH_MECH_UNKNOWN] = "auth-mech",
+	[REPLY_AUTH_REQUIRED] = "auth-required",
+	[REPLY_AUTH_FAILED] = "auth-failed",
+	[REPLY_AUTH_NEEDS_TLS] = "auth-needs-tls",
+	[REPLY_NO_MAILBOX] = "no-mailbox",
+	[REPLY_RELAY_DENIED] = "relay",
+	[REPLY_UTF8_NEEDED] = "utf8-needs-smtputf8",
+	[REPLY_SIZE_EXCEEDED] = "size",
+	[REPLY_TRANSACTION_FAILED] = "program",
+	[REPLY_TOO_MANY_HOPS] = "hops",
+	[REPLY_BARE_LF] = "bare-lf",
+	[REPLY_NUL_BYTE] = "nul",
+	[REPLY_TEXT_LINE_TOO_LONG] = "line-too-long",
+	[REPLY_UNKNOWN_PARAM] = "unknown-param",
+	[REPLY_BAD_PARAM] = "bad-param",
+	[REPLY_PERM_FAIL] = "program",
+	[REPLY_NOUSER] = "program",
+	[REPLY_NOPERM] = "program",
+	[REPLY_NOHOST] = "program",
+	[REPLY_SYSTEM_REFUSED] = "program",
+	[REPLY_ADDR_TOO_LONG] = "program",
+	[REPLY_CONFIG_TEMP] = "program",
+	[REPLY_PROGRAM_TEMP] = "program",
+	[REPLY_PROGRAM_TIMEOUT] = "program-timeout",
+	[REPLY_NEXT_HOP_TEMP] = "program",
+	[REPLY_NEXT_HOP_FAIL] = "program",
+};
+
 const struct reply_entry *
 reply_get(enum reply_id id)
 {
@@ -126,6 +192,14 @@ int
 reply_code(enum reply_id id)
 {
 	return reply_get(id)->code;
+}
+
+const char *
+reply_reason(enum reply_id id)
+{
+	if ((unsigned)id >= REPLY_COUNT || reasons[id] == NULL)
+		return "-";
+	return reasons[id];
 }
 
 int

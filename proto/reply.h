@@ -50,6 +50,8 @@ enum reply_id {
 	REPLY_BAD_RCPT,		/* 501 5.1.3 */
 	REPLY_PATH_TOO_LONG,	/* 501 5.1.3 */
 	REPLY_SENDER_TOO_LONG,	/* 501 5.1.7 */
+	REPLY_SENDER_BAD_CHAR,	/* 501 5.1.7 C1, U+2028/9, bidi control */
+	REPLY_RCPT_BAD_CHAR,	/* 501 5.1.3 the same in a recipient */
 	REPLY_AUTH_CANCELLED,	/* 501 5.7.0 */
 	REPLY_AUTH_BAD_BASE64,	/* 501 5.5.2 */
 	REPLY_NOT_IMPLEMENTED,	/* 502 5.5.1 */
@@ -97,6 +99,13 @@ const struct reply_entry *reply_get(enum reply_id id);
 
 /* The three-digit code of id (0 for REPLY_NONE). */
 int reply_code(enum reply_id id);
+
+/*
+ * Why a refusal (4xx, 5xx) refused, as one short fixed word for the log
+ * (smtpd.8 LOG lists them): "relay", "no-mailbox", "size", "bare-lf",
+ * ...; "-" for REPLY_NONE and the 2xx/3xx replies.  Never NULL.
+ */
+const char *reply_reason(enum reply_id id);
 
 /* True when id closes the session after it is sent (421). */
 int reply_closes(enum reply_id id);

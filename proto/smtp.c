@@ -70,6 +70,7 @@ static void
 queue_text(struct smtp_session *s, enum reply_id id, const char *text,
     size_t len, int more)
 {
+	s->last_reply = id;
 	s->out_len += reply_format(s->out + s->out_len,
 	    sizeof(s->out) - s->out_len, id, text, len, more);
 }
@@ -674,6 +675,8 @@ path_refusal(enum addr_result r, int is_sender)
 		return is_sender ? REPLY_SENDER_TOO_LONG : REPLY_PATH_TOO_LONG;
 	case ADDR_UTF8_NOT_ALLOWED:
 		return REPLY_UTF8_NEEDED;
+	case ADDR_FORBIDDEN_CHAR:
+		return is_sender ? REPLY_SENDER_BAD_CHAR : REPLY_RCPT_BAD_CHAR;
 	default:
 		return is_sender ? REPLY_BAD_SENDER : REPLY_BAD_RCPT;
 	}
@@ -1289,6 +1292,31 @@ allowed_in_bdat(enum verb v)
 	    v == V_HELO || v == V_EHLO || v == V_HELP;
 }
 
+/*
+ * SMTP_CF_REFUSAL_EVENTS: after a HELO, EHLO, MAIL or RCPT that raised
+ * no event, tell the caller what the engine refused, so that its log can
+ * say why (the caller refuses the others itself, with its events).
+ */
+static void
+report_refusal(struct smtp_session *s, enum verb v, const char *arg,
+    size_t alen)
+{
+	static const char *const name[] = {
+		[V_EHLO] = "EHLO", [V_HELO] = "HELO", [V_MAIL] = "MAIL",
+		[V_RCPT] = "RCPT"
+	};
+	enum reply_id id = s->last_reply;
+
+	if (!(s->cfg->flags & SMTP_CF_REFUSAL_EVENTS) || s->has_event ||
+	    reply_code(id) < 400)
+		return;
+	raise_event(s, SMTP_EV_REFUSED);
+	s->event.refusal = id;
+	s->event.verb = name[v];
+	s->event.data = arg;
+	s->event.len = alen;
+}
+
 static void
 dispatch(struct smtp_session *s, char *line, size_t len)
 {
@@ -1306,6 +1334,7 @@ dispatch(struct smtp_session *s, char *line, size_t len)
 		alen--;
 	}
 	v = verb_of(line, n);
+	s->last_reply = REPLY_NONE;
 	/* Only AUTH may use the longer line RFC 4954 allows. */
 	if (len + 2 > SMTP_COMMAND_LINE_MAX && v != V_AUTH) {
 		fail(s, REPLY_LINE_TOO_LONG);
@@ -1365,6 +1394,8 @@ dispatch(struct smtp_session *s, char *line, size_t len)
 		fail(s, REPLY_UNKNOWN_COMMAND);
 		break;
 	}
+	if (v == V_EHLO || v == V_HELO || v == V_MAIL || v == V_RCPT)
+		report_refusal(s, v, arg, alen);
 }
 
 /* AUTH lines carry credentials: clear the line buffer once they are
@@ -1578,6 +1609,8 @@ smtp_answer_text(struct smtp_session *s, enum reply_id id, const char *text,
 		break;
 	case SMTP_EV_DATA_END:
 		message_done(s, id, text, len);
+		break;
+	case SMTP_EV_REFUSED:
 		break;
 	case SMTP_EV_DATA_ABORT:
 		if (s->abort_is_silent) {

@@ -51,6 +51,7 @@
 #define SMTP_CF_RELAY_CLIENT	0x10	/* trusted: REQUIREAUTH waived */
 #define SMTP_CF_BARE_LF		0x20	/* accept bare LF as a line end in
 					   message data (old clients) */
+#define SMTP_CF_REFUSAL_EVENTS	0x40	/* raise SMTP_EV_REFUSED */
 
 /* Read-only for the session's lifetime; strings owned by the caller and
  * valid as long as the session. */
@@ -85,7 +86,14 @@ enum smtp_event_type {
 	SMTP_EV_STARTTLS,	/* answer REPLY_STARTTLS_GO (queued, then the
 				   caller flushes, switches and calls
 				   smtp_tls_started) or REPLY_TLS_TEMP_FAIL */
-	SMTP_EV_QUIT		/* the 221 is queued; answer REPLY_NONE */
+	SMTP_EV_QUIT,		/* the 221 is queued; answer REPLY_NONE */
+	SMTP_EV_REFUSED		/* with SMTP_CF_REFUSAL_EVENTS only: the
+				   engine refused a HELO, EHLO, MAIL or RCPT
+				   itself (syntax, sequence, REQUIREAUTH,
+				   MAXRCPTS, ...): ev->refusal is the reply
+				   it queued, ev->verb the command, data/len
+				   its argument as sent; for the caller's
+				   log.  Answer REPLY_NONE */
 };
 
 /* Why a session ended (smtp_close_reason). */
@@ -112,8 +120,10 @@ struct smtp_event {
 	/* BODY: message octets with LF line ends, dot-unstuffed. */
 	const char *data;
 	size_t len;
-	/* DATA_ABORT: the reply the engine sent, for the caller's log. */
+	/* DATA_ABORT, REFUSED: the reply the engine sent, for the caller's
+	 * log; REFUSED: the command's verb, upper-case. */
 	enum reply_id refusal;
+	const char *verb;
 	/* AUTH: mechanism (upper-cased) and the initial response, if any;
 	 * AUTH_DATA: the client's line in data/len.  Base64 still encoded. */
 	const char *mech;
@@ -190,7 +200,8 @@ struct smtp_session {
 	int fed_secret;			/* see smtp_fed_secret */
 	char line[SMTP_AUTH_LINE_MAX];
 
-	/* queued replies */
+	/* queued replies; the last one (SMTP_EV_REFUSED) */
+	enum reply_id last_reply;
 	size_t out_len;
 	char out[SMTP_OUTPUT_MAX];
 

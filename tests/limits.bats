@@ -93,7 +93,7 @@ rcpts()
 	    "250 2.0.0" "221 2.0.0"
 	assert_stored 0
 	# logged as every refused message is, with the chunk's size
-	grep -qE 'info: [0-9a-f]+\.1: from <a@example\.org> rcpts 1 size 300: 552$' \
+	grep -qE 'info: [0-9a-f]+\.1: from <a@example\.org> rcpts 1 size 300: 552 5\.3\.4 reason=size$' \
 	    "$T/err" || fail "no log line for the refused message: $(cat "$T/err")"
 }
 

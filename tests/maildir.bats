@@ -83,7 +83,7 @@ for key, msg in md.items():
 	[ "$(count_files new)" -eq 0 ]
 	assert_line --index -1 --regexp '^221 2\.0\.0'
 	# The message has its log line with the final reply, like any other.
-	grep -qE 'info: [0-9a-f]+\.1: from <a@example\.org> rcpts 1 size [0-9]+: 451$' \
+	grep -qE 'info: [0-9a-f]+\.1: from <a@example\.org> rcpts 1 size [0-9]+: 451 4\.3\.0 reason=local-error$' \
 	    "$T/err" || fail "no message line with 451 in: $(cat "$T/err")"
 }
 

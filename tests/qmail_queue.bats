@@ -129,7 +129,7 @@ EOF
 	run smtp_session "$E$M${R}DATA\r\n$MSG$Q" QQ_DIR="$QQ" QQ_MODE=error \
 	    QQ_ERROR='DThis message looks like spam (#5.7.1)'
 	assert_replies 220 250 250 250 354 '554 5.3.0 This message looks like spam (#5.7.1)' 221
-	grep -q 'program exit 82: This message looks like spam' "$T/err"
+	grep -q 'program exit 82: This\\x20message\\x20looks\\x20like\\x20spam\\x20(#5.7.1)$' "$T/err"
 	run smtp_session "$E$M${R}DATA\r\n$MSG$Q" QQ_DIR="$QQ" QQ_MODE=error \
 	    QQ_ERROR='ZVirus scanner unavailable, try later'
 	assert_replies 220 250 250 250 354 '451 4.3.0 Virus scanner unavailable, try later' 221

@@ -11,7 +11,8 @@
  *   domain or address literal, after an '@'; <> only with
  *   ADDR_ALLOW_NULL, a bare "postmaster" only with ADDR_ALLOW_POSTMASTER;
  *   is_utf8 says whether an octet >= 0x80 is present, which needs
- *   ADDR_ALLOW_UTF8 and is valid UTF-8.  Parsing only the consumed
+ *   ADDR_ALLOW_UTF8 and is valid UTF-8 without a C1 control, U+2028,
+ *   U+2029 or bidirectional control (ADDR_FORBIDDEN_CHAR).  Parsing only the consumed
  *   octets, or "<" mailbox ">" again, gives the same mailbox (the parser
  *   never looks past the '>', and what it keeps is a path itself).
  *   On failure, consumed is 0 and the mailbox is empty.
@@ -43,6 +44,30 @@ has_non_ascii(const char *p, size_t len)
 	return 0;
 }
 
+/* The UTF-8 forms of the code points proto/address.c must refuse
+ * (smtp_is_forbidden_code_point), matched as octets: an oracle that
+ * does not share the parser's decoder. */
+static int
+has_forbidden(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			return 1;		/* U+0080..U+009F */
+		if (p[i] == 0xd8 && p[i + 1] == 0x9c)
+			return 1;		/* U+061C */
+		if (i + 2 >= len || p[i] != 0xe2)
+			continue;
+		if (p[i + 1] == 0x80 && (p[i + 2] == 0x8e || p[i + 2] == 0x8f ||
+		    (p[i + 2] >= 0xa8 && p[i + 2] <= 0xae)))
+			return 1;		/* U+200E/F, U+2028..U+202E */
+		if (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
+			return 1;		/* U+2066..U+2069 */
+	}
+	return 0;
+}
+
 static void
 check_ok_path(const char *p, size_t len, unsigned flags,
     const struct smtp_path *out, size_t consumed)
@@ -70,6 +95,8 @@ check_ok_path(const char *p, size_t len, unsigned flags,
 		FUZZ_CHECK(flags & ADDR_ALLOW_UTF8, "UTF-8 only when allowed");
 		FUZZ_CHECK(fuzz_is_utf8((const unsigned char *)out->mailbox,
 		    out->len), "UTF-8 mailbox is valid UTF-8");
+		FUZZ_CHECK(!has_forbidden((const unsigned char *)out->mailbox,
+		    out->len), "no C1, line separator or bidi control");
 	}
 	if (out->is_null) {
 		FUZZ_CHECK(flags & ADDR_ALLOW_NULL && out->len == 0 &&
@@ -114,7 +141,7 @@ check_path(const char *p, size_t len, unsigned flags)
 	size_t consumed = 12345;
 	enum addr_result r = smtp_parse_path(p, len, flags, &out, &consumed);
 
-	FUZZ_CHECK(r <= ADDR_UTF8_NOT_ALLOWED, "a known result");
+	FUZZ_CHECK(r <= ADDR_FORBIDDEN_CHAR, "a known result");
 	if (r == ADDR_OK) {
 		check_ok_path(p, len, flags, &out, consumed);
 		return;
@@ -124,6 +151,10 @@ check_path(const char *p, size_t len, unsigned flags)
 	if (r == ADDR_UTF8_NOT_ALLOWED)
 		FUZZ_CHECK(!(flags & ADDR_ALLOW_UTF8), "UTF-8 refused only "
 		    "when not allowed");
+	if (r == ADDR_FORBIDDEN_CHAR)
+		FUZZ_CHECK(flags & ADDR_ALLOW_UTF8 &&
+		    has_forbidden((const unsigned char *)p, len),
+		    "a forbidden character refused only where there is one");
 }
 
 static void

@@ -2,8 +2,9 @@
  * fuzz_engine.c: the session engine (proto/smtp.c) under hostile input.
  *
  * Input layout (FUZZ_HEADER octets, then the client's bytes):
- *	[0]	configuration flags (SMTP_CF_*, low 6 bits); bits 6-7 pick
- *		the AUTH mechanism list (none, PLAIN LOGIN, ...)
+ *	[0]	configuration flags (SMTP_CF_*, low 6 bits; with
+ *		SMTP_CF_REFUSAL_EVENTS always, as smtpd sets it); bits 6-7
+ *		pick the AUTH mechanism list (none, PLAIN LOGIN, ...)
  *	[1]	bits 0-2 DATABYTES, bits 3-5 MAXRCPTS - 1, bits 6-7 the
  *		host name (plain, empty, 300 octets, with CR LF inside)
  *	[2]	bits 0-1 what ends the input (EOF, TIMEOUT, session limit,
@@ -486,6 +487,15 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 	case SMTP_EV_QUIT:
 		drop_transaction(r);
 		break;
+	case SMTP_EV_REFUSED:
+		/* smtpd always asks for these (its log's refusal lines). */
+		FUZZ_CHECK(reply_code(ev->refusal) >= 400 && ev->verb != NULL &&
+		    ev->len <= SMTP_COMMAND_LINE_MAX &&
+		    (ev->len == 0 || ev->data != NULL),
+		    "a refusal event: a 4xx/5xx, its verb, its argument");
+		FUZZ_CHECK(!fuzz_has_controls(ev->data, ev->len),
+		    "a refused argument holds no control character");
+		break;
 	default:
 		FUZZ_CHECK(0, "known event type");
 	}
@@ -763,7 +773,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	names[3] = "mx.test\r\n250 injected";
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.flags = data[0] & 0x3f;
+	cfg.flags = (data[0] & 0x3f) | SMTP_CF_REFUSAL_EVENTS;
 	cfg.auth_mechs = mech_lists[data[0] >> 6];
 	cfg.databytes = databytes_list[data[1] & 7];
 	cfg.maxrcpts = 1 + ((data[1] >> 3) & 7);

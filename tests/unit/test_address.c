@@ -877,6 +877,123 @@ test_rcpt_params(void)
 	    "NUL in rcpt params");
 }
 
+/* c as UTF-8 into out (no NUL); its length. */
+static size_t
+utf8_put(char *out, uint32_t c)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | c >> 6);
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xe0 | c >> 12);
+		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | c >> 18);
+	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/*
+ * issue 13 item 6: the C1 controls, U+2028, U+2029 and the bidirectional
+ * controls are refused wherever UTF-8 is allowed (local part, quoted
+ * local part, domain, HELO), as ADDR_FORBIDDEN_CHAR; their neighbours
+ * pass.  Every code point of each range is tried in every position.
+ */
+static void
+test_forbidden_code_points(void)
+{
+	static const uint32_t refused[][2] = {
+		{ 0x80, 0x9f }, { 0x2028, 0x2029 }, { 0x061c, 0x061c },
+		{ 0x200e, 0x200f }, { 0x202a, 0x202e }, { 0x2066, 0x2069 },
+	};
+	static const uint32_t allowed[] = {
+		0xa0, 0xff, 0x061b, 0x061d, 0x200b, 0x200d, 0x2027,
+		0x202f, 0x2065, 0x206a, 0x1f600,
+	};
+	static const char *const shape[] = { "<a%sb@example.org>",
+	    "<\"a%sb\"@example.org>", "<victim@evil.com%sx.example.org>",
+	    "<a@b%sc.example.org>" };
+	char ch[8];
+	char in[128];
+	char helo[64];
+	struct smtp_path out;
+	size_t consumed, n, i, k, len;
+	uint32_t c, got;
+	int bad = 0;
+	int tried = 0;
+
+	for (i = 0; i < N(refused); i++) {
+		for (c = refused[i][0]; c <= refused[i][1]; c++) {
+			n = utf8_put(ch, c);
+			ch[n] = '\0';
+			ok(smtp_utf8_decode(ch, n, &got) == n && got == c &&
+			    smtp_is_forbidden_code_point(c),
+			    "U+%04X is a forbidden code point", (unsigned)c);
+			for (k = 0; k < N(shape); k++) {
+				len = (size_t)snprintf(in, sizeof(in),
+				    shape[k], ch);
+				tried++;
+				if (smtp_parse_path(in, len, ALL, &out,
+				    &consumed) != ADDR_FORBIDDEN_CHAR) {
+					diag("U+%04X in '%s' not refused",
+					    (unsigned)c, show(in, len));
+					bad++;
+				}
+			}
+			len = (size_t)snprintf(helo, sizeof(helo),
+			    "a%sb.example", ch);
+			if (smtp_is_helo_name(helo, len, 1)) {
+				diag("U+%04X in a HELO name", (unsigned)c);
+				bad++;
+			}
+		}
+	}
+	ok(bad == 0, "forbidden code points refused in %d paths and every "
+	    "HELO name (%d not)", tried, bad);
+	/* The attack of issue 13 as a test name shows it. */
+	ok(smtp_parse_path("<victim@evil.com\xe2\x80\xa8x.example.org>", 31,
+	    ALL, &out, &consumed) == ADDR_FORBIDDEN_CHAR,
+	    "<victim@evil.com U+2028 x.example.org> is refused");
+	for (i = 0; i < N(allowed); i++) {
+		c = allowed[i];
+		n = utf8_put(ch, c);
+		ch[n] = '\0';
+		ok(!smtp_is_forbidden_code_point(c) &&
+		    smtp_utf8_decode(ch, n, &got) == n && got == c,
+		    "U+%04X is allowed", (unsigned)c);
+		for (k = 0; k < N(shape); k++) {
+			len = (size_t)snprintf(in, sizeof(in), shape[k], ch);
+			ok(smtp_parse_path(in, len, ALL, &out, &consumed) ==
+			    ADDR_OK && consumed == len,
+			    "U+%04X passes in '%s'", (unsigned)c,
+			    show(in, len));
+		}
+		len = (size_t)snprintf(helo, sizeof(helo), "a%sb.example", ch);
+		ok(smtp_is_helo_name(helo, len, 1),
+		    "U+%04X passes in a UTF-8 HELO name", (unsigned)c);
+	}
+	/* Without SMTPUTF8 the octets are refused as non-ASCII first. */
+	ok(smtp_parse_path("<a\xc2\x85@b>", 7, 0, &out, &consumed) ==
+	    ADDR_UTF8_NOT_ALLOWED, "U+0085 without SMTPUTF8: 553 5.6.7");
+	/* smtp_utf8_decode: ASCII and broken sequences are 0. */
+	ok(smtp_utf8_decode("a", 1, &got) == 0, "decode: ASCII is 0");
+	ok(smtp_utf8_decode("\xe2\x80", 2, &got) == 0,
+	    "decode: truncated is 0");
+	ok(smtp_utf8_decode("\xc0\x85", 2, &got) == 0,
+	    "decode: overlong U+0005 is 0");
+	ok(smtp_utf8_decode("", 0, &got) == 0, "decode: empty is 0");
+}
+
 int
 main(void)
 {
@@ -888,5 +1005,6 @@ main(void)
 	test_helo_arg();
 	test_mail_params();
 	test_rcpt_params();
+	test_forbidden_code_points();
 	return tap_done();
 }

@@ -166,6 +166,25 @@ test_hostile(void)
 	buf_init(&b, mem, sizeof(mem));
 	header_delivered_to(&b, "\xed\xa0\x80@x");
 	is_mem(b.p, b.len, "Delivered-To: ???@x\n", "surrogate replaced");
+
+	/* issue 13 item 6: C1 controls, U+2028, U+2029 and bidirectional
+	 * controls never reach a header (proto/ refuses them; the writer
+	 * does not rely on it), in valid UTF-8 that is otherwise kept. */
+	buf_init(&b, mem, sizeof(mem));
+	header_delivered_to(&b, "v@evil.com\xe2\x80\xa8x.\xc3\xa9.org");
+	is_mem(b.p, b.len, "Delivered-To: v@evil.com???x.\xc3\xa9.org\n",
+	    "U+2028 in Delivered-To: replaced, U+00E9 kept");
+	env.sender = "\"a\xc2\x85\xe2\x80\xae\xe2\x80\xa9\"@b\xc2\xa0";
+	buf_init(&b, mem, sizeof(mem));
+	header_return_path(&b, &env);
+	is_mem(b.p, b.len, "Return-Path: <\"a????????\"@b\xc2\xa0>\n",
+	    "NEL, RLO, U+2029 in Return-Path: replaced, U+00A0 kept");
+	env.helo = "h\xe2\x81\xa6.example";
+	env.sender = "a@b";
+	buf_init(&b, mem, sizeof(mem));
+	ok(header_received(&b, &env) == 0 &&
+	    memcmp(b.p, "Received: from h???.example (", 29) == 0,
+	    "U+2066 in the HELO of Received: replaced");
 }
 
 /*

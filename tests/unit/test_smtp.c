@@ -86,6 +86,46 @@ static const struct transcript cases[] = {
 	    "EHLO c.test\r\nMAIL FROM:<a@b.test> FOO=1\r\n", 0,
 	    GREET EHLO_R
 	    "555 5.5.4 Parameter not recognized or not implemented\r\n" },
+	/* SMTP_CF_REFUSAL_EVENTS: what the engine refuses itself is told
+	 * to the caller (for smtpd's log); what the caller refuses, and
+	 * other commands, are not. */
+	{ "refusal events", SMTP_CF_REFUSAL_EVENTS,
+	    "EHLO -bad-\r\nMAIL FROM:<a@b.test>\r\nEHLO c.test\r\n"
+	    "MAIL FROM:a b\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<>\r\n"
+	    "RCPT TO:<bad@d.test>\r\n"
+	    "RCPT TO:<v@evil.com\xe2\x80\xa8x.d.test> SMTPUTF8\r\n"
+	    "NOOP x\r\nFOO\r\nQUIT\r\n", 0,
+	    GREET SYNTAX "[refused EHLO syntax -bad-]"
+	    "503 5.5.1 EHLO or HELO first\r\n"
+	    "[refused MAIL sequence FROM:<a@b.test>]" EHLO_R
+	    SYNTAX "[refused MAIL syntax FROM:a b]" MAIL_OK
+	    "501 5.1.3 Bad recipient address syntax\r\n"
+	    "[refused RCPT syntax TO:<>]"
+	    "550 5.1.1 No such mailbox here\r\n"
+	    "501 5.1.3 Recipient address contains a control, line separator "
+	    "or bidirectional character (RFC 5198)\r\n"
+	    "[refused RCPT bad-char TO:<v@evil.com\xe2\x80\xa8x.d.test>"
+	    " SMTPUTF8]"
+	    OK "500 5.5.2 Command not recognized\r\n" BYE },
+	{ "a forbidden character in a UTF-8 recipient", SMTP_CF_REFUSAL_EVENTS,
+	    "EHLO c.test\r\nMAIL FROM:<a@b.test> SMTPUTF8\r\n"
+	    "RCPT TO:<v@evil.com\xe2\x80\xa8x.d.test>\r\n"
+	    "RCPT TO:<\xc2\x85@d.test>\r\nRCPT TO:<\xc2\xa0@d.test>\r\n"
+	    "MAIL FROM:<\xe2\x80\xae@b.test>\r\n", 0,
+	    GREET EHLO_R MAIL_OK
+	    "501 5.1.3 Recipient address contains a control, line separator "
+	    "or bidirectional character (RFC 5198)\r\n"
+	    "[refused RCPT bad-char TO:<v@evil.com\xe2\x80\xa8x.d.test>]"
+	    "501 5.1.3 Recipient address contains a control, line separator "
+	    "or bidirectional character (RFC 5198)\r\n"
+	    "[refused RCPT bad-char TO:<\xc2\x85@d.test>]" RCPT_OK
+	    SEQ "[refused MAIL sequence FROM:<\xe2\x80\xae@b.test>]" },
+	{ "a forbidden character in a UTF-8 sender", SMTP_CF_REFUSAL_EVENTS,
+	    "EHLO c.test\r\nMAIL FROM:<a\xe2\x80\xa9@b.test> SMTPUTF8\r\n",
+	    0, GREET EHLO_R
+	    "501 5.1.7 Sender address contains a control, line separator "
+	    "or bidirectional character (RFC 5198)\r\n"
+	    "[refused MAIL bad-char FROM:<a\xe2\x80\xa9@b.test> SMTPUTF8]" },
 	{ "SIZE over the limit", 0,
 	    "EHLO c.test\r\nMAIL FROM:<a@b.test> SIZE=1001\r\n"
 	    "MAIL FROM:<a@b.test> SIZE=1000\r\n", 0,
@@ -422,6 +462,16 @@ answer(struct smtp_session *s, struct driver *d, const struct smtp_event *ev)
 	case SMTP_EV_STARTTLS:
 		smtp_answer(s, REPLY_STARTTLS_GO);
 		return 1;
+	case SMTP_EV_REFUSED:
+		log_str(d, "[refused ");
+		log_str(d, ev->verb);
+		log_str(d, " ");
+		log_str(d, reply_reason(ev->refusal));
+		log_str(d, " ");
+		log_add(d, ev->data, ev->len);
+		log_str(d, "]");
+		smtp_answer(s, REPLY_NONE);
+		return 0;
 	default:
 		smtp_answer(s, REPLY_NONE);
 		return 0;
@@ -967,6 +1017,22 @@ test_catalogue(void)
 	}
 	ok(bad == 0, "catalogue: every status code well formed, class = "
 	    "first digit (%d bad)", bad);
+
+	/* The log's reason words: one for every refusal, [a-z0-9-]. */
+	bad = 0;
+	for (i = 1; i < REPLY_COUNT; i++) {
+		const char *w = reply_reason((enum reply_id)i);
+		int code = reply_code((enum reply_id)i);
+
+		if ((code >= 400) != (strcmp(w, "-") != 0) ||
+		    strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+		    strlen(w) || strlen(w) > 24) {
+			diag("reply %d (%d): reason '%s'", i, code, w);
+			bad++;
+		}
+	}
+	ok(bad == 0, "catalogue: every 4xx and 5xx reply has a reason word, "
+	    "and no other (%d bad)", bad);
 
 	/* reply_format copies catalogue texts as they are: they must be
 	 * printable and fit SMTP_REPLY_TEXT_MAX. */
