@@ -164,7 +164,6 @@ static const char *const reasons[REPLY_COUNT] = {
 	[REPLY_TOO_MANY_HOPS] = "hops",
 	[REPLY_BARE_LF] = "bare-lf",
 	[REPLY_NUL_BYTE] = "nul",
-	[REPLY_TEXT_LINE_TOO_LONG] = "line-too-long",
 	[REPLY_UNKNOWN_PARAM] = "unknown-param",
 	[REPLY_BAD_PARAM] = "bad-param",
 	[REPLY_PERM_FAIL] = "program",
