@@ -111,6 +111,20 @@ test_exact(void)
 	    "received, no known peer: no address literal");
 }
 
+/* Does p[0, len) hold the string s? */
+static int
+contains(const char *p, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	size_t i;
+
+	for (i = 0; i + n <= len; i++) {
+		if (memcmp(p + i, s, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 test_hostile(void)
 {
@@ -182,8 +196,10 @@ test_hostile(void)
 	env.helo = "h\xe2\x81\xa6.example";
 	env.sender = "a@b";
 	buf_init(&b, mem, sizeof(mem));
+	/* Not a domain: the name goes to the helo= comment, replaced. */
 	ok(header_received(&b, &env) == 0 &&
-	    memcmp(b.p, "Received: from h???.example (", 29) == 0,
+	    contains(b.p, b.len, "helo=h???.example)") &&
+	    !contains(b.p, b.len, "\xe2\x81\xa6"),
 	    "U+2066 in the HELO of Received: replaced");
 }
 

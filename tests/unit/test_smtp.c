@@ -90,12 +90,12 @@ static const struct transcript cases[] = {
 	 * to the caller (for smtpd's log); what the caller refuses, and
 	 * other commands, are not. */
 	{ "refusal events", SMTP_CF_REFUSAL_EVENTS,
-	    "EHLO -bad-\r\nMAIL FROM:<a@b.test>\r\nEHLO c.test\r\n"
+	    "EHLO a b\r\nMAIL FROM:<a@b.test>\r\nEHLO c.test\r\n"
 	    "MAIL FROM:a b\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<>\r\n"
 	    "RCPT TO:<bad@d.test>\r\n"
 	    "RCPT TO:<v@evil.com\xe2\x80\xa8x.d.test> SMTPUTF8\r\n"
 	    "NOOP x\r\nFOO\r\nQUIT\r\n", 0,
-	    GREET SYNTAX "[refused EHLO syntax -bad-]"
+	    GREET SYNTAX "[refused EHLO syntax a b]"
 	    "503 5.5.1 EHLO or HELO first\r\n"
 	    "[refused MAIL sequence FROM:<a@b.test>]" EHLO_R
 	    SYNTAX "[refused MAIL syntax FROM:a b]" MAIL_OK
