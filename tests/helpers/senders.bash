@@ -72,14 +72,35 @@ tls_wrap()
 	SERVER_WRAP=("$bin" -T 5 -t 10 -n -f "$T/tls/both.pem")
 }
 
+# auth_env: AUTH_ENV, the variables for start_server that make smtpd
+# offer AUTH (after STARTTLS) for alice, password wonderland.
+auth_env()
+{
+	printf 'alice:wonderland\n' >"$T/users"
+	AUTH_ENV=(CHECKPASSWORD="$HELPERS/checkpassword.py"
+	    CHECKPW_USERS="$T/users" AUTHDELAY=0)
+}
+
+# message_with HEADER-LINE: the one message in new/ that has this exact
+# header line ("Subject: x"); fails unless exactly one has.
+message_with()
+{
+	local files
+	mapfile -t files < <(grep -lxF -- "$1" "$MD"/new/* 2>/dev/null)
+	[ "${#files[@]}" -eq 1 ] ||
+	    fail "expected one message with [$1], found ${#files[@]}"
+	printf '%s\n' "${files[0]}"
+}
+
 # The headers smtpd adds in front of a message relayed by HELO name $1
 # with protocol $2 (ESMTP, ESMTPS, UTF8SMTP, ...): Return-Path from $3,
-# then Delivered-To for each further argument, then Received.
+# then Delivered-To for each further argument, then Received.  The
+# message is the only one, or TRACE_FILE when set.
 assert_smtpd_trace()
 {
-	local helo=$1 with=$2 from=$3 file i=1
+	local helo=$1 with=$2 from=$3 file=${TRACE_FILE:-} i=1
 	shift 3
-	file=$(message_file)
+	[ -n "$file" ] || file=$(message_file)
 	run head -n $(($# + 3)) "$file"
 	assert_line --index 0 "Return-Path: <$from>"
 	for r in "$@"; do
