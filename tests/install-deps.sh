@@ -6,6 +6,9 @@
 #	                                  Exim and nodemailer into build/
 #	sh tests/install-deps.sh serve    only tcpserver (make serve)
 #	sh tests/install-deps.sh --list   print the test packages and exit
+#	sh tests/install-deps.sh --preseed
+#	                                  answer the packages' install-time
+#	                                  questions (before apt-get install)
 #	sh tests/install-deps.sh --missing PACKAGE...
 #	                                  print those not installed (one line;
 #	                                  bench/install-deps.sh uses it)
@@ -54,9 +57,22 @@ missing_packages()
 	done
 }
 
+# Postfix is only a client of the tests, each test its own instance:
+# "No configuration" leaves the system's Postfix unconfigured, never
+# started, and nothing listening on port 25.
+preseed()
+{
+	echo 'postfix postfix/main_mailer_type select No configuration' |
+	    debconf-set-selections
+}
+
 case ${1:-} in
 serve)	packages=$SERVE_PACKAGES ;;
 --list)	echo $TEST_PACKAGES; exit 0 ;;
+--preseed)
+	command -v debconf-set-selections >/dev/null 2>&1 && preseed
+	exit 0
+	;;
 --missing)
 	shift
 	missing_packages "$@"
@@ -64,7 +80,7 @@ serve)	packages=$SERVE_PACKAGES ;;
 	exit 0
 	;;
 '')	packages=$TEST_PACKAGES ;;
-*)	echo "usage: sh tests/install-deps.sh [serve|--list|--missing PACKAGE...]" >&2
+*)	echo "usage: sh tests/install-deps.sh [serve|--list|--preseed|--missing PACKAGE...]" >&2
 	exit 100 ;;
 esac
 
@@ -116,6 +132,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 echo "install-deps: installing$missing" >&2
+preseed
 apt-get update -q || exit 111
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing || exit 111
 fetch_senders

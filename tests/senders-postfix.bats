@@ -135,8 +135,12 @@ sys.stdout.buffer.write(b"".join(out))
 	printf 'Subject: fifty\n\nto fifty\n' >"$T/msg"
 	postfix_send a@example.org "${rcpts[@]}" <"$T/msg"
 	postfix_wait_sent 50
+	run grep -cE "to=<r[0-9]{2}@example\.net>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PORT, .*, dsn=2\.0\.0, status=sent \(250 2\.0\.0 Message accepted\)\$" \
+	    "$PF/maillog"
+	assert_output 50
 	for i in "${rcpts[@]}"; do
-		assert_sent "$i"
+		grep -qF "to=<$i>, relay=127.0.0.1[127.0.0.1]:$PORT, " "$PF/maillog" ||
+		    fail "no delivery of $i in $(cat "$PF/maillog")"
 	done
 	postfix_dialogue >"$T/dialogue"
 	run grep -c '^> RCPT TO:' "$T/dialogue"

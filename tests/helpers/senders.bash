@@ -201,7 +201,8 @@ postfix_start()
 }
 
 # postfix_stop: SIGTERM to the master, which passes it to its process
-# group; wait (at most 5 s) until the whole group is gone.
+# group; wait (at most 5 s) until no process of the group runs.  (Its
+# children may stay zombies a little longer, until init reaps them.)
 postfix_stop()
 {
 	local i
@@ -209,7 +210,7 @@ postfix_stop()
 	kill "$POSTFIX_PID" 2>/dev/null || true
 	wait "$POSTFIX_PID" 2>/dev/null || true
 	for i in $(seq 100); do
-		kill -0 -- "-$POSTFIX_PID" 2>/dev/null || break
+		ps -o stat= -g "$POSTFIX_PID" | grep -qv '^Z' || break
 		sleep 0.05
 	done
 	POSTFIX_PID=
