@@ -30,7 +30,7 @@ teardown()
 	assert_line --regexp '^  SMTP\|> MAIL FROM:<a@example\.org> SIZE=[0-9]+$'
 	assert_line --regexp '^  SMTP\+> BDAT [0-9]+ LAST$'
 	refute_line --regexp 'SMTP.> DATA'
-	assert_exim_delivered b@example.net
+	assert_exim_delivered b@example.net c@example.net
 	assert_stored 1
 	assert_smtpd_trace exim.test ESMTP a@example.org b@example.net c@example.net
 	sed '1,/^$/d' "$T/msg" >"$T/body"

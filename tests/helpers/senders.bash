@@ -316,12 +316,18 @@ exim_send()
 	    sh "$EX" "$EXIM_DIR" -f "$from" -- "$@"
 }
 
-# assert_exim_delivered RCPT: Exim's log marks the delivery to smtpd
-# with K (CHUNKING) and our 250.
+# assert_exim_delivered RCPT...: Exim's log marks the delivery of each
+# to smtpd ("=>" for the first of a transaction, "->" for the others)
+# with K (CHUNKING) and our 250, and no delivery failed or was deferred.
 assert_exim_delivered()
 {
-	run grep -F "=> $1 R=to_smtpd T=smtpd H=127.0.0.1 [127.0.0.1]" \
-	    "$EX/log/mainlog"
-	assert_success
-	assert_output --regexp ' K C="250 2\.0\.0 Message accepted"$'
+	local r
+	for r in "$@"; do
+		run grep -E " [=-]> ${r//./\\.} R=to_smtpd T=smtpd H=127\.0\.0\.1 \[127\.0\.0\.1\]" \
+		    "$EX/log/mainlog"
+		assert_success
+		assert_output --regexp ' K C="250 2\.0\.0 Message accepted"$'
+	done
+	run grep -E ' (\*\*|==) ' "$EX/log/mainlog"
+	assert_failure
 }
