@@ -154,6 +154,29 @@ sys.stdout.buffer.write(b"".join(out))
 	wait_for_log '\.1: from <a@example\.org> rcpts 50 size [0-9]+: 250'
 }
 
+@test "Postfix: a recipient we refuse bounces with our 550 5.7.1, and the bounce reaches us" {
+	printf 'example.net\nexample.org\n' >"$T/rcpthosts"
+	start_server RCPTHOSTS="$T/rcpthosts"
+	postfix_start
+	printf 'Subject: half refused\n\nfor b only\n' >"$T/msg"
+	postfix_send a@example.org b@example.net x@elsewhere.example <"$T/msg"
+	# b@example.net, then Postfix's non-delivery report to a@example.org
+	postfix_wait_sent 2 bounced
+	assert_sent b@example.net
+	assert_sent a@example.org
+	run grep -F 'to=<x@elsewhere.example>' "$PF/maillog"
+	assert_output --partial 'dsn=5.7.1, status=bounced (host 127.0.0.1[127.0.0.1] said: 550 5.7.1 Relaying denied (in reply to RCPT TO command))'
+	assert_stored 2
+	TRACE_FILE=$(message_with 'Subject: half refused')
+	assert_smtpd_trace postfix.test ESMTP a@example.org b@example.net
+	TRACE_FILE=$(message_with 'Subject: Undelivered Mail Returned to Sender')
+	assert_smtpd_trace postfix.test ESMTP '' a@example.org
+	run grep -c -e '^<x@elsewhere.example>: host 127.0.0.1\[127.0.0.1\] said: 550 5.7.1 Relaying$' \
+	    -e '^Diagnostic-Code: smtp; 550 5.7.1 Relaying denied$' "$TRACE_FILE"
+	assert_output 2
+	wait_for_log 'recipient <x@elsewhere\.example> refused: 550'
+}
+
 # smtp_tls_security_level = encrypt: Postfix sends nothing without TLS.
 postfix_starttls()
 {
