@@ -65,7 +65,12 @@ wait_within()
 tls_wrap()
 {
 	local bin=$TLSWRAPPER_OLD
-	[ "$1" = new ] && bin=$TLSWRAPPER_NEW
+	if [ "$1" = new ]; then
+		bin=$TLSWRAPPER_NEW
+		# make check builds it; this is for `bats tests/senders-*.bats`
+		[ -x "$bin" ] || make -C "$BATS_TEST_DIRNAME/.." \
+		    build/tlswrapper-20260501/tlswrapper >&2 || true
+	fi
 	command -v "$bin" >/dev/null ||
 	    fail "no tlswrapper at $bin (make build/tlswrapper-20260501/tlswrapper)"
 	"$HELPERS/mkcert" "$T/tls"
@@ -197,7 +202,7 @@ postfix_start()
 	setsid /usr/lib/postfix/sbin/master -c "$PF/etc" -d \
 	    >"$PF/master.out" 2>&1 </dev/null &
 	POSTFIX_PID=$!
-	wait_within 5 "$PF/maillog" 'postfix/master\[[0-9]+\]: daemon started'
+	wait_within 10 "$PF/maillog" 'postfix/master\[[0-9]+\]: daemon started'
 }
 
 # postfix_stop: SIGTERM to the master, which passes it to its process
