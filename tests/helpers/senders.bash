@@ -103,7 +103,7 @@ message_with()
 # message is the only one, or TRACE_FILE when set.
 assert_smtpd_trace()
 {
-	local helo=$1 with=$2 from=$3 file=${TRACE_FILE:-} i=1
+	local helo=$1 with=$2 from=$3 file=${TRACE_FILE:-} i=1 r
 	shift 3
 	[ -n "$file" ] || file=$(message_file)
 	run head -n $(($# + 3)) "$file"
@@ -198,11 +198,13 @@ postfix_start()
 	# second to age; it is complete
 	touch -d '-1 minute' "$PF/etc/main.cf" "$PF/etc/master.cf"
 	# its own process group (setsid), so that its SIGTERM reaches
-	# every child; -d: in the foreground, $! is the master
+	# every child; -d: in the foreground
 	setsid /usr/lib/postfix/sbin/master -c "$PF/etc" -d \
 	    >"$PF/master.out" 2>&1 </dev/null &
 	POSTFIX_PID=$!
 	wait_within 10 "$PF/maillog" 'postfix/master\[[0-9]+\]: daemon started'
+	# the master's own word for its pid (setsid may have forked)
+	POSTFIX_PID=$(tr -dc 0-9 <"$PF/queue/pid/master.pid")
 }
 
 # postfix_stop: SIGTERM to the master, which passes it to its process
