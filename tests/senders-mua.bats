@@ -21,8 +21,9 @@ teardown()
 }
 
 # HOST is 127.0.0.1 for plain sessions, localhost with TLS (the name in
-# the certificate).
+# the certificate).  NEOMUTT_SET: more of neomutt's settings.
 HOST=127.0.0.1
+NEOMUTT_SET=
 
 msmtp_to()
 {
@@ -42,8 +43,6 @@ neomutt_to()
 	# smtp_url not take
 	neomutt -n -F /dev/null -e "set from=a@example.org hostname=neomutt.example record='' sendmail=/bin/false tmpdir=$T $NEOMUTT_SET" "$@"
 }
-
-NEOMUTT_SET=
 
 curl_to()
 {
