@@ -27,7 +27,7 @@ SERVE_PACKAGES="ucspi-tcp-ipv6"
 # fail2ban-regex checks contrib/fail2ban against the AUTH failure log.
 # The real senders of tests/senders-*.bats: Postfix (its sendmail injects;
 # a private instance per test, never the system service), msmtp, s-nail,
-# neomutt, Node.js and npm for nodemailer, and the libraries of Exim,
+# neomutt, Node.js (whose npm installs nodemailer), and the libraries of Exim,
 # which conflicts with postfix and so is only unpacked (see below).
 TEST_PACKAGES="ucspi-tcp-ipv6 swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
