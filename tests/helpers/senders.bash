@@ -18,6 +18,7 @@ senders_setup()
 	common_setup
 	POSTFIX_PID=
 	PF=
+	EX=
 	SENDER_DIRS=()
 }
 
@@ -25,6 +26,9 @@ senders_teardown()
 {
 	local d
 	postfix_stop
+	# the senders' logs stay with the test (bats --no-tempdir-cleanup)
+	[ -n "${PF:-}" ] && cp "$PF/maillog" "$T/postfix.log" 2>/dev/null || true
+	[ -n "${EX:-}" ] && cp "$EX/log/mainlog" "$T/exim.log" 2>/dev/null || true
 	for d in "${SENDER_DIRS[@]}"; do
 		case $d in
 		/tmp/smtpd-sender.*) rm -rf "$d" ;;
