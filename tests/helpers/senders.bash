@@ -68,8 +68,8 @@ wait_within()
 # STARTTLS.  With the new one, a client whose ClientHello arrives before
 # tlswrapper has read smtpd's zero byte on fd 5 loses its handshake
 # (tlswrapper has already sent our 220 on; smtpd logs "the client's TLS
-# handshake came in the clear"): a race of that protocol, seen about
-# once in 150 sessions on a machine loaded 10 times over, never idle.
+# handshake came in the clear"): a race of that protocol, seen once in
+# 152 sessions (two at a time, the machine loaded ten times over).
 tls_wrap()
 {
 	local bin=$TLSWRAPPER_OLD
