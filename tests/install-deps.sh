@@ -2,9 +2,13 @@
 # install-deps.sh: make sure the tools smtpd's tests (or `make serve`) need
 # are installed.  Fast when they are: one dpkg-query call, no apt-get.
 #
-#	sh tests/install-deps.sh          the test tools (make check)
+#	sh tests/install-deps.sh          the test tools (make check), then
+#	                                  Exim and nodemailer into build/
 #	sh tests/install-deps.sh serve    only tcpserver (make serve)
 #	sh tests/install-deps.sh --list   print the test packages and exit
+#	sh tests/install-deps.sh --preseed
+#	                                  answer the packages' install-time
+#	                                  questions (before apt-get install)
 #	sh tests/install-deps.sh --missing PACKAGE...
 #	                                  print those not installed (one line;
 #	                                  bench/install-deps.sh uses it)
@@ -21,10 +25,22 @@ SERVE_PACKAGES="ucspi-tcp-ipv6"
 # launchers of deploy.bats);
 # strace shows the Maildir delivery's system calls in order; fail2ban's
 # fail2ban-regex checks contrib/fail2ban against the AUTH failure log.
+# The real senders of tests/senders-*.bats: Postfix (its sendmail injects;
+# a private instance per test, never the system service), msmtp, s-nail,
+# neomutt, Node.js (whose npm installs nodemailer), and the libraries of Exim,
+# which conflicts with postfix and so is only unpacked (see below).
 TEST_PACKAGES="ucspi-tcp-ipv6 swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
-util-linux"
+util-linux postfix msmtp s-nail neomutt nodejs
+libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0"
+
+# Not Debian packages, fetched into build/ (gitignored) after the packages:
+# Exim 4.96 unpacked from Debian 12's archive, and nodemailer from npm.
+here=$(cd "$(dirname "$0")" && pwd)
+EXIM_DIR=$here/../build/exim
+NODE_DIR=$here/../build/node
+NODEMAILER=nodemailer@10.6.0
 
 # missing_packages PACKAGE...: set $missing to those not installed, one
 # dpkg-query call for all (a package never installed prints nothing).
@@ -41,9 +57,22 @@ missing_packages()
 	done
 }
 
+# Postfix is only a client of the tests, each test its own instance:
+# "No configuration" leaves the system's Postfix unconfigured, never
+# started, and nothing listening on port 25.
+preseed()
+{
+	echo 'postfix postfix/main_mailer_type select No configuration' |
+	    debconf-set-selections
+}
+
 case ${1:-} in
 serve)	packages=$SERVE_PACKAGES ;;
 --list)	echo $TEST_PACKAGES; exit 0 ;;
+--preseed)
+	command -v debconf-set-selections >/dev/null 2>&1 && preseed
+	exit 0
+	;;
 --missing)
 	shift
 	missing_packages "$@"
@@ -51,7 +80,7 @@ serve)	packages=$SERVE_PACKAGES ;;
 	exit 0
 	;;
 '')	packages=$TEST_PACKAGES ;;
-*)	echo "usage: sh tests/install-deps.sh [serve|--list|--missing PACKAGE...]" >&2
+*)	echo "usage: sh tests/install-deps.sh [serve|--list|--preseed|--missing PACKAGE...]" >&2
 	exit 100 ;;
 esac
 
@@ -70,9 +99,30 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 	exit 1
 fi
 
+# The senders that are not packages (only with the test tools): Exim
+# unpacked by tests/helpers/fetch-exim, nodemailer installed by npm.
+fetch_senders()
+{
+	[ "$packages" = "$TEST_PACKAGES" ] || return 0
+	if [ ! -x "$EXIM_DIR/usr/sbin/exim4" ]; then
+		echo "install-deps: unpacking Exim into build/exim" >&2
+		sh "$here/helpers/fetch-exim" "$EXIM_DIR" || exit 111
+	fi
+	if ! grep -qs "\"version\": \"${NODEMAILER#*@}\"" \
+	    "$NODE_DIR/node_modules/nodemailer/package.json"; then
+		echo "install-deps: npm install $NODEMAILER into build/node" >&2
+		mkdir -p "$NODE_DIR"
+		npm install --prefix "$NODE_DIR" --no-audit --no-fund \
+		    --loglevel=error "$NODEMAILER" >&2 || exit 111
+	fi
+}
+
 # shellcheck disable=SC2086
 missing_packages $packages
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	fetch_senders
+	exit 0
+fi
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 	echo "install-deps: missing packages:$missing" >&2
@@ -82,6 +132,8 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 echo "install-deps: installing$missing" >&2
+preseed
 apt-get update -q || exit 111
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing || exit 111
+fetch_senders
 exit 0
