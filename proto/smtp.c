@@ -89,16 +89,27 @@ close_session(struct smtp_session *s, enum smtp_close why)
 		s->close_reason = why;
 }
 
-/* A protocol error: reply, and give up after SMTP_ERRORS_MAX of them. */
+/* Count an error: at the limit, 421 4.7.0 takes the place of the reply
+ * (RFC 5321 §4.3.2 lets us give up) and the session closes; 1 then. */
+static int
+count_error(struct smtp_session *s)
+{
+	unsigned limit = s->cfg->error_limit != 0 ? s->cfg->error_limit :
+	    SMTP_ERRORS_MAX;
+
+	if (++s->errors < limit)
+		return 0;
+	queue(s, REPLY_TOO_MANY_ERRORS);
+	close_session(s, SMTP_CLOSE_ERRORS);
+	return 1;
+}
+
+/* A protocol error: reply, and give up at the error limit. */
 static void
 fail(struct smtp_session *s, enum reply_id id)
 {
-	if (++s->errors >= SMTP_ERRORS_MAX) {
-		queue(s, REPLY_TOO_MANY_ERRORS);
-		close_session(s, SMTP_CLOSE_ERRORS);
-		return;
-	}
-	queue(s, id);
+	if (!count_error(s))
+		queue(s, id);
 }
 
 /* ---------------------------------------------------------------- */
@@ -826,6 +837,12 @@ rcpt_answered(struct smtp_session *s, enum reply_id id, const char *text,
 	if (reply_code(id) / 100 == 2) {
 		s->nrcpt++;
 		s->state = SMTP_ST_RCPT;
+	} else if (id != REPLY_TOO_MANY_RCPTS && count_error(s)) {
+		/* Refused recipients count: an attacker probing for
+		 * mailboxes gets the error limit, not line rate.  452
+		 * 4.5.3 does not: honest clients meet it and move on to
+		 * another transaction (RFC 5321 §4.5.3.1.10). */
+		return;
 	}
 	/* A RCPTCHECK program's own words, when the caller has them. */
 	queue_text(s, id, text, len, 0);
@@ -1427,10 +1444,11 @@ size_t
 smtp_feed(struct smtp_session *s, const char *buf, size_t len)
 {
 	size_t used = 0;
+	unsigned errors = s->errors;
 
 	while (used < len) {
 		if (s->has_event || s->state == SMTP_ST_CLOSED ||
-		    s->tls_started_pending)
+		    s->tls_started_pending || s->errors != errors)
 			break;
 		if (s->out_len > sizeof(s->out) - OUT_RESERVE)
 			break;
@@ -1470,6 +1488,11 @@ message_done(struct smtp_session *s, enum reply_id id, const char *text,
 {
 	queue_text(s, id, text, len, 0);
 	reset_transaction(s);
+	/* Mail got through: earlier errors weigh less (a list server with a
+	 * few dead addresses per message stays below the limit), yet a
+	 * prober must deliver a message for every few guesses. */
+	if (reply_code(id) / 100 == 2)
+		s->errors /= 2;
 }
 
 void
@@ -1614,6 +1637,12 @@ uint64_t
 smtp_message_octets(const struct smtp_session *s)
 {
 	return s->wire_size;
+}
+
+unsigned
+smtp_errors(const struct smtp_session *s)
+{
+	return s->errors;
 }
 
 int
