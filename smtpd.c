@@ -91,6 +91,13 @@ struct runtime {
 	int in_message;			/* started, not yet logged */
 	int timeout_ms;
 	long long session_deadline;
+	/* errors and the tarpit (configure_errors, tarpit) */
+	unsigned tarpit_count;		/* TARPITCOUNT */
+	int tarpit_delay_ms;		/* TARPITDELAY */
+	unsigned errors_seen;		/* smtp_errors at the last look */
+	int tarpit_logged;
+	unsigned long refusals_logged;
+	unsigned long refusals_unlogged;
 	int is_relay_client;
 	const char *auth_user;		/* set by a successful AUTH */
 	/* AUTH (configure_auth, on_auth) */
@@ -230,6 +237,70 @@ die(int code, const char *fmt, const char *arg)
 	log_line("fatal", fmt, arg, strerror(errno));
 	exit(code);
 }
+
+/*
+ * Refused recipients are logged one line each up to REFUSALS_LOGGED_MAX
+ * a session; the rest are counted in one line at its end, so that a
+ * client cannot turn its guesses into as many log lines.
+ */
+#define REFUSALS_LOGGED_MAX 50
+
+/* Is there room in the log for one more refusal?  Counts it. */
+static int
+refusal_logged(void)
+{
+	if (rt.refusals_logged < REFUSALS_LOGGED_MAX) {
+		rt.refusals_logged++;
+		return 1;
+	}
+	rt.refusals_unlogged++;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Deadlines: every wait ends by TIMEOUT and by SESSIONTIMEOUT.        */
+
+/*
+ * Milliseconds the next wait may take (a read, a write, a program, a
+ * delay): TIMEOUT, or what is left of the session when that is less;
+ * 0 once SESSIONTIMEOUT has passed.  Every timeout smtpd passes on comes
+ * from here, so that no wait outlives the session.
+ */
+static int
+wait_budget(void)
+{
+	long long left = rt.session_deadline - io_now_ms();
+
+	if (left <= 0)
+		return 0;
+	return left < rt.timeout_ms ? (int)left : rt.timeout_ms;
+}
+
+static int
+session_expired(void)
+{
+	return io_now_ms() >= rt.session_deadline;
+}
+
+/* Sleep ms, or less when the session ends sooner.  smtpd has no signal
+ * handlers, so nothing interrupts the sleep; an interrupted one is only
+ * shorter. */
+static void
+pause_ms(long long ms)
+{
+	struct timespec ts;
+	int budget = wait_budget();
+
+	if (ms > budget)
+		ms = budget;
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	(void)nanosleep(&ts, NULL);
+}
+
+static void end_at_deadline(void);
 
 /* ---------------------------------------------------------------- */
 /* Configuration from the environment (names in DESIGN.md).          */
@@ -507,6 +578,11 @@ usage(void)
 	    "  TIMEOUT        seconds for each read, write and program "
 	    "(default 300)\n"
 	    "  SESSIONTIMEOUT seconds for the whole session (default 3600)\n"
+	    "  ERRORLIMIT     bad commands and refused recipients before "
+	    "421 (default 20)\n"
+	    "  TARPITCOUNT    errors answered without delay (default 10)\n"
+	    "  TARPITDELAY    seconds added to the pause after each further "
+	    "error (default 1)\n"
 	    "  RCPTHOSTS      file of accepted recipient domains (unset: "
 	    "all)\n"
 	    "  RELAYCLIENT    set: any recipient, REQUIREAUTH waived "
@@ -682,20 +758,6 @@ log_word(char *out, size_t cap, const char *s, size_t len)
 	return out;
 }
 
-/* AUTHDELAY before a failure is answered.  smtpd has no signal handlers,
- * so nothing interrupts the sleep; an interrupted one is only shorter. */
-static void
-auth_pause(void)
-{
-	struct timespec ts;
-
-	if (rt.auth_delay_ms <= 0)
-		return;
-	ts.tv_sec = rt.auth_delay_ms / 1000;
-	ts.tv_nsec = (long)(rt.auth_delay_ms % 1000) * 1000000L;
-	(void)nanosleep(&ts, NULL);
-}
-
 static void
 auth_failed(const struct sasl *x, const char *why)
 {
@@ -706,7 +768,12 @@ auth_failed(const struct sasl *x, const char *why)
 	    rt.session_id, rt.remote_ip,
 	    log_word(user, sizeof(user), x->user, x->user_len),
 	    sasl_mech_name(x->mech), why);
-	auth_pause();
+	/* AUTHDELAY before a failure is answered, within the session. */
+	pause_ms(rt.auth_delay_ms);
+	if (session_expired()) {
+		end_at_deadline();
+		return;
+	}
 	if (rt.auth_failures >= AUTH_FAILURES_MAX) {
 		log_line("warning", "%s: too many authentication failures: "
 		    "ip=%s: closing", rt.session_id, rt.remote_ip);
@@ -750,7 +817,12 @@ auth_check(const struct sasl *x)
 	argv[2] = NULL;
 	r = checkpassword_run(argv, peer_env(), rt.use_syslog ? -1 : 2, x->user,
 	    x->user_len, x->secret, x->secret_len, x->stamp, x->stamp_len,
-	    rt.timeout_ms, &d);
+	    wait_budget(), &d);
+	if (r != CHECKPASSWORD_OK && session_expired()) {
+		/* Killed at SESSIONTIMEOUT, or it took all that was left. */
+		end_at_deadline();
+		return;
+	}
 	switch (r) {
 	case CHECKPASSWORD_OK:
 		memcpy(rt.auth_user_text, x->user, x->user_len + 1);
@@ -1441,12 +1513,13 @@ run_rcptcheck(const struct smtp_path *p)
 		return REPLY_RCPT_TEMP_FAIL;
 	}
 	(void)io_close(out[1]);
-	if (spawn_collect(pid, out[0], rt.timeout_ms, line, sizeof(line), &len,
+	if (spawn_collect(pid, out[0], wait_budget(), line, sizeof(line), &len,
 	    &status) == -1) {
 		(void)io_close(out[0]);
 		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
-		    p->mailbox, errno == ETIMEDOUT ? "killed at TIMEOUT" :
-		    strerror(errno));
+		    p->mailbox, errno != ETIMEDOUT ? strerror(errno) :
+		    session_expired() ? "killed at SESSIONTIMEOUT" :
+		    "killed at TIMEOUT");
 		return REPLY_RCPT_TEMP_FAIL;
 	}
 	(void)io_close(out[0]);
@@ -1462,8 +1535,9 @@ run_rcptcheck(const struct smtp_path *p)
 		memcpy(rt.rcpt_reply, line, len + 1);
 		rt.rcpt_reply_len = len;
 	}
-	log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
-	    p->mailbox, code);
+	if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
+		log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
+		    p->mailbox, code);
 	return code == 100 ? REPLY_NO_MAILBOX : REPLY_RCPT_TEMP_FAIL;
 }
 
@@ -1489,6 +1563,35 @@ rcpt_check_program(const struct smtp_path *p)
 	return REPLY_RCPT_OK;
 }
 
+/*
+ * Errors (bad commands and refused recipients, counted by proto/) and
+ * the tarpit.  Postfix answers the first smtpd_soft_error_limit (10)
+ * errors at once, then sleeps smtpd_error_sleep_time (1 s) before each
+ * reply and closes at smtpd_hard_error_limit (20); qmail's tarpit patch
+ * sleeps TARPITDELAY (5 s) for each RCPT after TARPITCOUNT of them.
+ * Ours: ERRORLIMIT 20 as Postfix; 10 errors answered at once, so that a
+ * message to a list with a few dead addresses is never slowed; after
+ * that a delay that grows by TARPITDELAY (1 s) with each error, so that
+ * a client guessing mailboxes gets 20 guesses a connection and waits
+ * most of a minute for them, while a connection held in the tarpit is
+ * still given back soon.  An accepted message halves the count (proto/).
+ */
+#define ERRORLIMIT_MAX 100000
+#define TARPIT_COUNT_DEFAULT 10
+#define TARPIT_DELAY_DEFAULT 1
+#define TARPIT_DELAY_MAX 60
+
+static void
+configure_errors(void)
+{
+	rt.cfg.error_limit = (unsigned)env_number("ERRORLIMIT",
+	    SMTP_ERRORS_MAX, 1, ERRORLIMIT_MAX);
+	rt.tarpit_count = (unsigned)env_number("TARPITCOUNT",
+	    TARPIT_COUNT_DEFAULT, 0, ERRORLIMIT_MAX);
+	rt.tarpit_delay_ms = (int)env_number("TARPITDELAY",
+	    TARPIT_DELAY_DEFAULT, 0, TARPIT_DELAY_MAX) * 1000;
+}
+
 static void
 configure(void)
 {
@@ -1505,6 +1608,7 @@ configure(void)
 	    7 * 86400);
 	rt.timeout_ms = (int)(timeout * 1000);
 	rt.session_deadline = io_now_ms() + (long long)session * 1000;
+	configure_errors();
 	rt.is_relay_client = env_get("RELAYCLIENT") != NULL;
 	if (rt.is_relay_client)
 		rt.cfg.flags |= SMTP_CF_RELAY_CLIENT;
@@ -1549,10 +1653,25 @@ abort_delivery(void)
 {
 	if (!rt.delivery_open)
 		return;
+	/* A qmail-queue is given what is left of the session to go. */
+	rt.deliver.timeout_ms = wait_budget();
 	deliver_abort(&rt.deliver);
 	rt.delivery_open = 0;
 	if (rt.in_message)
 		log_message(NULL, smtp_message_octets(&rt.session), 0);
+}
+
+/* SESSIONTIMEOUT has passed: drop any open delivery (a program is
+ * killed and reaped), answer 421 4.4.2 in place of a pending event's
+ * reply, and close. */
+static void
+end_at_deadline(void)
+{
+	if (smtp_is_closed(&rt.session))
+		return;
+	abort_delivery();
+	log_line("info", "%s: SESSIONTIMEOUT reached: closing", rt.session_id);
+	smtp_timeout(&rt.session, REPLY_SESSION_TOO_LONG);
 }
 
 static void
@@ -1602,11 +1721,16 @@ on_rcpt(const struct smtp_event *ev)
 		    p->domain_off);
 	if (r == REPLY_RCPT_OK)
 		r = rcpt_check_program(p);
+	if (session_expired()) {
+		/* RCPTCHECK took what was left of the session. */
+		end_at_deadline();
+		return;
+	}
 	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
 		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
 		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
 		rt.nrcpt++;
-	} else if (r != REPLY_RCPT_OK) {
+	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
 		log_line("info", "%s: recipient <%s> refused: %d", rt.session_id,
 		    p->mailbox, reply_code(r));
 	}
@@ -1711,11 +1835,19 @@ static void
 on_data_end(const struct smtp_event *ev)
 {
 	struct deliver_result res;
+	int failed;
 
 	memset(&res, 0, sizeof(res));
 	rt.delivery_open = 0;
-	if (deliver_close(&rt.deliver, &res) != 0 && res.what != NULL &&
-	    res.status >= 0) {
+	failed = deliver_close(&rt.deliver, &res) != 0;
+	if (failed && res.err == ETIMEDOUT && session_expired()) {
+		/* The program was killed at SESSIONTIMEOUT: nothing was
+		 * accepted, and the session ends here. */
+		log_message(&res, ev->size, 0);
+		end_at_deadline();
+		return;
+	}
+	if (failed && res.what != NULL && res.status >= 0) {
 		/* A program's verdict (pipe, qmail-queue): "exit 100". */
 		log_line("info", "%s: program %s %d: %.*s", rt.message_id,
 		    res.what, res.status, (int)res.text_len, res.text);
@@ -1751,6 +1883,10 @@ static void
 on_event(const struct smtp_event *ev)
 {
 	struct smtp_session *s = &rt.session;
+
+	/* The delivery's waits (its program, qmail-queue's pipes) end by
+	 * the session deadline too. */
+	rt.deliver.timeout_ms = wait_budget();
 
 	switch (ev->type) {
 	case SMTP_EV_HELO:
@@ -1848,7 +1984,7 @@ flush_output(void)
 	}
 #endif
 	if (sent < n && io_write_timeout(1, out + sent, n - sent,
-	    rt.timeout_ms) != 0) {
+	    wait_budget()) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
 		    rt.session_id, strerror(errno));
 		return -1;
@@ -1863,21 +1999,16 @@ static int
 read_input(void)
 {
 	struct smtp_session *s = &rt.session;
-	long long left = rt.session_deadline - io_now_ms();
-	int wait = rt.timeout_ms;
+	int wait = wait_budget();
 	int r;
 	ssize_t n;
 
-	if (left <= 0) {
-		smtp_timeout(s, REPLY_SESSION_TOO_LONG);
-		return -1;
-	}
-	if (left < wait)
-		wait = (int)left;
-	r = io_wait(0, 0, wait);
+	r = wait > 0 ? io_wait(0, 0, wait) : 0;
 	if (r == 0) {
-		smtp_timeout(s, wait < rt.timeout_ms ? REPLY_SESSION_TOO_LONG :
-		    REPLY_TIMEOUT);
+		if (wait < rt.timeout_ms)
+			end_at_deadline();
+		else
+			smtp_timeout(s, REPLY_TIMEOUT);
 		return -1;
 	}
 	n = r < 0 ? -1 : io_read(0, rt.in, sizeof(rt.in));
@@ -1915,6 +2046,41 @@ log_session_end(enum smtp_close why)
 	log_put("info", msg, b.len);
 }
 
+/*
+ * The tarpit: once the session has made more than TARPITCOUNT errors
+ * (bad commands, refused recipients), each further one is answered and
+ * then followed by a pause of TARPITDELAY times the errors beyond
+ * TARPITCOUNT before anything more is read: 1 s, 2 s, 3 s, ... by
+ * default.  The replies go out first, so that a client waiting for one
+ * is answered; smtp_feed stops after each error, so that pipelined
+ * commands wait their turn.  At ERRORLIMIT the engine closes with 421
+ * 4.7.0 at once.
+ */
+static void
+tarpit(void)
+{
+	unsigned n = smtp_errors(&rt.session);
+
+	if (n <= rt.errors_seen) {
+		rt.errors_seen = n;	/* an accepted message halves it */
+		return;
+	}
+	rt.errors_seen = n;
+	if (rt.tarpit_delay_ms == 0 || n <= rt.tarpit_count ||
+	    smtp_is_closed(&rt.session))
+		return;
+	if (!rt.tarpit_logged) {
+		rt.tarpit_logged = 1;
+		log_line("info", "%s: tarpit: %u errors (TARPITCOUNT %u), "
+		    "slowing down", rt.session_id, n, rt.tarpit_count);
+	}
+	if (flush_output() != 0) {
+		smtp_close(&rt.session);
+		return;
+	}
+	pause_ms((long long)(n - rt.tarpit_count) * rt.tarpit_delay_ms);
+}
+
 static void
 run_session(void)
 {
@@ -1923,15 +2089,29 @@ run_session(void)
 
 	smtp_init(s, &rt.cfg);
 	for (;;) {
-		while ((ev = smtp_event(s)) != NULL)
+		/* The deadline is checked before each event: a pipelined
+		 * batch of slow commands must not run past it. */
+		while ((ev = smtp_event(s)) != NULL) {
+			if (session_expired()) {
+				end_at_deadline();
+				break;
+			}
 			on_event(ev);
+			tarpit();
+		}
 		if (smtp_is_closed(s))
 			break;
 		if (rt.in_off < rt.in_len) {
-			size_t n = smtp_feed(s, rt.in + rt.in_off,
-			    rt.in_len - rt.in_off);
+			size_t n;
 
+			if (session_expired()) {
+				end_at_deadline();
+				break;
+			}
+			n = smtp_feed(s, rt.in + rt.in_off,
+			    rt.in_len - rt.in_off);
 			rt.in_off += n;
+			tarpit();
 			if (n > 0 || smtp_event(s) != NULL)
 				continue;
 			if (smtp_is_closed(s))
@@ -1948,6 +2128,9 @@ run_session(void)
 	}
 	abort_delivery();
 	(void)flush_output();
+	if (rt.refusals_unlogged > 0)
+		log_line("info", "%s: %lu more refusals not logged",
+		    rt.session_id, rt.refusals_unlogged);
 	log_session_end(smtp_close_reason(s));
 }
 
