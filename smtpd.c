@@ -1721,7 +1721,7 @@ on_rcpt(const struct smtp_event *ev)
 		    p->domain_off);
 	if (r == REPLY_RCPT_OK)
 		r = rcpt_check_program(p);
-	if (session_expired()) {
+	if (rt.rcptcheck != NULL && session_expired()) {
 		/* RCPTCHECK took what was left of the session. */
 		end_at_deadline();
 		return;
@@ -1883,10 +1883,6 @@ static void
 on_event(const struct smtp_event *ev)
 {
 	struct smtp_session *s = &rt.session;
-
-	/* The delivery's waits (its program, qmail-queue's pipes) end by
-	 * the session deadline too. */
-	rt.deliver.timeout_ms = wait_budget();
 
 	switch (ev->type) {
 	case SMTP_EV_HELO:
@@ -2079,6 +2075,8 @@ tarpit(void)
 		return;
 	}
 	pause_ms((long long)(n - rt.tarpit_count) * rt.tarpit_delay_ms);
+	if (session_expired())
+		end_at_deadline();
 }
 
 static void
@@ -2089,10 +2087,13 @@ run_session(void)
 
 	smtp_init(s, &rt.cfg);
 	for (;;) {
-		/* The deadline is checked before each event: a pipelined
-		 * batch of slow commands must not run past it. */
+		/* The deadline is checked before each event, so that a
+		 * pipelined batch of slow commands cannot run past it; the
+		 * delivery's waits (its program, qmail-queue's pipes) get
+		 * what is left. */
 		while ((ev = smtp_event(s)) != NULL) {
-			if (session_expired()) {
+			rt.deliver.timeout_ms = wait_budget();
+			if (rt.deliver.timeout_ms == 0) {
 				end_at_deadline();
 				break;
 			}
@@ -2102,14 +2103,9 @@ run_session(void)
 		if (smtp_is_closed(s))
 			break;
 		if (rt.in_off < rt.in_len) {
-			size_t n;
-
-			if (session_expired()) {
-				end_at_deadline();
-				break;
-			}
-			n = smtp_feed(s, rt.in + rt.in_off,
+			size_t n = smtp_feed(s, rt.in + rt.in_off,
 			    rt.in_len - rt.in_off);
+
 			rt.in_off += n;
 			tarpit();
 			if (n > 0 || smtp_event(s) != NULL)
