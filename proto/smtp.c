@@ -742,7 +742,7 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (s->cfg->flags & SMTP_CF_REQUIRE_AUTH && !s->is_authenticated &&
 	    !(s->cfg->flags & SMTP_CF_RELAY_CLIENT)) {
-		queue(s, REPLY_AUTH_REQUIRED);
+		fail(s, REPLY_AUTH_REQUIRED);
 		return;
 	}
 	if (!skip_keyword(&arg, &len, "from:")) {
@@ -763,13 +763,13 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (s->path.is_utf8 && !s->params.smtputf8) {
 		memset(&s->params, 0, sizeof(s->params));
-		queue(s, REPLY_UTF8_NEEDED);
+		fail(s, REPLY_UTF8_NEEDED);
 		return;
 	}
 	/* RFC 1870 §6.2: refuse a declared size over the limit at once. */
 	if (s->params.has_size && s->params.size > s->cfg->databytes) {
 		memset(&s->params, 0, sizeof(s->params));
-		queue(s, REPLY_SIZE_EXCEEDED);
+		fail(s, REPLY_SIZE_EXCEEDED);
 		return;
 	}
 	raise_event(s, SMTP_EV_MAIL);
@@ -818,7 +818,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		return;
 	}
 	if (s->path.is_utf8 && !s->params.smtputf8) {
-		queue(s, REPLY_UTF8_NEEDED);
+		fail(s, REPLY_UTF8_NEEDED);
 		return;
 	}
 	/* RFC 5321 §4.5.3.1.10: 452 for recipients over the limit. */

@@ -248,9 +248,9 @@ enum smtp_close smtp_close_reason(const struct smtp_session *s);
  * the log line of a message cut short). */
 uint64_t smtp_message_octets(const struct smtp_session *s);
 
-/* Errors so far: bad commands and refused recipients (a RCPT answered
- * with anything but 2xx, or 452 4.5.3 for too many recipients, which an
- * honest client meets).  An accepted message halves the count. */
+/* Errors so far: bad or refused commands, and refused recipients (a RCPT
+ * answered with anything but 2xx and 452 4.5.3, too many recipients,
+ * which honest clients meet).  An accepted message halves the count. */
 unsigned smtp_errors(const struct smtp_session *s);
 
 /* True once AUTH succeeded (RFC 4954): relaying is allowed. */

@@ -902,6 +902,18 @@ test_error_count(void)
 	is_mem(d.log, d.log_len, MAIL_OK NO_MAILBOX NO_MAILBOX TOO_MANY,
 	    "  ... and the limit still holds after it");
 
+	cfg.flags = SMTP_CF_REQUIRE_AUTH;
+	smtp_init(&s, &cfg);
+	feed_all(&s, &d, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "MAIL FROM:<a@b.test>\r\nMAIL FROM:<a@b.test>\r\n"
+	    "MAIL FROM:<a@b.test>\r\nNOOP\r\n");
+	is_mem(d.log, d.log_len, GREET EHLO_R
+	    "530 5.7.0 Authentication required\r\n"
+	    "530 5.7.0 Authentication required\r\n"
+	    "530 5.7.0 Authentication required\r\n" TOO_MANY,
+	    "refused commands count too: MAIL without AUTH (530)");
+	cfg.flags = 0;
+
 	smtp_init(&s, &cfg);
 	drain(&s, &d);
 	n = smtp_feed(&s, "XYZZY\r\nNOOP\r\nNOOP\r\n", 20);
