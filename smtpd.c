@@ -92,6 +92,13 @@ struct runtime {
 	int in_message;			/* started, not yet logged */
 	int timeout_ms;
 	long long session_deadline;
+	/* errors and the tarpit (configure_errors, tarpit) */
+	unsigned tarpit_count;		/* TARPITCOUNT */
+	int tarpit_delay_ms;		/* TARPITDELAY */
+	unsigned errors_seen;		/* smtp_errors at the last look */
+	int tarpit_logged;
+	unsigned long refusals_logged;
+	unsigned long refusals_unlogged;
 	int is_relay_client;
 	const char *auth_user;		/* set by a successful AUTH */
 	/* AUTH (configure_auth, on_auth) */
@@ -290,6 +297,71 @@ die(int code, const char *fmt, const char *arg)
 	log_line("fatal", fmt, arg, strerror(errno));
 	exit(code);
 }
+
+/*
+ * Refusals (recipients, commands the engine refused) are logged one line
+ * each up to REFUSALS_LOGGED_MAX a session; the rest are counted in one
+ * line at its end, so that a
+ * client cannot turn its guesses into as many log lines.
+ */
+#define REFUSALS_LOGGED_MAX 50
+
+/* Is there room in the log for one more refusal?  Counts it. */
+static int
+refusal_logged(void)
+{
+	if (rt.refusals_logged < REFUSALS_LOGGED_MAX) {
+		rt.refusals_logged++;
+		return 1;
+	}
+	rt.refusals_unlogged++;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Deadlines: every wait ends by TIMEOUT and by SESSIONTIMEOUT.        */
+
+/*
+ * Milliseconds the next wait may take (a read, a write, a program, a
+ * delay): TIMEOUT, or what is left of the session when that is less;
+ * 0 once SESSIONTIMEOUT has passed.  Every timeout smtpd passes on comes
+ * from here, so that no wait outlives the session.
+ */
+static int
+wait_budget(void)
+{
+	long long left = rt.session_deadline - io_now_ms();
+
+	if (left <= 0)
+		return 0;
+	return left < rt.timeout_ms ? (int)left : rt.timeout_ms;
+}
+
+static int
+session_expired(void)
+{
+	return io_now_ms() >= rt.session_deadline;
+}
+
+/* Sleep ms, or less when the session ends sooner.  smtpd has no signal
+ * handlers, so nothing interrupts the sleep; an interrupted one is only
+ * shorter. */
+static void
+pause_ms(long long ms)
+{
+	struct timespec ts;
+	int budget = wait_budget();
+
+	if (ms > budget)
+		ms = budget;
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	(void)nanosleep(&ts, NULL);
+}
+
+static void end_at_deadline(void);
 
 /* ---------------------------------------------------------------- */
 /* Configuration from the environment (names in DESIGN.md).          */
@@ -567,6 +639,11 @@ usage(void)
 	    "  TIMEOUT        seconds for each read, write and program "
 	    "(default 300)\n"
 	    "  SESSIONTIMEOUT seconds for the whole session (default 3600)\n"
+	    "  ERRORLIMIT     bad commands and refused recipients before "
+	    "421 (default 20)\n"
+	    "  TARPITCOUNT    errors answered without delay (default 10)\n"
+	    "  TARPITDELAY    seconds added to the pause after each further "
+	    "error (default 1)\n"
 	    "  RCPTHOSTS      file of accepted recipient domains (unset: "
 	    "all)\n"
 	    "  RELAYCLIENT    set: any recipient, REQUIREAUTH waived "
@@ -723,20 +800,6 @@ configure_auth(void)
 	rt.cfg.auth_mechs = rt.auth_mechs;
 }
 
-/* AUTHDELAY before a failure is answered.  smtpd has no signal handlers,
- * so nothing interrupts the sleep; an interrupted one is only shorter. */
-static void
-auth_pause(void)
-{
-	struct timespec ts;
-
-	if (rt.auth_delay_ms <= 0)
-		return;
-	ts.tv_sec = rt.auth_delay_ms / 1000;
-	ts.tv_nsec = (long)(rt.auth_delay_ms % 1000) * 1000000L;
-	(void)nanosleep(&ts, NULL);
-}
-
 static void
 auth_failed(const struct sasl *x, const char *why)
 {
@@ -748,7 +811,12 @@ auth_failed(const struct sasl *x, const char *why)
 	    rt.session_id, LOG_ESC(ip, rt.remote_ip),
 	    logesc(user, sizeof(user), x->user, x->user_len),
 	    sasl_mech_name(x->mech), why);
-	auth_pause();
+	/* AUTHDELAY before a failure is answered, within the session. */
+	pause_ms(rt.auth_delay_ms);
+	if (session_expired()) {
+		end_at_deadline();
+		return;
+	}
 	if (rt.auth_failures >= AUTH_FAILURES_MAX) {
 		log_line("warning", "%s: too many authentication failures: "
 		    "ip=%s: closing", rt.session_id, ip);
@@ -793,7 +861,12 @@ auth_check(const struct sasl *x)
 	argv[2] = NULL;
 	r = checkpassword_run(argv, peer_env(), rt.use_syslog ? -1 : 2, x->user,
 	    x->user_len, x->secret, x->secret_len, x->stamp, x->stamp_len,
-	    rt.timeout_ms, &d);
+	    wait_budget(), &d);
+	if (r != CHECKPASSWORD_OK && session_expired()) {
+		/* Killed at SESSIONTIMEOUT, or it took all that was left. */
+		end_at_deadline();
+		return;
+	}
 	switch (r) {
 	case CHECKPASSWORD_OK:
 		memcpy(rt.auth_user_text, x->user, x->user_len + 1);
@@ -1493,12 +1566,14 @@ run_rcptcheck(const struct smtp_path *p)
 		return REPLY_RCPT_TEMP_FAIL;
 	}
 	(void)io_close(out[1]);
-	if (spawn_collect(pid, out[0], rt.timeout_ms, line, sizeof(line), &len,
+	if (spawn_collect(pid, out[0], wait_budget(), line, sizeof(line), &len,
 	    &status) == -1) {
 		(void)io_close(out[0]);
 		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
 		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len),
-		    errno == ETIMEDOUT ? "killed at TIMEOUT" : strerror(errno));
+		    errno != ETIMEDOUT ? strerror(errno) :
+		    session_expired() ? "killed at SESSIONTIMEOUT" :
+		    "killed at TIMEOUT");
 		return REPLY_RCPT_TEMP_FAIL;
 	}
 	(void)io_close(out[0]);
@@ -1515,8 +1590,9 @@ run_rcptcheck(const struct smtp_path *p)
 		memcpy(rt.rcpt_reply, line, len + 1);
 		rt.rcpt_reply_len = len;
 	}
-	log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
-	    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len), code);
+	if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
+		log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
+		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len), code);
 	return code == 100 ? REPLY_NO_MAILBOX : REPLY_RCPT_TEMP_FAIL;
 }
 
@@ -1542,6 +1618,35 @@ rcpt_check_program(const struct smtp_path *p)
 	return REPLY_RCPT_OK;
 }
 
+/*
+ * Errors (bad commands and refused recipients, counted by proto/) and
+ * the tarpit.  Postfix answers the first smtpd_soft_error_limit (10)
+ * errors at once, then sleeps smtpd_error_sleep_time (1 s) before each
+ * reply and closes at smtpd_hard_error_limit (20); qmail's tarpit patch
+ * sleeps TARPITDELAY (5 s) for each RCPT after TARPITCOUNT of them.
+ * Ours: ERRORLIMIT 20 as Postfix; 10 errors answered at once, so that a
+ * message to a list with a few dead addresses is never slowed; after
+ * that a delay that grows by TARPITDELAY (1 s) with each error, so that
+ * a client guessing mailboxes gets 20 guesses a connection and waits
+ * most of a minute for them, while a connection held in the tarpit is
+ * still given back soon.  An accepted message halves the count (proto/).
+ */
+#define ERRORLIMIT_MAX 100000
+#define TARPIT_COUNT_DEFAULT 10
+#define TARPIT_DELAY_DEFAULT 1
+#define TARPIT_DELAY_MAX 60
+
+static void
+configure_errors(void)
+{
+	rt.cfg.error_limit = (unsigned)env_number("ERRORLIMIT",
+	    SMTP_ERRORS_MAX, 1, ERRORLIMIT_MAX);
+	rt.tarpit_count = (unsigned)env_number("TARPITCOUNT",
+	    TARPIT_COUNT_DEFAULT, 0, ERRORLIMIT_MAX);
+	rt.tarpit_delay_ms = (int)env_number("TARPITDELAY",
+	    TARPIT_DELAY_DEFAULT, 0, TARPIT_DELAY_MAX) * 1000;
+}
+
 static void
 configure(void)
 {
@@ -1558,6 +1663,7 @@ configure(void)
 	    7 * 86400);
 	rt.timeout_ms = (int)(timeout * 1000);
 	rt.session_deadline = io_now_ms() + (long long)session * 1000;
+	configure_errors();
 	rt.is_relay_client = env_get("RELAYCLIENT") != NULL;
 	if (rt.is_relay_client)
 		rt.cfg.flags |= SMTP_CF_RELAY_CLIENT;
@@ -1609,11 +1715,26 @@ abort_delivery(void)
 {
 	if (!rt.delivery_open)
 		return;
+	/* A qmail-queue is given what is left of the session to go. */
+	rt.deliver.timeout_ms = wait_budget();
 	deliver_abort(&rt.deliver);
 	rt.delivery_open = 0;
 	if (rt.in_message)
 		log_message(NULL, smtp_message_octets(&rt.session),
 		    REPLY_NONE, NULL);
+}
+
+/* SESSIONTIMEOUT has passed: drop any open delivery (a program is
+ * killed and reaped), answer 421 4.4.2 in place of a pending event's
+ * reply, and close. */
+static void
+end_at_deadline(void)
+{
+	if (smtp_is_closed(&rt.session))
+		return;
+	abort_delivery();
+	log_line("info", "%s: SESSIONTIMEOUT reached: closing", rt.session_id);
+	smtp_timeout(&rt.session, REPLY_SESSION_TOO_LONG);
 }
 
 static void
@@ -1667,13 +1788,18 @@ on_rcpt(const struct smtp_event *ev)
 		if (r != REPLY_RCPT_OK && r != REPLY_TOO_MANY_RCPTS)
 			reason = "rcptcheck";
 	}
+	if (rt.rcptcheck != NULL && session_expired()) {
+		/* RCPTCHECK took what was left of the session. */
+		end_at_deadline();
+		return;
+	}
 	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
 		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
 		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
 		/* Delivery splits it where deliver_check_rcpt did. */
 		rt.rcpt_domain_off[rt.nrcpt] = p->domain_off;
 		rt.nrcpt++;
-	} else if (r != REPLY_RCPT_OK) {
+	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
 		log_refusal("recipient", p->mailbox, p->len, r, reason, 1);
 	}
 	if (rt.rcpt_reply_len > 0)	/* RCPTCHECK's own words */
@@ -1785,11 +1911,19 @@ on_data_end(const struct smtp_event *ev)
 	struct deliver_result res;
 	char said[LOGESC_MAX + 1];
 	const char *reason = NULL;
+	int failed;
 
 	memset(&res, 0, sizeof(res));
 	rt.delivery_open = 0;
-	if (deliver_close(&rt.deliver, &res) != 0 && res.what != NULL &&
-	    res.status >= 0) {
+	failed = deliver_close(&rt.deliver, &res) != 0;
+	if (failed && res.err == ETIMEDOUT && session_expired()) {
+		/* The program was killed at SESSIONTIMEOUT: nothing was
+		 * accepted, and the session ends here. */
+		log_message(&res, ev->size, REPLY_NONE, NULL);
+		end_at_deadline();
+		return;
+	}
+	if (failed && res.what != NULL && res.status >= 0) {
 		/* A program's verdict (pipe, qmail-queue): "exit 100", and
 		 * the first line it wrote, escaped. */
 		log_line("info", "%s: program %s %d: %s", rt.message_id,
@@ -1867,7 +2001,9 @@ on_event(const struct smtp_event *ev)
 		on_starttls();
 		break;
 	case SMTP_EV_REFUSED:
-		log_refusal(ev->verb, ev->data, ev->len, ev->refusal, NULL, 0);
+		if (refusal_logged())
+			log_refusal(ev->verb, ev->data, ev->len, ev->refusal,
+			    NULL, 0);
 		smtp_answer(s, REPLY_NONE);
 		break;
 	}
@@ -1929,7 +2065,7 @@ flush_output(void)
 	}
 #endif
 	if (sent < n && io_write_timeout(1, out + sent, n - sent,
-	    rt.timeout_ms) != 0) {
+	    wait_budget()) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
 		    rt.session_id, strerror(errno));
 		return -1;
@@ -1944,21 +2080,16 @@ static int
 read_input(void)
 {
 	struct smtp_session *s = &rt.session;
-	long long left = rt.session_deadline - io_now_ms();
-	int wait = rt.timeout_ms;
+	int wait = wait_budget();
 	int r;
 	ssize_t n;
 
-	if (left <= 0) {
-		smtp_timeout(s, REPLY_SESSION_TOO_LONG);
-		return -1;
-	}
-	if (left < wait)
-		wait = (int)left;
-	r = io_wait(0, 0, wait);
+	r = wait > 0 ? io_wait(0, 0, wait) : 0;
 	if (r == 0) {
-		smtp_timeout(s, wait < rt.timeout_ms ? REPLY_SESSION_TOO_LONG :
-		    REPLY_TIMEOUT);
+		if (wait < rt.timeout_ms)
+			end_at_deadline();
+		else
+			smtp_timeout(s, REPLY_TIMEOUT);
 		return -1;
 	}
 	n = r < 0 ? -1 : io_read(0, rt.in, sizeof(rt.in));
@@ -1996,6 +2127,43 @@ log_session_end(enum smtp_close why)
 	log_put("info", msg, b.len);
 }
 
+/*
+ * The tarpit: once the session has made more than TARPITCOUNT errors
+ * (bad commands, refused recipients), each further one is answered and
+ * then followed by a pause of TARPITDELAY times the errors beyond
+ * TARPITCOUNT before anything more is read: 1 s, 2 s, 3 s, ... by
+ * default.  The replies go out first, so that a client waiting for one
+ * is answered; smtp_feed stops after each error, so that pipelined
+ * commands wait their turn.  At ERRORLIMIT the engine closes with 421
+ * 4.7.0 at once.
+ */
+static void
+tarpit(void)
+{
+	unsigned n = smtp_errors(&rt.session);
+
+	if (n <= rt.errors_seen) {
+		rt.errors_seen = n;	/* an accepted message halves it */
+		return;
+	}
+	rt.errors_seen = n;
+	if (rt.tarpit_delay_ms == 0 || n <= rt.tarpit_count ||
+	    smtp_is_closed(&rt.session))
+		return;
+	if (!rt.tarpit_logged) {
+		rt.tarpit_logged = 1;
+		log_line("info", "%s: tarpit: %u errors (TARPITCOUNT %u), "
+		    "slowing down", rt.session_id, n, rt.tarpit_count);
+	}
+	if (flush_output() != 0) {
+		smtp_close(&rt.session);
+		return;
+	}
+	pause_ms((long long)(n - rt.tarpit_count) * rt.tarpit_delay_ms);
+	if (session_expired())
+		end_at_deadline();
+}
+
 static void
 run_session(void)
 {
@@ -2004,8 +2172,19 @@ run_session(void)
 
 	smtp_init(s, &rt.cfg);
 	for (;;) {
-		while ((ev = smtp_event(s)) != NULL)
+		/* The deadline is checked before each event, so that a
+		 * pipelined batch of slow commands cannot run past it; the
+		 * delivery's waits (its program, qmail-queue's pipes) get
+		 * what is left. */
+		while ((ev = smtp_event(s)) != NULL) {
+			rt.deliver.timeout_ms = wait_budget();
+			if (rt.deliver.timeout_ms == 0) {
+				end_at_deadline();
+				break;
+			}
 			on_event(ev);
+			tarpit();
+		}
 		if (smtp_is_closed(s))
 			break;
 		if (rt.in_off < rt.in_len) {
@@ -2019,6 +2198,7 @@ run_session(void)
 			 * (nor a line the engine refused without an event). */
 			if (smtp_fed_secret(s))
 				wipe(rt.in, rt.in_off);
+			tarpit();
 			if (n > 0 || smtp_event(s) != NULL)
 				continue;
 			if (smtp_is_closed(s))
@@ -2035,6 +2215,9 @@ run_session(void)
 	}
 	abort_delivery();
 	(void)flush_output();
+	if (rt.refusals_unlogged > 0)
+		log_line("info", "%s: %lu more refusals not logged",
+		    rt.session_id, rt.refusals_unlogged);
 	log_session_end(smtp_close_reason(s));
 }
 

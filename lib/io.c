@@ -152,10 +152,17 @@ static int
 io_write_deadline(int fd, const char *p, size_t len, int timeout_ms,
     int is_nonblocking)
 {
+	long long deadline = io_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	size_t step;
 	ssize_t w;
 
 	while (len > 0) {
+		/* One deadline for the whole write: a reader that takes a
+		 * byte now and then cannot stretch it step by step. */
+		long long left = deadline - io_now_ms();
+
+		timeout_ms = left > 0 ? (left > INT_MAX ? INT_MAX : (int)left) :
+		    0;
 		if (!is_nonblocking && io_wait_write(fd, timeout_ms) == -1)
 			return -1;
 		step = len;

@@ -21,7 +21,7 @@ int io_write2_all(int fd, const void *a, size_t alen, const void *b,
  * == 0) or writable.  Returns 1 ready, 0 timed out, -1 error.  POLLHUP
  * and POLLERR count as ready so that the next read or write reports it. */
 int io_wait(int fd, int want_write, int timeout_ms);
-/* Write all of buf to fd, waiting at most timeout_ms for each step:
+/* Write all of buf to fd within timeout_ms in all (not per step):
  * -1 with errno ETIMEDOUT when the peer does not drain it in time. */
 int io_write_timeout(int fd, const void *buf, size_t len, int timeout_ms);
 /* The same for an fd the caller has made non-blocking (O_NONBLOCK):

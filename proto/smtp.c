@@ -90,16 +90,27 @@ close_session(struct smtp_session *s, enum smtp_close why)
 		s->close_reason = why;
 }
 
-/* A protocol error: reply, and give up after SMTP_ERRORS_MAX of them. */
+/* Count an error: at the limit, 421 4.7.0 takes the place of the reply
+ * (RFC 5321 §4.3.2 lets us give up) and the session closes; 1 then. */
+static int
+count_error(struct smtp_session *s)
+{
+	unsigned limit = s->cfg->error_limit != 0 ? s->cfg->error_limit :
+	    SMTP_ERRORS_MAX;
+
+	if (++s->errors < limit)
+		return 0;
+	queue(s, REPLY_TOO_MANY_ERRORS);
+	close_session(s, SMTP_CLOSE_ERRORS);
+	return 1;
+}
+
+/* A protocol error: reply, and give up at the error limit. */
 static void
 fail(struct smtp_session *s, enum reply_id id)
 {
-	if (++s->errors >= SMTP_ERRORS_MAX) {
-		queue(s, REPLY_TOO_MANY_ERRORS);
-		close_session(s, SMTP_CLOSE_ERRORS);
-		return;
-	}
-	queue(s, id);
+	if (!count_error(s))
+		queue(s, id);
 }
 
 /* ---------------------------------------------------------------- */
@@ -731,7 +742,7 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (s->cfg->flags & SMTP_CF_REQUIRE_AUTH && !s->is_authenticated &&
 	    !(s->cfg->flags & SMTP_CF_RELAY_CLIENT)) {
-		queue(s, REPLY_AUTH_REQUIRED);
+		fail(s, REPLY_AUTH_REQUIRED);
 		return;
 	}
 	if (!skip_keyword(&arg, &len, "from:")) {
@@ -752,13 +763,13 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (s->path.is_utf8 && !s->params.smtputf8) {
 		memset(&s->params, 0, sizeof(s->params));
-		queue(s, REPLY_UTF8_NEEDED);
+		fail(s, REPLY_UTF8_NEEDED);
 		return;
 	}
 	/* RFC 1870 §6.2: refuse a declared size over the limit at once. */
 	if (s->params.has_size && s->params.size > s->cfg->databytes) {
 		memset(&s->params, 0, sizeof(s->params));
-		queue(s, REPLY_SIZE_EXCEEDED);
+		fail(s, REPLY_SIZE_EXCEEDED);
 		return;
 	}
 	raise_event(s, SMTP_EV_MAIL);
@@ -807,7 +818,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		return;
 	}
 	if (s->path.is_utf8 && !s->params.smtputf8) {
-		queue(s, REPLY_UTF8_NEEDED);
+		fail(s, REPLY_UTF8_NEEDED);
 		return;
 	}
 	/* RFC 5321 §4.5.3.1.10: 452 for recipients over the limit. */
@@ -826,6 +837,12 @@ rcpt_answered(struct smtp_session *s, enum reply_id id, const char *text,
 	if (reply_code(id) / 100 == 2) {
 		s->nrcpt++;
 		s->state = SMTP_ST_RCPT;
+	} else if (id != REPLY_TOO_MANY_RCPTS && count_error(s)) {
+		/* Refused recipients count: an attacker probing for
+		 * mailboxes gets the error limit, not line rate.  452
+		 * 4.5.3 does not: honest clients meet it and move on to
+		 * another transaction (RFC 5321 §4.5.3.1.10). */
+		return;
 	}
 	/* A RCPTCHECK program's own words, when the caller has them. */
 	queue_text(s, id, text, len, 0);
@@ -1522,10 +1539,11 @@ size_t
 smtp_feed(struct smtp_session *s, const char *buf, size_t len)
 {
 	size_t used = 0;
+	unsigned errors = s->errors;
 
 	while (used < len) {
 		if (s->has_event || s->state == SMTP_ST_CLOSED ||
-		    s->tls_started_pending)
+		    s->tls_started_pending || s->errors != errors)
 			break;
 		if (s->out_len > sizeof(s->out) - OUT_RESERVE)
 			break;
@@ -1565,6 +1583,11 @@ message_done(struct smtp_session *s, enum reply_id id, const char *text,
 {
 	queue_text(s, id, text, len, 0);
 	reset_transaction(s);
+	/* Mail got through: earlier errors weigh less (a list server with a
+	 * few dead addresses per message stays below the limit), yet a
+	 * prober must deliver a message for every few guesses. */
+	if (reply_code(id) / 100 == 2)
+		s->errors /= 2;
 }
 
 void
@@ -1711,6 +1734,12 @@ uint64_t
 smtp_message_octets(const struct smtp_session *s)
 {
 	return s->wire_size;
+}
+
+unsigned
+smtp_errors(const struct smtp_session *s)
+{
+	return s->errors;
 }
 
 int

@@ -28,6 +28,10 @@
  * - Replies accumulate in the session's output buffer.  The caller sends
  *   them before every blocking read; smtp_output() gives the bytes and
  *   smtp_output_done(n) drops n of them once written.
+ * - Errors are counted (smtp_errors): bad commands and recipients the
+ *   caller refused.  smtp_feed() returns after each one, so that the
+ *   caller can slow down before the next (a tarpit); at error_limit the
+ *   session closes with 421 4.7.0.
  * - Protocol decisions (sequence, syntax, limits, SIZE, hop count, bare
  *   CR/LF, MAXRCPTS, REQUIREAUTH, error count) are made here; policy and
  *   storage (which recipients, passwords, whether bytes reached the disk)
@@ -61,6 +65,8 @@ struct smtp_config {
 	unsigned maxrcpts;	/* recipients per message */
 	const char *auth_mechs;	/* "PLAIN LOGIN"; NULL: no AUTH offered */
 	unsigned flags;		/* SMTP_CF_* */
+	unsigned error_limit;	/* errors before 421 4.7.0 (ERRORLIMIT);
+				   0: SMTP_ERRORS_MAX */
 };
 
 enum smtp_event_type {
@@ -102,7 +108,7 @@ enum smtp_close {
 	SMTP_CLOSE_QUIT,
 	SMTP_CLOSE_EOF,
 	SMTP_CLOSE_TIMEOUT,
-	SMTP_CLOSE_ERRORS,	/* too many bad commands */
+	SMTP_CLOSE_ERRORS,	/* too many errors (error_limit) */
 	SMTP_CLOSE_CALLER,	/* the caller answered with a closing reply */
 	SMTP_CLOSE_FAILED	/* the transport failed (smtp_close) */
 };
@@ -265,6 +271,11 @@ enum smtp_close smtp_close_reason(const struct smtp_session *s);
 /* Octets of the current message received so far, counted as sent (for
  * the log line of a message cut short). */
 uint64_t smtp_message_octets(const struct smtp_session *s);
+
+/* Errors so far: bad or refused commands, and refused recipients (a RCPT
+ * answered with anything but 2xx and 452 4.5.3, too many recipients,
+ * which honest clients meet).  An accepted message halves the count. */
+unsigned smtp_errors(const struct smtp_session *s);
 
 /* True once AUTH succeeded (RFC 4954): relaying is allowed. */
 int smtp_is_authenticated(const struct smtp_session *s);

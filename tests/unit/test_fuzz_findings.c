@@ -120,7 +120,7 @@ run(const struct finding *f, size_t piece, unsigned *seed,
 {
 	static struct smtp_session s;
 	struct smtp_config cfg = { "mx.test", f->databytes, 10, NULL,
-	    f->flags };
+	    f->flags, 0 };
 	size_t len = strlen(f->input);
 	size_t off = 0;
 

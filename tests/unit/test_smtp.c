@@ -485,7 +485,7 @@ run(const struct transcript *t, size_t piece, struct driver *d,
 {
 	static struct smtp_session s;
 	struct smtp_config cfg = { "mx.test", test_databytes, 3, "PLAIN",
-	    t->flags };
+	    t->flags, 0 };
 	size_t len = t->input_len ? t->input_len : strlen(t->input);
 	size_t off = 0;
 	size_t end = 0;
@@ -570,7 +570,7 @@ static void
 test_output_backpressure(void)
 {
 	static struct smtp_session s;
-	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, 0 };
+	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, 0, 0 };
 	static char in[6 * 10000];
 	size_t i;
 	size_t off = 0;
@@ -606,7 +606,7 @@ test_many_messages(void)
 {
 	static struct smtp_session s;
 	static struct driver d;
-	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, 0 };
+	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, 0, 0 };
 	static const char one[] = "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n"
 	    "DATA\r\nx\r\n.\r\n";
 	int i;
@@ -952,7 +952,7 @@ static void
 test_protocol_names(void)
 {
 	static struct smtp_session s;
-	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, SMTP_CF_TLS };
+	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, SMTP_CF_TLS, 0 };
 	const struct smtp_event *ev;
 
 	smtp_init(&s, &cfg);
@@ -1075,7 +1075,7 @@ test_auth_wipe(void)
 	static struct smtp_session s;
 	static struct driver d;
 	struct smtp_config cfg = { "mx.test", 1000, 3, "PLAIN LOGIN",
-	    SMTP_CF_CLEARTEXT_AUTH };
+	    SMTP_CF_CLEARTEXT_AUTH, 0 };
 	static const char in[] = "EHLO c.test\r\nAUTH PLAIN c2VjcmV0MQ==\r\n"
 	    "AUTH LOGIN\r\nc2VjcmV0Mg==\r\n";
 	const struct smtp_event *ev;
@@ -1144,6 +1144,100 @@ test_fed_secret(void)
 	    "NOOP after it: no secret");
 }
 
+/* Feed all of in, answering events as run() does; the log in d. */
+static void
+feed_all(struct smtp_session *s, struct driver *d, const char *in)
+{
+	size_t len = strlen(in);
+	size_t off = 0;
+	const struct smtp_event *ev;
+
+	d->log_len = 0;
+	for (;;) {
+		while ((ev = smtp_event(s)) != NULL) {
+			drain(s, d);
+			(void)answer(s, d, ev);
+		}
+		drain(s, d);
+		if (smtp_is_closed(s) || off == len)
+			break;
+		off += smtp_feed(s, in + off, len - off);
+	}
+}
+
+#define NO_MAILBOX "550 5.1.1 No such mailbox here\r\n"
+#define TOO_MANY "421 4.7.0 Too many errors, closing the connection\r\n"
+
+/* ERRORLIMIT: refused recipients count with bad commands; 452 does not;
+ * an accepted message halves the count; smtp_feed pauses after each. */
+static void
+test_error_count(void)
+{
+	static struct smtp_session s;
+	static struct driver d;
+	struct smtp_config cfg = { "mx.test", 1000, 3, NULL, 0, 4 };
+	size_t n;
+
+	smtp_init(&s, &cfg);
+	feed_all(&s, &d, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "RCPT TO:<bad1@d.test>\r\nRCPT TO:<bad2@d.test>\r\n"
+	    "RCPT TO:<bad3@d.test>\r\nRCPT TO:<bad4@d.test>\r\n"
+	    "RCPT TO:<c@d.test>\r\n");
+	is_mem(d.log, d.log_len, GREET EHLO_R MAIL_OK NO_MAILBOX NO_MAILBOX
+	    NO_MAILBOX TOO_MANY, "the 4th refused RCPT is 421 4.7.0 "
+	    "(ERRORLIMIT 4), and nothing is read after it");
+	ok(smtp_close_reason(&s) == SMTP_CLOSE_ERRORS, "  ... closed for "
+	    "too many errors");
+
+	smtp_init(&s, &cfg);
+	feed_all(&s, &d, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "RCPT TO:<bad1@d.test>\r\nXYZZY\r\nRCPT TO:<bad2@d.test>\r\n"
+	    "NOOP\r\n");
+	ok(smtp_errors(&s) == 3 && !smtp_is_closed(&s),
+	    "refused RCPTs and bad commands share one count");
+
+	smtp_init(&s, &cfg);
+	feed_all(&s, &d, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "RCPT TO:<c1@d.test>\r\nRCPT TO:<c2@d.test>\r\n"
+	    "RCPT TO:<c3@d.test>\r\nRCPT TO:<c4@d.test>\r\n"
+	    "RCPT TO:<c5@d.test>\r\nRCPT TO:<c6@d.test>\r\nNOOP\r\n");
+	ok(smtp_errors(&s) == 0 && !smtp_is_closed(&s),
+	    "452 for recipients over MAXRCPTS is not counted");
+
+	smtp_init(&s, &cfg);
+	feed_all(&s, &d, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "RCPT TO:<bad1@d.test>\r\nRCPT TO:<bad2@d.test>\r\n"
+	    "RCPT TO:<bad3@d.test>\r\nRCPT TO:<c@d.test>\r\n"
+	    "DATA\r\nx\r\n.\r\n");
+	ok(smtp_errors(&s) == 1, "an accepted message halves the count "
+	    "(3 to 1)");
+	feed_all(&s, &d, "MAIL FROM:<a@b.test>\r\nRCPT TO:<bad5@d.test>\r\n"
+	    "RCPT TO:<bad6@d.test>\r\nRCPT TO:<bad7@d.test>\r\n"
+	    "RCPT TO:<c@d.test>\r\n");
+	is_mem(d.log, d.log_len, MAIL_OK NO_MAILBOX NO_MAILBOX TOO_MANY,
+	    "  ... and the limit still holds after it");
+
+	cfg.flags = SMTP_CF_REQUIRE_AUTH;
+	smtp_init(&s, &cfg);
+	feed_all(&s, &d, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "MAIL FROM:<a@b.test>\r\nMAIL FROM:<a@b.test>\r\n"
+	    "MAIL FROM:<a@b.test>\r\nNOOP\r\n");
+	is_mem(d.log, d.log_len, GREET EHLO_R
+	    "530 5.7.0 Authentication required\r\n"
+	    "530 5.7.0 Authentication required\r\n"
+	    "530 5.7.0 Authentication required\r\n" TOO_MANY,
+	    "refused commands count too: MAIL without AUTH (530)");
+	cfg.flags = 0;
+
+	smtp_init(&s, &cfg);
+	drain(&s, &d);
+	n = smtp_feed(&s, "XYZZY\r\nNOOP\r\nNOOP\r\n", 20);
+	ok(n == 7 && smtp_errors(&s) == 1,
+	    "smtp_feed returns after an error (the caller's tarpit)");
+	n = smtp_feed(&s, "NOOP\r\nNOOP\r\n", 12);
+	ok(n == 12, "  ... and runs on through good commands");
+}
+
 int
 main(void)
 {
@@ -1158,5 +1252,6 @@ main(void)
 	test_protocol_names();
 	test_auth_wipe();
 	test_fed_secret();
+	test_error_count();
 	return tap_done();
 }
