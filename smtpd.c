@@ -224,6 +224,15 @@ stderr_is_client(void)
 	return in.st_dev == err.st_dev && in.st_ino == err.st_ino;
 }
 
+/* The text of an errno for the log.  smtpd sets ETIMEDOUT itself when
+ * TIMEOUT passes, and its text differs between C libraries ("Operation
+ * timed out" in musl): one text whatever the build, for log readers. */
+static const char *
+errno_text(int e)
+{
+	return e == ETIMEDOUT ? "Connection timed out" : strerror(e);
+}
+
 static void __attribute__((noreturn))
 die(int code, const char *fmt, const char *arg)
 {
@@ -1039,7 +1048,7 @@ starttls_tlswrapper(void)
 	n = smtp_output(&rt.session, &out);
 	if (io_write_timeout(1, out, before, rt.timeout_ms) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
-		    rt.session_id, strerror(errno));
+		    rt.session_id, errno_text(errno));
 		smtp_output_done(&rt.session, n);
 		smtp_close(&rt.session);
 		return;
@@ -1850,7 +1859,7 @@ flush_output(void)
 	if (sent < n && io_write_timeout(1, out + sent, n - sent,
 	    rt.timeout_ms) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
-		    rt.session_id, strerror(errno));
+		    rt.session_id, errno_text(errno));
 		return -1;
 	}
 	smtp_output_done(&rt.session, n);
