@@ -122,14 +122,15 @@ check-valgrind: check-deps smtpd build/valgrind/smtpd \
     $(patsubst build/%,build/valgrind/%,$(UNIT_BIN) $(FUZZ_REPLAY))
 	@sh tests/valgrind.sh
 
-# Speed and memory against the floor program (README "Performance");
-# never part of check.  bench-deps installs smtp-source (Postfix, with
-# nothing started), valgrind, strace and GNU time.  BENCH= passes options
+# Speed and memory against the floor program and the peers (Postfix,
+# aiosmtpd, mailfront; README "Performance"); never part of check.
+# bench-deps installs them (Postfix with nothing started), musl-tools,
+# valgrind, strace and GNU time.  BENCH= passes options
 # to bench/bench.py, e.g. make bench BENCH="--rounds 3 --no-huge".
 bench-deps:
 	@sh bench/install-deps.sh
 
-bench: bench-deps smtpd smtpd-static
+bench: bench-deps smtpd smtpd-glibc smtpd-static
 	@sh bench/run.sh $(BENCH)
 
 install: smtpd
