@@ -5,7 +5,7 @@
 # which measures smtpd against the floor and then beside its peers
 # (bench/peers.py: Postfix, aiosmtpd, mailfront), and prints the tables.  Options
 # are passed on to bench.py (make bench BENCH="--rounds 3"); the whole run
-# takes about twenty minutes on 2 cores.
+# takes half an hour or more on 2 cores.
 set -eu
 cd "$(dirname "$0")/.."
 sh bench/install-deps.sh	# fast when all are there (make bench-deps)
