@@ -291,6 +291,15 @@ stderr_is_client(void)
 	return in.st_dev == err.st_dev && in.st_ino == err.st_ino;
 }
 
+/* The text of an errno for the log.  smtpd sets ETIMEDOUT itself when
+ * TIMEOUT passes, and its text differs between C libraries ("Operation
+ * timed out" in musl): one text whatever the build, for log readers. */
+static const char *
+errno_text(int e)
+{
+	return e == ETIMEDOUT ? "Connection timed out" : strerror(e);
+}
+
 static void __attribute__((noreturn))
 die(int code, const char *fmt, const char *arg)
 {
@@ -369,35 +378,70 @@ static void end_at_deadline(void);
 extern char **environ;
 
 /*
- * Which (name length, first letter) pairs environ holds, 5 bits of each:
- * most of the thirty-odd names smtpd asks for are not set, and this says
- * so without a getenv scan of the whole environment for each.  A pair
- * that is there (or collides) is looked up with getenv.  smtpd never
- * changes its environment, so one pass serves the session.
+ * One pass over environ at the first lookup: each entry's name length,
+ * for the first ENV_INDEX_MAX entries, and which (name length, first
+ * letter) pairs are there, 5 bits of each.  Most of the thirty-odd names
+ * smtpd asks for are not set, and the pairs say so at once; a name that
+ * may be there is compared with the entries of its length only, not
+ * with every entry as getenv does (each getenv is a scan with strncmp).
+ * smtpd never changes its environment, so one pass serves the session;
+ * a larger environment than the index falls back to getenv.
  */
+#define ENV_INDEX_MAX 64
 static uint32_t env_seen[32];
 static int env_seen_ready;
+static struct {
+	const char *entry;
+	size_t name_len;
+} env_index[ENV_INDEX_MAX];
+static size_t env_count;	/* entries in env_index */
+static int env_too_many;	/* environ has more: use getenv */
+
+static void
+env_scan(void)
+{
+	const char *eq;
+	char **e;
+	size_t n;
+
+	/* A byte loop: names are short, and a word-at-a-time strchr costs
+	 * more to set up than it takes (and would scan values too). */
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		for (eq = *e; *eq != '\0' && *eq != '='; eq++)
+			;
+		if (*eq != '=')
+			continue;
+		n = (size_t)(eq - *e);
+		env_seen[n & 31] |= 1u << ((unsigned char)**e & 31);
+		if (env_count < ENV_INDEX_MAX) {
+			env_index[env_count].entry = *e;
+			env_index[env_count].name_len = n;
+			env_count++;
+		} else
+			env_too_many = 1;
+	}
+	env_seen_ready = 1;
+}
 
 static char *
 env_get(const char *name)
 {
-	const char *eq;
 	size_t n;
-	char **e;
+	size_t i;
 
-	if (!env_seen_ready) {
-		for (e = environ; e != NULL && *e != NULL; e++) {
-			eq = strchr(*e, '=');
-			if (eq != NULL)
-				env_seen[(size_t)(eq - *e) & 31] |=
-				    1u << ((unsigned char)**e & 31);
-		}
-		env_seen_ready = 1;
-	}
+	if (!env_seen_ready)
+		env_scan();
 	n = strlen(name);
 	if (!(env_seen[n & 31] & (1u << ((unsigned char)name[0] & 31))))
 		return NULL;
-	return getenv(name);
+	if (env_too_many)
+		return getenv(name);
+	for (i = 0; i < env_count; i++) {
+		if (env_index[i].name_len == n &&
+		    memcmp(env_index[i].entry, name, n) == 0)
+			return (char *)env_index[i].entry + n + 1;
+	}
+	return NULL;
 }
 
 static const char *
@@ -1146,7 +1190,7 @@ starttls_tlswrapper(void)
 	n = smtp_output(&rt.session, &out);
 	if (io_write_timeout(1, out, before, rt.timeout_ms) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
-		    rt.session_id, strerror(errno));
+		    rt.session_id, errno_text(errno));
 		smtp_output_done(&rt.session, n);
 		smtp_close(&rt.session);
 		return;
@@ -2067,7 +2111,7 @@ flush_output(void)
 	if (sent < n && io_write_timeout(1, out + sent, n - sent,
 	    wait_budget()) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
-		    rt.session_id, strerror(errno));
+		    rt.session_id, errno_text(errno));
 		return -1;
 	}
 	smtp_output_done(&rt.session, n);

@@ -6,9 +6,11 @@ the programs first.  Servers listen on 127.0.0.1 only; Maildirs and
 spools go to one temporary directory on disk that is removed at the end;
 the 1 GB message is generated on the fly, never stored.
 
-For each delivery target that smtpd has (maildir, pipe, qmail-queue), the
-dynamic and the static build, smtpd and the floor (bench/floor.c) are
-measured in turns:
+For each delivery target that smtpd has (maildir, pipe, qmail-queue) and
+each build (musl static: ./smtpd, the production build, beside the floor
+built with musl-gcc -static; glibc dynamic: smtpd-glibc; glibc static:
+smtpd-static), smtpd and the floor (bench/floor.c) built the same way
+are measured in turns:
   1. instructions (valgrind callgrind, children included) for a
      1-message session fed on stdin as one pipelined write, and per
      further message: (N=11 - N=1) / 10;
@@ -17,11 +19,12 @@ measured in turns:
   3. messages/s: the same 2000 messages, 100 per session;
   4. MB/s and peak RSS (GNU time -v) for one 50 MB message, and the
      peak RSS of a 1 KB and a 1 GB one (the least of a few runs; growth
-     from 1 KB to 1 GB is judged on the static build, whose RSS does not
-     vary from run to run);
+     from 1 KB to 1 GB is judged on the static builds, whose RSS does
+     not vary from run to run);
   and, for information, system calls per session and per further message
-  (strace -f -c).  The static build gets (1), (2), the system calls and
-  RSS (--full-static: everything).
+  (strace -f -c).  The glibc builds get (1), (2), the system calls and
+  RSS (--full-static: everything).  Then bench/peers.py's table: the
+  builds, the floors, Postfix, aiosmtpd and mailfront side by side.
 Rates are the best of --rounds runs, smtpd and the floor alternating
 which goes first: a shared machine slows a run down, never speeds it up.
 Instruction and system call counts are exact and need one run.
@@ -40,10 +43,22 @@ import sys
 import tempfile
 import time
 
+from peers import PeerTable
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(ROOT, "build", "bench")
 TARGETS = ("maildir", "pipe", "qmail-queue")
 WHO = ("smtpd", "floor")
+# The builds, each smtpd's beside the floor built the same way: ./smtpd is
+# the production build (musl static when musl-gcc is there, Makefile).
+BUILDS = {
+    "musl static": {"smtpd": os.path.join(ROOT, "smtpd"),
+                    "floor": os.path.join(BIN, "floor-musl")},
+    "glibc dynamic": {"smtpd": os.path.join(ROOT, "smtpd-glibc"),
+                      "floor": os.path.join(BIN, "floor")},
+    "glibc static": {"smtpd": os.path.join(ROOT, "smtpd-static"),
+                     "floor": os.path.join(BIN, "floor-static")},
+}
 MB = 1024 * 1024
 MSG_LEN = 1024			# payload of the small messages
 BIG = 50 * MB
@@ -87,14 +102,14 @@ class Bench:
         self.results = []
         self.notes = []
         self.inputs = {}
+        # musl first (the production build, every measure), when there
+        self.builds = [b for b in BUILDS
+                       if os.path.exists(BUILDS[b]["floor"])]
 
     # ------------------------------------------------------------ helpers
 
-    def argv(self, who, static, target, maildir):
-        if who == "smtpd":
-            prog = os.path.join(ROOT, "smtpd-static" if static else "smtpd")
-        else:
-            prog = os.path.join(BIN, "floor-static" if static else "floor")
+    def argv(self, who, build, target, maildir):
+        prog = BUILDS[build][who]
         if target == "maildir":
             return [prog, "maildir", maildir]
         if target == "pipe":
@@ -158,7 +173,8 @@ class Bench:
 
     def has_target(self, target):
         """Does this smtpd deliver to target (it may not be built yet)?"""
-        argv = self.argv("smtpd", False, target, self.fresh_dir("probe"))
+        argv = self.argv("smtpd", self.builds[0], target,
+                         self.fresh_dir("probe"))
         with open(self.session_input(1), "rb") as f:
             p = subprocess.run(argv, stdin=f, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=self.env)
@@ -171,9 +187,9 @@ class Bench:
         want = (self.message().replace(b"\r\n", b"\n")
                 .replace(b"\n..", b"\n."))
         for who in WHO:
-            for static in (False, True):
+            for build in self.builds:
                 md = self.fresh_dir("check")
-                self.run_stdin(self.argv(who, static, "maildir", md),
+                self.run_stdin(self.argv(who, build, "maildir", md),
                                self.session_input(1))
                 names = os.listdir(os.path.join(md, "new"))
                 if len(names) != 1:
@@ -187,12 +203,12 @@ class Bench:
 
     # ------------------------------------------------------- measurements
 
-    def instructions(self, who, static, target, nmsg):
+    def instructions(self, who, build, target, nmsg):
         out = self.fresh_dir("cg")
         os.mkdir(out)
         wrap = ["valgrind", "--tool=callgrind", "--trace-children=yes",
                 "--callgrind-out-file=" + os.path.join(out, "cg.%p")]
-        self.run_stdin(self.argv(who, static, target, self.fresh_dir("md")),
+        self.run_stdin(self.argv(who, build, target, self.fresh_dir("md")),
                        self.session_input(nmsg), wrap=wrap)
         total = 0
         for name in os.listdir(out):
@@ -205,10 +221,10 @@ class Bench:
         shutil.rmtree(out)
         return total
 
-    def syscalls(self, who, static, target, nmsg):
+    def syscalls(self, who, build, target, nmsg):
         log = os.path.join(self.tmp, "strace")
         wrap = ["strace", "-f", "-c", "-o", log]
-        self.run_stdin(self.argv(who, static, target, self.fresh_dir("md")),
+        self.run_stdin(self.argv(who, build, target, self.fresh_dir("md")),
                        self.session_input(nmsg), wrap=wrap)
         with open(log) as f:
             for line in f:
@@ -233,23 +249,23 @@ class Bench:
             die("tcpserver did not start: %s" % " ".join(argv))
         return p, int(port)
 
-    def rate(self, who, static, target, per_session):
+    def rate(self, who, build, target, per_session):
         """The 2000 messages of 1 KB, 20 sessions at a time, per_session
         in each; returns messages (= sessions, for 1) per second.  A run
         that fails is tried once more (and noted): a busy shared machine
         has been seen to lose a connection."""
         try:
-            return self.rate_once(who, static, target, per_session)
+            return self.rate_once(who, build, target, per_session)
         except RuntimeError as e:
             self.notes.append("%s %s: a rate run failed and was repeated: "
                               "%s" % (who, target, e))
             print("bench: retrying: %s" % e, flush=True)
-            return self.rate_once(who, static, target, per_session)
+            return self.rate_once(who, build, target, per_session)
 
-    def rate_once(self, who, static, target, per_session):
+    def rate_once(self, who, build, target, per_session):
         n = self.args.messages
         md = self.fresh_dir("md")
-        server, port = self.start_server(self.argv(who, static, target, md))
+        server, port = self.start_server(self.argv(who, build, target, md))
         cmd = ["smtp-source", "-s", "20", "-m", str(n), "-l", str(MSG_LEN),
                "-M", "bench.example", "-f", "bench@example.org",
                "-t", "rcpt@example.net"]
@@ -292,12 +308,12 @@ class Bench:
             die("no peak RSS in GNU time's output")
         return int(m.group(1))
 
-    def big(self, who, static, target, size):
+    def big(self, who, build, target, size):
         """One message of size octets (the 50 MB one from a file on disk,
         any other generated into a pipe); returns (MB/s, peak RSS KB).
         The time is the program's whole run: start, the message, the
         fsyncs and the exit."""
-        argv = self.argv(who, static, target, self.fresh_dir("md"))
+        argv = self.argv(who, build, target, self.fresh_dir("md"))
         tlog = os.path.join(self.tmp, "time")
         gen = None
         if size == BIG:
@@ -318,9 +334,9 @@ class Bench:
         shutil.rmtree(os.path.join(self.tmp, "md"), ignore_errors=True)
         return size / MB / dt, self.peak_rss(tlog)
 
-    def small_rss(self, who, static, target):
+    def small_rss(self, who, build, target):
         tlog = os.path.join(self.tmp, "time")
-        self.run_stdin(self.argv(who, static, target, self.fresh_dir("md")),
+        self.run_stdin(self.argv(who, build, target, self.fresh_dir("md")),
                        self.session_input(1),
                        wrap=["/usr/bin/time", "-v", "-o", tlog])
         return self.peak_rss(tlog)
@@ -356,51 +372,54 @@ class Bench:
                 out[w].append(fn(w))
         return out
 
-    def run_target(self, target, static):
-        sec = "%s, %s build" % (target, "static" if static else "dynamic")
+    def run_target(self, target, build):
+        sec = "%s, %s" % (target, build)
+        # the glibc builds: the start-up measures only (--full-static: all)
+        short = build != "musl static" and not self.args.full_static
         self.section(sec)
-        one = {w: self.instructions(w, static, target, 1) for w in WHO}
-        more = {w: (self.instructions(w, static, target, 1 + FURTHER) -
+        one = {w: self.instructions(w, build, target, 1) for w in WHO}
+        more = {w: (self.instructions(w, build, target, 1 + FURTHER) -
                     one[w]) / FURTHER for w in WHO}
         self.add(sec, "instructions, 1-message session", one["smtpd"],
                  one["floor"], 1.5, False, "%d")
         self.add(sec, "instructions per further message", more["smtpd"],
                  more["floor"], 2, False, "%d")
         if self.args.syscalls:
-            one = {w: self.syscalls(w, static, target, 1) for w in WHO}
-            more = {w: (self.syscalls(w, static, target, 1 + FURTHER) -
+            one = {w: self.syscalls(w, build, target, 1) for w in WHO}
+            more = {w: (self.syscalls(w, build, target, 1 + FURTHER) -
                         one[w]) / FURTHER for w in WHO}
             self.add(sec, "system calls, 1-message session", one["smtpd"],
                      one["floor"], None, False, "%d")
             self.add(sec, "system calls per further message",
                      more["smtpd"], more["floor"], None, False, "%.1f")
-        r = self.turns(lambda w: self.rate(w, static, target, 1),
+        r = self.turns(lambda w: self.rate(w, build, target, 1),
                        self.args.rounds)
         self.add(sec, "sessions/s (1 KB, 20 at a time)", max(r["smtpd"]),
                  max(r["floor"]), 0.9, True, "%.0f")
-        if static and not self.args.full_static:
-            self.rss(sec, static, target, None)
+        if short:
+            self.rss(sec, build, target, None)
             return
-        r = self.turns(lambda w: self.rate(w, static, target, 100),
+        r = self.turns(lambda w: self.rate(w, build, target, 100),
                        self.args.rounds)
         self.add(sec, "messages/s (100 per session)", max(r["smtpd"]),
                  max(r["floor"]), 0.9, True, "%.0f")
         # 50 MB takes a fraction of a second: more rounds, same budget.
-        big = self.turns(lambda w: self.big(w, static, target, BIG),
+        big = self.turns(lambda w: self.big(w, build, target, BIG),
                          max(self.args.rounds, 5))
         self.add(sec, "MB/s, one 50 MB message",
                  max(x[0] for x in big["smtpd"]),
                  max(x[0] for x in big["floor"]), 0.8, True, "%.0f")
-        self.rss(sec, static, target, big)
+        self.rss(sec, build, target, big)
 
-    def rss(self, sec, static, target, big):
+    def rss(self, sec, build, target, big):
         """Peak RSS for 1 KB, 50 MB (from big, when measured) and 1 GB.
         A dynamically linked program's peak RSS differs by up to 300 KB
         from run to run (how many of the shared libraries' pages it
         maps), a static one's by a page or two: the least of a few runs
         is taken, and whether memory grows with the message (DESIGN.md)
         is judged on the static build."""
-        small = self.turns(lambda w: self.small_rss(w, static, target),
+        static = build != "glibc dynamic"
+        small = self.turns(lambda w: self.small_rss(w, build, target),
                            3 if static else 5)
         small = {w: min(small[w]) for w in WHO}
         self.add(sec, "peak RSS KB, 1 KB message", small["smtpd"],
@@ -411,7 +430,7 @@ class Bench:
                      min(x[1] for x in big["floor"]), 1.5, False, "%d")
         if not self.args.huge:
             return
-        huge = self.turns(lambda w: self.big(w, static, target, HUGE)[1],
+        huge = self.turns(lambda w: self.big(w, build, target, HUGE)[1],
                           1 if static else 3)
         huge = {w: min(huge[w]) for w in WHO}
         self.add(sec, "peak RSS KB, 1 GB message", huge["smtpd"],
@@ -504,11 +523,12 @@ class Bench:
                     self.notes.append("%s: not in this smtpd yet, not "
                                       "measured." % t)
             targets = [t for t in targets if self.has_target(t)]
-            for t in targets:
-                self.run_target(t, False)
-            if self.args.static:
-                for t in targets:
-                    self.run_target(t, True)
+            if not self.args.peers_only:
+                for build in self.builds[:1 + 2 * self.args.static]:
+                    for t in targets:
+                        self.run_target(t, build)
+            if self.args.peers:
+                PeerTable(self).run()
             self.write_markdown()
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -530,9 +550,15 @@ def main():
     ap.add_argument("--no-huge", dest="huge", action="store_false",
                     help="skip the 1 GB message")
     ap.add_argument("--no-static", dest="static", action="store_false",
-                    help="skip the static build")
+                    help="only the first build (musl static when there)")
     ap.add_argument("--full-static", action="store_true",
-                    help="every measure for the static build too")
+                    help="every measure for the glibc builds too")
+    ap.add_argument("--no-peers", dest="peers", action="store_false",
+                    help="skip the table of peers (bench/peers.py)")
+    ap.add_argument("--peers-only", action="store_true",
+                    help="only the table of peers")
+    ap.add_argument("--no-idle", dest="idle", action="store_false",
+                    help="skip the 1,000 idle sessions of the peer table")
     ap.add_argument("--no-syscalls", dest="syscalls", action="store_false")
     ap.add_argument("--tmpdir", default=None,
                     help="where Maildirs and spools go (default: TMPDIR "

@@ -1,16 +1,21 @@
 #!/bin/sh
 # bench/install-deps.sh: the tools `make bench` needs, installed with
 # apt-get when missing (as root, Debian 12).  Not part of `make check`.
-#   postfix         smtp-source, the load generator; installed with
+#   postfix         smtp-source, the load generator, and a peer run as a
+#                   private instance (bench/peers.py); installed with
 #                   debconf's "No configuration": no main.cf, so neither
 #                   its init script nor its systemd unit starts anything
+#   python3-aiosmtpd, mailfront
+#                   the other peers (bench/peers.py)
+#   musl-tools      musl-gcc: ./smtpd and the floor, static with musl
 #   ucspi-tcp-ipv6  tcpserver
 #   valgrind        callgrind's instruction counts
 #   strace          system calls per session
 #   time            GNU time -v: peak RSS
 #   python3         the harness, bench/bench.py
 set -u
-PACKAGES="postfix ucspi-tcp-ipv6 valgrind strace time python3"
+PACKAGES="postfix python3-aiosmtpd mailfront musl-tools ucspi-tcp-ipv6
+valgrind strace time python3"
 
 # shellcheck disable=SC2086
 missing=$(sh "$(dirname "$0")/../tests/install-deps.sh" --missing $PACKAGES)
@@ -34,6 +39,6 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing || exit 111
 # "No configuration" leaves no main.cf: then Postfix cannot have started.
 if [ -e /etc/postfix/main.cf ]; then
 	echo "bench: warning: /etc/postfix/main.cf exists; Postfix may be" \
-	    "running (the benchmark only uses smtp-source)" >&2
+	    "running (the benchmark starts a private instance of its own)" >&2
 fi
 exit 0

@@ -21,6 +21,23 @@ load helpers/common
 	assert_replies "220 greet.example" "221 2.0.0"
 }
 
+# smtpd indexes its environment once (smtpd.c env_scan): a name of the
+# same length and first letter is not taken for another, and past the
+# index's 64 entries it falls back to getenv.
+@test "greeting: SMTPGREETING is found beside a look-alike and in a large environment" {
+	run smtp_session "$Q" SMTPGREETINX=wrong.example SMTPGREETING=greet.example
+	assert_success
+	assert_replies "220 greet.example" "221 2.0.0"
+	local many=() i
+	for i in $(seq 100 199); do
+		many+=("V$i=x")
+	done
+	run smtp_session "$Q" "${many[@]}" SMTPGREETINX=wrong.example \
+	    SMTPGREETING=greet.example
+	assert_success
+	assert_replies "220 greet.example" "221 2.0.0"
+}
+
 @test "greeting: the node name when nothing is set" {
 	run smtp_session "$Q"
 	assert_success

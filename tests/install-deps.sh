@@ -17,19 +17,21 @@
 # otherwise we print exactly what to install and exit 1.
 set -u
 
-# tcpserver, tcprules
-SERVE_PACKAGES="ucspi-tcp-ipv6"
+# tcpserver, tcprules; musl-gcc for the production build (Makefile)
+SERVE_PACKAGES="ucspi-tcp-ipv6 musl-tools"
 # clients, Maildir readers, bats, and what later tests use (TLS wrappers,
 # xinetd, haproxy, checkpw, the clang sanitizer/libFuzzer runtime, valgrind;
 # daemontools' svscan/envdir/multilog, systemd --user and unshare for the
 # launchers of deploy.bats);
 # strace shows the Maildir delivery's system calls in order; fail2ban's
-# fail2ban-regex checks contrib/fail2ban against the AUTH failure log.
+# fail2ban-regex checks contrib/fail2ban against the AUTH failure log;
+# musl-tools builds ./smtpd (Makefile), which the bats suites run again;
+# GNU parallel lets bats run two test files at a time (tests/run).
 # The real senders of tests/senders-*.bats: Postfix (its sendmail injects;
 # a private instance per test, never the system service), msmtp, s-nail,
 # neomutt, Node.js (whose npm installs nodemailer), and the libraries of Exim,
 # which conflicts with postfix and so is only unpacked (see below).
-TEST_PACKAGES="ucspi-tcp-ipv6 swaks curl bats bats-assert bats-support
+TEST_PACKAGES="ucspi-tcp-ipv6 musl-tools parallel swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
 util-linux postfix msmtp s-nail neomutt nodejs
