@@ -64,7 +64,17 @@ FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,build/fuzz-replay/%,$(FUZZ_SRC))
 check-deps:
 	@sh tests/install-deps.sh
 
-check: check-deps smtpd build/werror/smtpd build/asan/smtpd $(UNIT_BIN) build/embed $(FUZZ_REPLAY)
+# tlswrapper 20260501 from its unchanged release (tests/vendor/README.md):
+# STARTTLS with the fd 6 acknowledgement, which Debian 12's does not have.
+TLSWRAPPER_NEW = build/tlswrapper-20260501/tlswrapper
+$(TLSWRAPPER_NEW): tests/vendor/tlswrapper-20260501.tar.gz
+	@mkdir -p build
+	rm -rf build/tlswrapper-20260501
+	tar xzf tests/vendor/tlswrapper-20260501.tar.gz -C build
+	$(MAKE) -C build/tlswrapper-20260501 CC=cc >build/tlswrapper-20260501.log 2>&1 || \
+	    { tail -n 20 build/tlswrapper-20260501.log; exit 1; }
+
+check: check-deps smtpd build/werror/smtpd build/asan/smtpd $(UNIT_BIN) build/embed $(FUZZ_REPLAY) $(TLSWRAPPER_NEW)
 	@SMTPD=$(CURDIR)/build/asan/smtpd sh tests/run
 
 # Build, then receive mail on 127.0.0.1:$(PORT) into ./Maildir.

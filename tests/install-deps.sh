@@ -20,11 +20,12 @@ SERVE_PACKAGES="ucspi-tcp-ipv6"
 # daemontools' svscan/envdir/multilog, systemd --user and unshare for the
 # launchers of deploy.bats);
 # strace shows the Maildir delivery's system calls in order; fail2ban's
-# fail2ban-regex checks contrib/fail2ban against the AUTH failure log.
+# fail2ban-regex checks contrib/fail2ban against the AUTH failure log;
+# libbearssl-dev builds tlswrapper 20260501 (tests/vendor) for tls.bats.
 TEST_PACKAGES="ucspi-tcp-ipv6 swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
-util-linux"
+util-linux libbearssl-dev"
 
 # missing_packages PACKAGE...: set $missing to those not installed, one
 # dpkg-query call for all (a package never installed prints nothing).
