@@ -146,6 +146,7 @@ struct runtime {
 	int tls_ctl_fd;			/* UCSPI-TLS: SSLCTLFD */
 	int tls_read_fd;		/* UCSPI-TLS: SSLREADFD */
 	int tls_write_fd;		/* UCSPI-TLS: SSLWRITEFD */
+	int starttls_saw_tls;		/* discard_cleartext met a TLS record */
 	/* input */
 	size_t in_off;
 	size_t in_len;
@@ -954,6 +955,18 @@ configure_tls(void)
 	}
 }
 
+/* A TLS handshake record header (type 22, version 3.x) in buf. */
+static int
+has_tls_record(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++)
+		if (buf[i] == 0x16 && buf[i + 1] == 0x03)
+			return 1;
+	return 0;
+}
+
 /*
  * Everything the client sent after STARTTLS was sent in the clear and
  * may have been put there by someone in the path (CVE-2011-0411): read
@@ -969,6 +982,8 @@ discard_cleartext(size_t *n, int quiet_ms, long long until_ms)
 	ssize_t r;
 	int w;
 
+	rt.starttls_saw_tls = 0;
+
 	*n += rt.in_len - rt.in_off;
 	rt.in_off = rt.in_len = 0;
 	for (;;) {
@@ -983,6 +998,8 @@ discard_cleartext(size_t *n, int quiet_ms, long long until_ms)
 		r = io_read(0, rt.in, sizeof(rt.in));
 		if (r <= 0)
 			return -1;
+		if (!rt.starttls_saw_tls)
+			rt.starttls_saw_tls = has_tls_record(rt.in, (size_t)r);
 		*n += (size_t)r;
 	}
 }
@@ -1154,6 +1171,15 @@ starttls_tlswrapper(void)
 	}
 	if (r > 0) {
 		tlswrapper_failed(n, "too much cleartext after it", "");
+		return;
+	}
+	/* tlswrapper sends our 220 before it reads fd 5: a client that
+	 * answers faster than that has had its ClientHello forwarded as
+	 * cleartext, just discarded.  The handshake cannot happen now. */
+	if (rt.starttls_saw_tls) {
+		tlswrapper_failed(n, "the client's TLS handshake came in the "
+		    "clear, before tlswrapper stopped forwarding cleartext",
+		    "");
 		return;
 	}
 	tlswrapper_started(n);
