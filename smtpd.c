@@ -522,7 +522,7 @@ usage(void)
 	    "  UCSPITLS       set: STARTTLS over UCSPI-TLS, with SSLCTLFD, "
 	    "SSLREADFD,\n"
 	    "                 SSLWRITEFD (sslserver -n, s6-ucspitlsd)\n"
-	    "  TLSWRAPPER     set: STARTTLS through tlswrapper -n (fd 5)\n"
+	    "  TLSWRAPPER     set: STARTTLS through tlswrapper -n (fd 5, fd 6)\n"
 	    "  SMTPS          set: the session is already encrypted "
 	    "(implicit TLS)\n"
 	    "  PROXYPROTOCOL  set: read a PROXY v1/v2 header first; only "

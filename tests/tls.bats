@@ -624,7 +624,7 @@ assert_split_attack()
 	make_checkpassword
 	start_tlswrapper -n
 	start_server TLSWRAPPER=1 "${AUTH_ENV[@]}"
-	run "$PY" "$HELPERS/starttls-split.py" -n 200 -s 150 "$PORT" "$CERT"
+	run "$PY" "$HELPERS/starttls-split.py" -n 100 -s 100 "$PORT" "$CERT"
 	assert_success
 	local counts tries
 	counts=$(tail -n 1 <<<"$output")
@@ -632,7 +632,7 @@ assert_split_attack()
 	[[ $counts =~ ^tries\ ([0-9]+)\ clean\ [0-9]+\ tlsfailed\ [0-9]+\ injected\ [0-9]+\ other\ 0$ ]] ||
 	    fail "unexpected counts: $counts"
 	tries=${BASH_REMATCH[1]}
-	[ "$tries" -ge 50 ] || fail "only $tries tries in 150 s"
+	[ "$tries" -ge 50 ] || fail "only $tries tries in 100 s"
 	# (the last session may still be ending)
 	local i
 	for i in $(seq 50); do
@@ -640,8 +640,6 @@ assert_split_attack()
 		sleep 0.1
 	done
 	run grep -c "$OLD_WARNING" "$T/server.log"
-	assert_output "$tries"
-	run grep -c 'STARTTLS: handed to tlswrapper' "$T/server.log"
 	assert_output "$tries"
 	assert_stored 0
 }
