@@ -86,10 +86,20 @@ FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,build/fuzz-replay/%,$(FUZZ_SRC))
 check-deps:
 	@sh tests/install-deps.sh
 
+# tlswrapper 20260501 from its unchanged release (tests/vendor/README.md):
+# STARTTLS with the fd 6 acknowledgement, which Debian 12's does not have.
+TLSWRAPPER_NEW = build/tlswrapper-20260501/tlswrapper
+$(TLSWRAPPER_NEW): tests/vendor/tlswrapper-20260501.tar.gz
+	@mkdir -p build
+	rm -rf build/tlswrapper-20260501
+	tar xzf tests/vendor/tlswrapper-20260501.tar.gz -C build
+	$(MAKE) -C build/tlswrapper-20260501 CC=cc >build/tlswrapper-20260501.log 2>&1 || \
+	    { tail -n 20 build/tlswrapper-20260501.log; exit 1; }
+
 # Everything against the sanitizer build, then the bats suites again
 # against the production build (./smtpd: musl static when it can be), so
 # that nothing differs between the two; one summary line for both.
-check: check-deps smtpd build/werror/smtpd build/asan/smtpd $(UNIT_BIN) build/embed $(FUZZ_REPLAY)
+check: check-deps smtpd build/werror/smtpd build/asan/smtpd $(UNIT_BIN) build/embed $(FUZZ_REPLAY) $(TLSWRAPPER_NEW)
 	@SMTPD=$(CURDIR)/build/asan/smtpd SMTPD_BATS_ALSO=$(CURDIR)/smtpd sh tests/run
 
 # Build, then receive mail on 127.0.0.1:$(PORT) into ./Maildir.

@@ -26,7 +26,8 @@ SERVE_PACKAGES="ucspi-tcp-ipv6 musl-tools"
 # strace shows the Maildir delivery's system calls in order; fail2ban's
 # fail2ban-regex checks contrib/fail2ban against the AUTH failure log;
 # musl-tools builds ./smtpd (Makefile), which the bats suites run again;
-# GNU parallel lets bats run two test files at a time (tests/run).
+# GNU parallel lets bats run two test files at a time (tests/run);
+# libbearssl-dev builds tlswrapper 20260501 (tests/vendor) for tls.bats.
 # The real senders of tests/senders-*.bats: Postfix (its sendmail injects;
 # a private instance per test, never the system service), msmtp, s-nail,
 # neomutt, Node.js (whose npm installs nodemailer), and the libraries of Exim,
@@ -35,7 +36,7 @@ TEST_PACKAGES="ucspi-tcp-ipv6 musl-tools parallel swaks curl bats bats-assert ba
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
 util-linux postfix msmtp s-nail neomutt nodejs
-libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0"
+libbearssl-dev libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0"
 
 # Not Debian packages, fetched into build/ (gitignored) after the packages:
 # Exim 4.96 unpacked from Debian 12's archive, and nodemailer from npm.
