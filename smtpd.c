@@ -1315,11 +1315,8 @@ starttls_tlswrapper(void)
 	}
 	(void)io_close(TLSWRAPPER_FD);
 	(void)io_close(TLSWRAPPER_ACK_FD);
+	/* r < 0: the client has gone, and the next read says so */
 	r = discard_cleartext(&n, 0, 0);
-	if (r < 0) {
-		tlswrapper_failed(n, "the client went away", "");
-		return;
-	}
 	if (r > 0) {
 		tlswrapper_failed(n, "too much cleartext after it", "");
 		return;
@@ -1390,12 +1387,9 @@ starttls_tlswrapper_old(void)
 		    "(fd 5)", strerror(e));
 		return;
 	}
+	/* r < 0: the client has gone, and the next read says so */
 	r = discard_cleartext(&n, STARTTLS_SETTLE_MS,
 	    io_now_ms() + STARTTLS_SETTLE_MAX_MS);
-	if (r < 0) {
-		tlswrapper_failed(n, "the client went away", "");
-		return;
-	}
 	if (r > 0) {
 		tlswrapper_failed(n, "too much cleartext after it", "");
 		return;
