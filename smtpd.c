@@ -1214,7 +1214,7 @@ starttls_ucspi(void)
 		return;
 	}
 	if (ucspitls_starttls(rt.tls_ctl_fd, info, sizeof(info), &len,
-	    rt.timeout_ms) != 0) {
+	    wait_budget()) != 0) {
 		log_line("warning", "%s: STARTTLS: TLS handshake failed: %s",
 		    rt.session_id, errno == EPROTO ? "the wrapper closed "
 		    "SSLCTLFD" : strerror(errno));
@@ -1286,12 +1286,18 @@ starttls_tlswrapper(void)
 		smtp_close(&rt.session);
 		return;
 	}
-	if (io_write_timeout(TLSWRAPPER_FD, "", 1, rt.timeout_ms) != 0) {
+	/* The zero byte at once after the 220, no other system call
+	 * between: tlswrapper sends the 220 on before it reads fd 5, and a
+	 * ClientHello that reaches it first is forwarded as cleartext and
+	 * lost (a window only tlswrapper can close; this keeps our part of
+	 * it short).  One octet into this empty pipe does not block. */
+	if (write(TLSWRAPPER_FD, "", 1) != 1 &&
+	    io_write_timeout(TLSWRAPPER_FD, "", 1, wait_budget()) != 0) {
 		tlswrapper_failed(n, "unable to signal tlswrapper on fd 5",
 		    strerror(errno));
 		return;
 	}
-	r = io_wait(TLSWRAPPER_ACK_FD, 0, rt.timeout_ms);
+	r = io_wait(TLSWRAPPER_ACK_FD, 0, wait_budget());
 	if (r == 0) {
 		r = -1;
 		errno = ETIMEDOUT;
@@ -1366,7 +1372,7 @@ starttls_tlswrapper_old(void)
 		return;
 	}
 	len = smtp_output(&rt.session, &out);
-	if (io_write_timeout(1, out, before, rt.timeout_ms) != 0) {
+	if (io_write_timeout(1, out, before, wait_budget()) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
 		    rt.session_id, errno_text(errno));
 		smtp_output_done(&rt.session, len);
@@ -1375,7 +1381,7 @@ starttls_tlswrapper_old(void)
 		return;
 	}
 	r = io_write_timeout(TLSWRAPPER_FD, out + before, len - before,
-	    rt.timeout_ms);
+	    wait_budget());
 	e = errno;
 	smtp_output_done(&rt.session, len);
 	if (io_close(TLSWRAPPER_FD) != 0 && r == 0) {
