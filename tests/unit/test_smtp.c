@@ -1118,7 +1118,7 @@ test_fed_secret(void)
 {
 	static struct smtp_session s;
 	struct smtp_config cfg = { "mx.test", 1000, 3, "PLAIN",
-	    SMTP_CF_CLEARTEXT_AUTH };
+	    SMTP_CF_CLEARTEXT_AUTH, 0 };
 	const struct smtp_event *ev;
 	size_t n;
 
@@ -1137,7 +1137,8 @@ test_fed_secret(void)
 	ev = smtp_event(&s);
 	ok(ev != NULL && ev->type == SMTP_EV_AUTH, "AUTH event");
 	smtp_answer(&s, REPLY_AUTH_OK);
-	ok(smtp_feed(&s, "AUTH PLAIN Z29v\r\nNOOP\r\n", 23) == 23 &&
+	/* (smtp_feed returns after the error: the caller's tarpit.) */
+	ok(smtp_feed(&s, "AUTH PLAIN Z29v\r\nNOOP\r\n", 23) == 17 &&
 	    smtp_fed_secret(&s) && smtp_event(&s) == NULL,
 	    "an AUTH line refused without an event (503) is a secret too");
 	ok(smtp_feed(&s, "NOOP\r\n", 6) == 6 && !smtp_fed_secret(&s),
