@@ -304,15 +304,15 @@ errno_text(int e)
 static void __attribute__((noreturn))
 die(int code, const char *fmt, const char *arg)
 {
-	log_line("fatal", fmt, arg, strerror(errno));
+	log_line("fatal", fmt, arg, errno_text(errno));
 	exit(code);
 }
 
 /*
  * Refusals (recipients, commands the engine refused) are logged one line
  * each up to REFUSALS_LOGGED_MAX a session; the rest are counted in one
- * line at its end, so that a
- * client cannot turn its guesses into as many log lines.
+ * line at its end, so that a client cannot turn its guesses into as many
+ * log lines.
  */
 #define REFUSALS_LOGGED_MAX 50
 
@@ -883,7 +883,7 @@ checkpassword_said(char *out, size_t cap,
 	else if (strcmp(d->what, "timeout") == 0)
 		(void)snprintf(out, cap, "no answer within TIMEOUT, killed");
 	else
-		(void)snprintf(out, cap, "%s: %s", d->what, strerror(d->err));
+		(void)snprintf(out, cap, "%s: %s", d->what, errno_text(d->err));
 	return out;
 }
 
@@ -1217,7 +1217,7 @@ starttls_ucspi(void)
 	    wait_budget()) != 0) {
 		log_line("warning", "%s: STARTTLS: TLS handshake failed: %s",
 		    rt.session_id, errno == EPROTO ? "the wrapper closed "
-		    "SSLCTLFD" : strerror(errno));
+		    "SSLCTLFD" : errno_text(errno));
 		smtp_close(&rt.session);
 		return;
 	}
@@ -1225,7 +1225,7 @@ starttls_ucspi(void)
 	 * go, and the session goes on over its pipes. */
 	if (dup2(rt.tls_read_fd, 0) == -1 || dup2(rt.tls_write_fd, 1) == -1) {
 		log_line("warning", "%s: STARTTLS: unable to switch to the "
-		    "TLS descriptors: %s", rt.session_id, strerror(errno));
+		    "TLS descriptors: %s", rt.session_id, errno_text(errno));
 		smtp_close(&rt.session);
 		return;
 	}
@@ -1294,7 +1294,7 @@ starttls_tlswrapper(void)
 	if (write(TLSWRAPPER_FD, "", 1) != 1 &&
 	    io_write_timeout(TLSWRAPPER_FD, "", 1, wait_budget()) != 0) {
 		tlswrapper_failed(n, "unable to signal tlswrapper on fd 5",
-		    strerror(errno));
+		    errno_text(errno));
 		return;
 	}
 	r = io_wait(TLSWRAPPER_ACK_FD, 0, wait_budget());
@@ -1306,7 +1306,7 @@ starttls_tlswrapper(void)
 	}
 	if (r < 0) {
 		tlswrapper_failed(n, "no acknowledgement from tlswrapper on "
-		    "fd 6", strerror(errno));
+		    "fd 6", errno_text(errno));
 		return;
 	}
 	if (r == 0) {
@@ -1390,7 +1390,7 @@ starttls_tlswrapper_old(void)
 	}
 	if (r != 0) {
 		tlswrapper_failed(n, "unable to hand the 220 to tlswrapper "
-		    "(fd 5)", strerror(e));
+		    "(fd 5)", errno_text(e));
 		return;
 	}
 	/* r < 0: the client has gone, and the next read says so */
@@ -1440,7 +1440,7 @@ proxy_read(char *buf, size_t *len, struct proxy_header *h)
 		if (n == 0)
 			return "connection closed before the end of the header";
 		if (n < 0)
-			return strerror(errno);
+			return errno_text(errno);
 		*len += (size_t)n;
 	}
 	return r == PROXY_OK ? NULL : h->reason;
@@ -1780,7 +1780,7 @@ run_rcptcheck(const struct smtp_path *p)
 	argv[1] = NULL;
 	if (io_pipe(out) == -1) {
 		log_line("warning", "%s: RCPTCHECK: pipe: %s", rt.session_id,
-		    strerror(errno));
+		    errno_text(errno));
 		return REPLY_RCPT_TEMP_FAIL;
 	}
 	plan[0].child_fd = 0;
@@ -1792,7 +1792,7 @@ run_rcptcheck(const struct smtp_path *p)
 	if (spawn_start(&pid, argv, build_session_env(p->mailbox), plan,
 	    3) == -1) {
 		log_line("warning", "%s: RCPTCHECK: unable to run %s: %s",
-		    rt.session_id, rt.rcptcheck, strerror(errno));
+		    rt.session_id, rt.rcptcheck, errno_text(errno));
 		(void)io_close(out[0]);
 		(void)io_close(out[1]);
 		return REPLY_RCPT_TEMP_FAIL;
@@ -1803,7 +1803,7 @@ run_rcptcheck(const struct smtp_path *p)
 		(void)io_close(out[0]);
 		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
 		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len),
-		    errno != ETIMEDOUT ? strerror(errno) :
+		    errno != ETIMEDOUT ? errno_text(errno) :
 		    session_expired() ? "killed at SESSIONTIMEOUT" :
 		    "killed at TIMEOUT");
 		return REPLY_RCPT_TEMP_FAIL;
@@ -2092,7 +2092,7 @@ on_data(void)
 
 		log_line("warning", "%s: unable to start delivery to %s: %s: %s",
 		    rt.message_id, delivery_target(),
-		    rt.deliver.what ? rt.deliver.what : "open", strerror(e));
+		    rt.deliver.what ? rt.deliver.what : "open", errno_text(e));
 		/* The message's own line, with its final reply, as for
 		 * every other message. */
 		log_message(NULL, 0, r, NULL);
@@ -2164,7 +2164,7 @@ on_data_end(const struct smtp_event *ev)
 		reason = "program";
 	} else if (res.what != NULL) {
 		log_line("warning", "%s: delivery failed: %s: %s",
-		    rt.message_id, res.what, strerror(res.err));
+		    rt.message_id, res.what, errno_text(res.err));
 	}
 	log_message(&res, ev->size, res.reply, reason);
 	if (reply_code(res.reply) / 100 == 2)
@@ -2328,7 +2328,7 @@ read_input(void)
 	if (n <= 0) {
 		if (n < 0)
 			log_line("info", "%s: read error: %s", rt.session_id,
-			    strerror(errno));
+			    errno_text(errno));
 		smtp_eof(s);
 		return -1;
 	}
@@ -2504,7 +2504,7 @@ main(int argc, char **argv)
 		    NULL, 0, 0);
 
 		log_line("fatal", "unable to set up delivery: %s: %s",
-		    rt.deliver.what ? rt.deliver.what : "init", strerror(errno));
+		    rt.deliver.what ? rt.deliver.what : "init", errno_text(errno));
 		(void)io_write_timeout(1, msg, n, rt.timeout_ms);
 		return EXIT_TEMP;
 	}

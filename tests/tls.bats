@@ -648,13 +648,15 @@ assert_split_attack()
 
 # fake-tlswrapper: the fd 5 / fd 6 protocol without TLS, to reach the
 # moments a real wrapper does not produce on demand.
+# fake_tlswrapper MODE [NAME=value...]: smtpd under the fake, TIMEOUT=1
+# unless a NAME=value says otherwise.
 fake_tlswrapper()
 {
 	local san
 	mapfile -t san < <(san_env)
 	env -i PATH=/usr/bin:/bin "${san[@]}" TLSWRAPPER=1 TIMEOUT=1 \
-	    TCPLOCALHOST=smtp.test "$PY" "$HELPERS/fake-tlswrapper" "$1" "$SMTPD" maildir "$MD" \
-	    2>"$T/err"
+	    TCPLOCALHOST=smtp.test "${@:2}" "$PY" "$HELPERS/fake-tlswrapper" "$1" \
+	    "$SMTPD" maildir "$MD" 2>"$T/err"
 }
 
 @test "tlswrapper 20260501 protocol: cleartext forwarded before the acknowledgement is dropped, what follows it is read" {
@@ -698,6 +700,21 @@ fake_tlswrapper()
 
 # ---------------------------------------------------------------------
 # stunnel (implicit TLS)
+
+@test "tlswrapper 20260501 protocol: the wait for the acknowledgement ends at SESSIONTIMEOUT, not TIMEOUT" {
+	local start end
+	start=$(date +%s%N)
+	run fake_tlswrapper silent TIMEOUT=30 SESSIONTIMEOUT=2
+	end=$(date +%s%N)
+	assert_success
+	assert_line 'ctl: 00'
+	run cat "$T/err"
+	assert_output --partial 'STARTTLS: no acknowledgement from tlswrapper on fd 6: Connection timed out'
+	# within SESSIONTIMEOUT and 1.5 s (smtpd's start under load), far
+	# below TIMEOUT's 30 s
+	(( (end - start) / 1000000 < 3500 )) ||
+	    fail "the session lasted $(( (end - start) / 1000000 )) ms"
+}
 
 @test "stunnel exec with SMTPS: swaks --tls-on-connect and smtplib SMTP_SSL" {
 	start_stunnel
