@@ -162,19 +162,24 @@ mua_starttls_auth()
 	start_server TLSWRAPPER=1 "${AUTH_ENV[@]}"
 	HOST=localhost
 
-	printf 'Subject: tls msmtp\n\nvia msmtp\n' |
-	    msmtp_to --domain=msmtp.example --tls=on --tls-starttls=on \
-	    --tls-trust-file="$cert" --auth=plain --user=alice \
-	    --passwordeval='echo wonderland' b@example.net
-	echo 'via s-nail' |
+	# (race_retry: through tlswrapper 20260501, a client whose
+	# handshake that tlswrapper lost is run again)
+	printf 'Subject: tls msmtp\n\nvia msmtp\n' >"$T/in.msmtp"
+	race_retry "$T/in.msmtp" msmtp_to --domain=msmtp.example --tls=on \
+	    --tls-starttls=on --tls-trust-file="$cert" --auth=plain \
+	    --user=alice --passwordeval='echo wonderland' b@example.net
+	echo 'via s-nail' >"$T/in.snail"
+	race_retry "$T/in.snail" \
 	    snail_to -Smta="smtp://alice:wonderland@localhost:$PORT" \
 	    -Ssmtp-use-starttls -Stls-ca-file="$cert" -Stls-ca-no-defaults \
 	    -Ssmtp-auth=plain -s 'tls s-nail' b@example.net
 	NEOMUTT_SET="smtp_url=smtp://alice@localhost:$PORT/ smtp_pass=wonderland smtp_authenticators=plain ssl_starttls=yes ssl_force_tls=yes ssl_ca_certificates_file=$cert"
-	echo 'via neomutt' | neomutt_to -s 'tls neomutt' -- b@example.net
+	echo 'via neomutt' >"$T/in.neomutt"
+	race_retry "$T/in.neomutt" neomutt_to -s 'tls neomutt' -- b@example.net
 	printf 'Subject: tls curl\n\nvia curl\n' >"$T/msg"
-	curl_to --ssl-reqd --cacert "$cert" --user alice:wonderland \
-	    --login-options AUTH=PLAIN --mail-rcpt b@example.net -T "$T/msg"
+	race_retry "" curl_to --ssl-reqd --cacert "$cert" \
+	    --user alice:wonderland --login-options AUTH=PLAIN \
+	    --mail-rcpt b@example.net -T "$T/msg"
 
 	run cat "$T/msmtp.log"
 	assert_output --regexp "host=localhost tls=on auth=on user=alice .* smtpstatus=250 smtpmsg='250 2\\.0\\.0 Message accepted'"

@@ -77,7 +77,7 @@ nodemailer_auth()
 	tls_wrap "$1"
 	auth_env
 	start_server TLSWRAPPER=1 "${AUTH_ENV[@]}"
-	run nodemailer_send auth "$PORT" "$T/tls/cert.pem"
+	run race_retry "" nodemailer_send auth "$PORT" "$T/tls/cert.pem"
 	assert_success
 	assert_line '1 250 2.0.0 Message accepted accepted=b@example.net'
 	assert_stored 1
