@@ -52,8 +52,8 @@
 #define EXIT_PERM 100
 #define EXIT_TEMP 111
 
-/* Input is read in large blocks (DESIGN.md: qmail's byte-at-a-time reads
- * are its bottleneck). */
+/* Input is read in large blocks (qmail's byte-at-a-time reads are its
+ * bottleneck). */
 #define INPUT_MAX 65536
 /* MAXRCPTS above this is refused as a configuration error: the
  * recipient table is allocated once, at start-up. */
@@ -275,8 +275,8 @@ log_refusal(const char *what, const char *value, size_t len,
 
 /*
  * Under xinetd, and under systemd without StandardError=, fd 2 is the
- * client's own socket (RECIPES.md §2, §3b): a diagnostic there would reach
- * the client.  Then log to the syslog daemon (lib/logsock.c) instead.
+ * client's own socket: a diagnostic there would reach the client.  Then
+ * log to the syslog daemon (lib/logsock.c) instead.
  */
 static int
 stderr_is_client(void)
@@ -374,7 +374,7 @@ pause_ms(long long ms)
 static void end_at_deadline(void);
 
 /* ---------------------------------------------------------------- */
-/* Configuration from the environment (names in DESIGN.md).          */
+/* Configuration from the environment (names in smtpd.8).            */
 
 extern char **environ;
 
@@ -526,7 +526,7 @@ socket_name(int peer, char *host, size_t hostcap, char *serv, size_t servcap)
 	return buf_nul(&b) == 0 && !b.overflow ? 0 : -1;
 }
 
-/* The peer, in the order of RECIPES.md "Findings": tcpserver, systemd,
+/* The peer, most specific source first: tcpserver, systemd,
  * xinetd/stunnel, then the socket itself. */
 static void
 find_peer(void)
@@ -1076,7 +1076,7 @@ configure_tls(void)
 	rt.tls_mode = TLS_OFF;
 	/*
 	 * sslserver sets the SSL descriptors for implicit TLS too
-	 * (RECIPES.md §4d), so they are closed on exec whether or not
+	 * (ucspi-ssl's sslserver), so they are closed on exec whether or not
 	 * STARTTLS is offered.
 	 */
 	rt.tls_ctl_fd = tls_env_fd("SSLCTLFD");
@@ -1188,7 +1188,7 @@ tls_name(char *dst, size_t cap, const char *v, size_t n)
 	return v == NULL || n == 0 ? "unknown" : logesc(dst, cap, v, n);
 }
 
-/* UCSPI-TLS (RECIPES.md §4d): 220 in the clear, 'Y', the report, then
+/* UCSPI-TLS (ucspi-ssl's sslserver): 220 in the clear, 'Y', the report, then
  * SSLREADFD/SSLWRITEFD become fd 0/fd 1 for the rest of the session. */
 static void
 starttls_ucspi(void)
@@ -1499,7 +1499,7 @@ read_proxy_header(void)
 
 /*
  * Programs: RCPTCHECK and the environment of every program smtpd starts
- * for a message (DESIGN.md "The hook API").  The parent never calls
+ * for a message (smtpd.8, "THE HOOK API").  The parent never calls
  * setenv: build_session_env writes "NAME=value" strings into rt's
  * bounded buffer and returns the vector for spawn_start.
  */

@@ -416,7 +416,7 @@ class Bench:
         A dynamically linked program's peak RSS differs by up to 300 KB
         from run to run (how many of the shared libraries' pages it
         maps), a static one's by a page or two: the least of a few runs
-        is taken, and whether memory grows with the message (DESIGN.md)
+        is taken, and whether memory grows with the message
         is judged on the static build."""
         static = build != "glibc dynamic"
         small = self.turns(lambda w: self.small_rss(w, build, target),

@@ -1,6 +1,6 @@
 /*
  * floor.c: the least a one-process-per-session SMTP responder can do, as
- * the yardstick for `make bench` (DESIGN.md "Where the time goes").  Not
+ * the yardstick for `make bench`.  Not
  * an SMTP server: it checks nothing and answers every command with a
  * canned reply.  What it does do is what any receiver must:
  *   - read fd 0 in large blocks, write the queued replies to fd 1 in one
@@ -14,7 +14,7 @@
  *	                              PROGRAM with it on fd 0
  *	floor qmail-queue PROGRAM     stream to PROGRAM's fd 0 while the
  *	                              message arrives, envelope on its fd 1
- *     and a program gets the hook API's environment (DESIGN.md): SENDER,
+ *     and a program gets the hook API's environment: SENDER,
  *     RECIPIENT, RECIPIENTS, HELO, TCPREMOTEIP, then the floor's own
  *     environment (unfiltered: the floor checks nothing);
  *     with a constant trace field in front of the body.

@@ -3,7 +3,7 @@
  * describes it: create a uniquely named file in tmp/, write and fsync it,
  * link it into new/, remove the tmp/ name, and only then say 250.  We
  * also fsync new/, so that the link itself survives a crash (the spec
- * predates file systems that need it; DESIGN.md "Delivery, durably").
+ * predates file systems that need it).
  *
  * A message may go to several Maildirs (a template with %l or %d): one
  * file per Maildir, with a Delivered-To: for each of its recipients.
@@ -254,7 +254,7 @@ maildir_init(struct deliver *d)
  * A local part or domain about to become (part of) a path component.
  * Refused: empty, a leading '.' (".", "..", hidden names), '/', NUL and
  * other controls.  This is what keeps a recipient from naming a
- * directory outside the template's (DESIGN.md).
+ * directory outside the template's.
  */
 static int
 maildir_is_safe_part(const char *s, size_t len)

@@ -77,7 +77,7 @@ pipe_fail(struct deliver *d, const char *what)
  * message or its recipient (data, user, host, permission) or says the
  * service refuses it (EX_UNAVAILABLE, permanent in sendmail and Postfix
  * too); everything else may be fixed by its operator, so the sender
- * should retry (STYLE.md: when unsure, 4xx).
+ * should retry (when unsure, 4xx: a retry loses nothing).
  */
 static enum reply_id
 pipe_reply_for_exit(int code)

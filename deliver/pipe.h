@@ -1,6 +1,6 @@
 /*
- * pipe.h: delivery to a program, the hook API (DESIGN.md "The hook
- * API"); private to deliver/ (deliver.c is the only caller).
+ * pipe.h: delivery to a program, the hook API
+ * (smtpd.8, "THE HOOK API"); private to deliver/ (deliver.c is the only caller).
  *
  * open spools the message to a temporary file that is unlinked at once
  * (so nothing remains whatever happens), with Received: first; write

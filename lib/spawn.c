@@ -14,7 +14,8 @@
  *     would otherwise outlive the kill).
  * spawn_wait and spawn_collect wait with poll() on a pidfd where Linux
  * has one, else with waitpid(WNOHANG) between short, growing sleeps: no
- * signal handler, no SIGCHLD, no alarm() (STYLE.md, "Processes").
+ * signal handler, no SIGCHLD, no alarm(), so nothing interrupts the
+ * session's own system calls.
  */
 #include "linux.h"	/* first: before any system header */
 #include <dirent.h>

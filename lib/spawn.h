@@ -4,7 +4,7 @@
  * an envp built for the child (the parent never calls setenv) and an fd
  * plan; every other descriptor is close-on-exec in smtpd, so the child
  * gets exactly the plan (and never the UCSPI-TLS descriptors).  Children
- * start with posix_spawn (vfork speed, DESIGN.md "Where the time goes").
+ * start with posix_spawn (vfork speed: no copy of the parent's pages).
  * No allocation; nothing printed.  SIGCHLD must not be ignored (then the
  * system reaps children itself and the waits fail with ECHILD at once):
  * smtpd sets it to its default at start.

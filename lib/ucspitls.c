@@ -1,6 +1,6 @@
 /*
  * ucspitls.c: the UCSPI-TLS control exchange of ucspitls.h.  The
- * protocol as the wrappers implement it (RECIPES.md §4d): one command
+ * protocol as the wrappers implement it (sslserver of ucspi-ssl): one command
  * octet, 'y' (start TLS) or 'Y' (start TLS and report); the report is
  * NUL-terminated "VAR=value" strings, then an empty string.
  */

@@ -1416,7 +1416,7 @@ dispatch(struct smtp_session *s, char *line, size_t len)
 }
 
 /* AUTH lines carry credentials: clear the line buffer once they are
- * no longer needed (STYLE.md: wipe secrets right after use). */
+ * no longer needed (secrets are wiped right after use). */
 static void
 wipe_line(struct smtp_session *s)
 {
@@ -1456,7 +1456,7 @@ process_line_unwiped(struct smtp_session *s)
 		return;
 	}
 	len--;
-	/* No NUL or control characters in commands (STYLE.md). */
+	/* No NUL or control characters in commands. */
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s->line[i];
 

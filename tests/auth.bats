@@ -7,8 +7,8 @@
 # reply, the failure delay, 3 failures -> 421, and the log: fail2ban can
 # match it and no password ever reaches it or the Maildir.
 #
-# Until TLS is in, every server sets CLEARTEXTAUTH=1 (DESIGN.md: AUTH is
-# offered on a cleartext session only then).
+# Until TLS is in, every server sets CLEARTEXTAUTH=1 (AUTH is offered
+# on a cleartext session only then).
 
 load helpers/common
 

@@ -3,7 +3,7 @@
 # files shipped in contrib/: tcpserver with a tcprules cdb, the
 # daemontools service (run, log/run, env/), xinetd in the foreground,
 # systemd-socket-activate --inetd, the systemd units under a real
-# `systemd --user` (RECIPES.md 3b), and haproxy with send-proxy /
+# `systemd --user`, and haproxy with send-proxy /
 # send-proxy-v2 in front of one and two tcpserver backends.  In each, a
 # message sent with swaks lands in the Maildir with the client's real
 # address in Received:, and nothing smtpd logs reaches the client.
@@ -337,7 +337,7 @@ in_private_dev()
 	assert_output --regexp 'START: smtp pid=[0-9]+ from=127\.0\.0\.1'
 }
 
-# user_systemd: a real `systemd --user` manager (RECIPES.md 3b) with its
+# user_systemd: a real `systemd --user` manager with its
 # units in $T/config/systemd/user, in a private mount namespace where
 # /run/systemd/system exists, and /run/systemd/inaccessible/ (which PID 1
 # would make) for ProtectHome= and the like.  Its runtime directory is in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# pipe.bats: `smtpd pipe PROGRAM [ARG...]`, the hook API (DESIGN.md): the
+# pipe.bats: `smtpd pipe PROGRAM [ARG...]`, the hook API: the
 # program gets the spooled message on stdin (Received: first, LF line
 # ends), the envelope and the session in its environment; its exit code
 # and its first stdout line make the reply; TIMEOUT kills it.  The

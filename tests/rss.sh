@@ -14,7 +14,7 @@
 # a qmail-queue that reads to /dev/null, so no disk is used), and the
 # same 1 GB message and a 1 KB one through each delivery target (Maildir
 # DIR and TEMPLATE, pipe, qmail-queue: the big one must cost what the
-# small one does, DESIGN.md); a message of one 1 GB line, accepted into
+# small one does); a message of one 1 GB line, accepted into
 # that qmail-queue; a 1 GB command line; a million pipelined RCPTs (the
 # default MAXRCPTS and MAXRCPTS=10000); 10000 recipients accepted for a
 # Maildir template (MAXRCPTS=10000); a million pipelined NOOPs.

@@ -101,7 +101,7 @@ smtpd_fake_ucspi()
 	    3<>/dev/null 4</dev/null 6>/dev/null 2>"$T/err" | tr -d '\r'
 }
 
-# stunnel in exec mode (RECIPES.md §4a): implicit TLS, one smtpd per
+# stunnel in exec mode: implicit TLS, one smtpd per
 # connection, with stunnel's own environment: SMTPS=1 and the arguments
 # (NAME=value...).
 start_stunnel()

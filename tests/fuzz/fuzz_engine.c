@@ -511,7 +511,7 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 		smtp_answer_text(s, id, evil_text, sizeof(evil_text) - 1);
 	else
 		smtp_answer(s, id);
-	/* Credentials do not outlive their answer (STYLE.md: wipe secrets):
+	/* Credentials do not outlive their answer (secrets are wiped):
 	 * the engine's private line buffer is checked directly. */
 	if (ev->type == SMTP_EV_AUTH || ev->type == SMTP_EV_AUTH_DATA) {
 		static const char zero[sizeof(s->line)];

@@ -27,7 +27,7 @@
 
 #define CORPUS_ROOT "tests/fuzz/corpus/"
 #define PATH_MAX_LEN 4096
-/* Seeds are small by rule (STYLE.md); this bounds a stray big file. */
+/* Seeds are small by rule; this bounds a stray big file. */
 #define INPUT_MAX (16 * 1024 * 1024)
 
 static int

@@ -30,7 +30,7 @@ common_setup()
 	T=$BATS_TEST_TMPDIR
 	MD=$T/Maildir
 	HELPERS=$BATS_TEST_DIRNAME/helpers
-	# Debian's python3, not a pyenv shim (RECIPES.md).
+	# Debian's python3, not a pyenv shim.
 	PY=/usr/bin/python3
 	[ -x "$PY" ] || PY=python3
 	SERVER_PID=

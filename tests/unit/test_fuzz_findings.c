@@ -1,7 +1,6 @@
 /*
  * test_fuzz_findings.c: what the fuzzers found, as readable regression
- * tests (STYLE.md: a crash the fuzzer finds becomes a seed and a unit
- * test).  Each case is a session fed whole, octet by octet and in random
+ * tests (a crash the fuzzer finds becomes a seed and a unit test).  Each case is a session fed whole, octet by octet and in random
  * pieces; the replies must be the same every way and equal the expected
  * transcript.  The raw inputs are seeds in tests/fuzz/corpus/.
  */

@@ -49,7 +49,7 @@ static const struct proxy_case cases[] = {
 	/* v1, §2.1 */
 	{ "v1 TCP4", "PROXY TCP4 192.0.2.1 198.51.100.2 56324 25\r\n", 0,
 	    PROXY_OK, 0, 1, "192.0.2.1", 56324, "198.51.100.2", 25 },
-	{ "v1 TCP4 as haproxy sends it (RECIPES.md 5)",
+	{ "v1 TCP4 as haproxy sends it",
 	    "PROXY TCP4 127.0.0.1 127.0.0.1 53514 25214\r\n", 0,
 	    PROXY_OK, 0, 1, "127.0.0.1", 53514, "127.0.0.1", 25214 },
 	{ "v1 TCP4 zero address and ports",
@@ -123,7 +123,7 @@ static const struct proxy_case cases[] = {
 	    BAD },
 
 	/* v2, §2.2 */
-	{ "v2 TCP4 as haproxy sends it (RECIPES.md 5)",
+	{ "v2 TCP4 as haproxy sends it",
 	    SIG "\x21\x11\x00\x0c" "\x7f\x00\x00\x01" "\x7f\x00\x00\x01"
 	    "\x8c\x10" "\x62\x7f", 28, PROXY_OK, 0, 1,
 	    "127.0.0.1", 35856, "127.0.0.1", 25215 },

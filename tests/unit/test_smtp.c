@@ -1065,7 +1065,7 @@ contains(const void *hay, size_t len, const char *needle, size_t nlen)
 }
 
 /*
- * STYLE.md: wipe secrets right after use.  Once an AUTH line (the
+ * Secrets are wiped right after use.  Once an AUTH line (the
  * initial response, or a line of the exchange) is answered, nothing of
  * it is left in the session, where a core dump would find it.
  */
