@@ -36,6 +36,7 @@
 #include "lib/spawn.h"
 #include "lib/ucspitls.h"
 #include "lib/wipe.h"
+#include "proto/ascii.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
 
@@ -613,22 +614,7 @@ read_rcpthosts(const char *path)
 static int
 same_domain(const char *a, size_t alen, const char *b, size_t blen)
 {
-	size_t i;
-
-	if (alen != blen)
-		return 0;
-	for (i = 0; i < alen; i++) {
-		unsigned char x = (unsigned char)a[i];
-		unsigned char y = (unsigned char)b[i];
-
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x + 32);
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y + 32);
-		if (x != y)
-			return 0;
-	}
-	return 1;
+	return alen == blen && ascii_eq_n(a, b, alen);
 }
 
 /* qmail's rcpthosts: "example.com" is that domain, ".example.com" any

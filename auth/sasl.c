@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../lib/wipe.h"
+#include "../proto/ascii.h"
 #include "sasl.h"
 
 /* The LOGIN prompts: base64 of "Username:" and "Password:", the strings
@@ -420,8 +421,7 @@ cram_response(struct sasl *x, const char *line, size_t len)
 	for (i = sp + 1; i < n; i++) {
 		if (!hex_digit((unsigned char)x->scratch[i]))
 			return refuse(x, "CRAM-MD5 digest is not hex");
-		if (x->scratch[i] >= 'A' && x->scratch[i] <= 'F')
-			x->scratch[i] = (char)(x->scratch[i] + 32);
+		x->scratch[i] = (char)ascii_lower((unsigned char)x->scratch[i]);
 	}
 	if ((why = set_user(x, x->scratch, sp)) != NULL)
 		return refuse(x, why);

@@ -32,6 +32,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/io.h"
+#include "../proto/ascii.h"
 #include "deliver.h"
 #include "header.h"
 #include "maildir.h"
@@ -275,15 +276,9 @@ static void
 maildir_add_lower(struct buf *b, const char *s, size_t len)
 {
 	size_t i;
-	char c;
 
-	/* ASCII only: no locale, UTF-8 octets pass unchanged. */
-	for (i = 0; i < len; i++) {
-		c = s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		buf_addc(b, c);
-	}
+	for (i = 0; i < len; i++)
+		buf_addc(b, (char)ascii_lower((unsigned char)s[i]));
 }
 
 /* maildir_expand's refusals: no such Maildir, or an address literal

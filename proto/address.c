@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "ascii.h"
 
 /* RFC 1035 §2.3.4: a label is at most 63 octets. */
 #define ADDR_LABEL_MAX 63
@@ -74,25 +75,11 @@ is_dcontent(unsigned char c)
 	return c >= 33 && c <= 126 && c != '[' && c != '\\' && c != ']';
 }
 
-static unsigned char
-to_lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
 /* ASCII case-insensitive comparison of p[0..len) with the literal s. */
 static int
 ascii_eq(const unsigned char *p, size_t len, const char *s)
 {
-	size_t i;
-
-	if (strlen(s) != len)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (to_lower(p[i]) != to_lower((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
+	return strlen(s) == len && ascii_eq_n((const char *)p, s, len);
 }
 
 size_t

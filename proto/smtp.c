@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "ascii.h"
 #include "limits.h"
 #include "reply.h"
 #include "smtp.h"
@@ -35,12 +36,6 @@ static void raise_event(struct smtp_session *, enum smtp_event_type);
 /* ---------------------------------------------------------------- */
 /* Small pure helpers.                                              */
 
-static unsigned char
-lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
 /* Case-insensitive: does p[0..len) start with the lower-case word? */
 static int
 has_prefix(const char *p, size_t len, const char *word)
@@ -51,7 +46,7 @@ has_prefix(const char *p, size_t len, const char *word)
 	if (len < n)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (lower((unsigned char)p[i]) != (unsigned char)word[i])
+		if (ascii_lower((unsigned char)p[i]) != (unsigned char)word[i])
 			return 0;
 	}
 	return 1;
@@ -1138,8 +1133,8 @@ mech_offered(const char *mechs, const char *mech, size_t len)
 			size_t i;
 
 			for (i = 0; i < n; i++) {
-				if (lower((unsigned char)p[i]) !=
-				    lower((unsigned char)mech[i]))
+				if (ascii_lower((unsigned char)p[i]) !=
+				    ascii_lower((unsigned char)mech[i]))
 					break;
 			}
 			if (i == n)
@@ -1260,8 +1255,8 @@ verb_of(const char *p, size_t n)
 		return V_UNIMPLEMENTED;
 	if (n != 4)
 		return V_UNKNOWN;
-	switch (VERB4(lower((unsigned char)p[0]), lower((unsigned char)p[1]),
-	    lower((unsigned char)p[2]), lower((unsigned char)p[3]))) {
+	switch (VERB4(ascii_lower((unsigned char)p[0]), ascii_lower((unsigned char)p[1]),
+	    ascii_lower((unsigned char)p[2]), ascii_lower((unsigned char)p[3]))) {
 	case VERB4('e', 'h', 'l', 'o'):
 		return V_EHLO;
 	case VERB4('h', 'e', 'l', 'o'):
