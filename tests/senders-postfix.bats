@@ -33,6 +33,8 @@ assert_sent()
 {
 	run grep -F "to=<$1>, relay=127.0.0.1[127.0.0.1]:$PORT," "$PF/maillog"
 	assert_success
+	# (the last try: postfix_wait_sent may have tried again)
+	output=${lines[-1]}
 	assert_output --partial 'dsn=2.0.0, status=sent (250 2.0.0 Message accepted)'
 }
 
@@ -182,7 +184,9 @@ postfix_starttls()
 {
 	tls_wrap "$1"
 	start_server TLSWRAPPER=1
-	postfix_start 'smtp_tls_security_level = encrypt'
+	# a deferral stays queued, for postfix_wait_sent to try again
+	postfix_start 'smtp_tls_security_level = encrypt' \
+	    'maximal_queue_lifetime = 1h' 'bounce_queue_lifetime = 1h'
 	printf 'Subject: over TLS\n\nencrypted\n' >"$T/msg"
 	postfix_send a@example.org b@example.net <"$T/msg"
 	postfix_wait_sent 1

@@ -83,25 +83,37 @@ tls_wrap()
 	    fail "no tlswrapper at $bin (make build/tlswrapper-20260501/tlswrapper)"
 	"$HELPERS/mkcert" "$T/tls"
 	SERVER_WRAP=("$bin" -T 5 -t 10 -n -f "$T/tls/both.pem")
+	# -vv: its debug line "discarded pending cleartext_tochildbuf bytes"
+	# tells when the race below cost the handshake on its side
+	[ "$1" = new ] && SERVER_WRAP=("$bin" -vv "${SERVER_WRAP[@]:1}")
+	return 0
+}
+
+# tls_races: how many handshakes tlswrapper 20260501's race (above) has
+# cost so far: the ClientHello reached smtpd, which logged it, or
+# tlswrapper threw it away with the cleartext it still held.  The session
+# is lost; never an injection.
+TLS_RACE='STARTTLS: the client.s TLS handshake came in the clear|discarded pending cleartext_tochildbuf bytes'
+tls_races()
+{
+	local n
+	n=$(grep -cE "$TLS_RACE" "$T/server.log" 2>/dev/null) || true
+	echo "${n:-0}"
 }
 
 # race_retry FILE CMD...: CMD with FILE on stdin ("" for none), and again
-# (twice at most) only when smtpd logged, during the try, that tlswrapper
-# 20260501 had forwarded the client's handshake as cleartext (its race,
-# above: the session is lost, never an injection); any other failure
-# stands at once.
-TLS_RACE='STARTTLS: the client.s TLS handshake came in the clear'
+# (twice at most) only when the try lost its handshake to that race; any
+# other failure stands at once.
 race_retry()
 {
-	local in=${1:-/dev/null} i before after rc=0
+	local in=${1:-/dev/null} i before rc=0
 	shift
 	for i in 1 2 3; do
-		before=$(grep -c "$TLS_RACE" "$T/server.log" 2>/dev/null) || true
+		before=$(tls_races)
 		rc=0
 		"$@" <"$in" || rc=$?
 		[ "$rc" -eq 0 ] && return 0
-		after=$(grep -c "$TLS_RACE" "$T/server.log" 2>/dev/null) || true
-		[ "${after:-0}" -gt "${before:-0}" ] || return "$rc"
+		[ "$(tls_races)" -gt "$before" ] || return "$rc"
 		echo "# tlswrapper's race lost a handshake: again" >&2
 	done
 	return "$rc"
@@ -264,14 +276,25 @@ postfix_send()
 # postfix_wait_sent N [bounced]: wait until N recipients have
 # status=sent; a deferral fails at once, and so does a bounce unless the
 # second argument says one is expected.
+# A deferral that tlswrapper 20260501's race caused (tls_races) is tried
+# again at once (postqueue -f), twice at most.
 postfix_wait_sent()
 {
-	local i n fatal='deferred|bounced'
-	[ "${2:-}" = bounced ] && fatal=deferred
-	for i in $(seq 400); do
+	local i n deferred retried=0
+	for i in $(seq 600); do
 		n=$(grep -c " status=sent " "$PF/maillog" 2>/dev/null) || true
 		[ "${n:-0}" -ge "$1" ] && return 0
-		grep -qE " status=($fatal) " "$PF/maillog" 2>/dev/null && break
+		deferred=$(grep -c " status=deferred " "$PF/maillog" 2>/dev/null) || true
+		if [ "${deferred:-0}" -gt "$retried" ]; then
+			[ "$retried" -lt 2 ] && [ "$(tls_races)" -gt "$retried" ] ||
+			    break
+			retried=$((retried + 1))
+			echo "# tlswrapper's race lost a handshake: the queue again" >&2
+			postqueue -c "$PF/etc" -f
+			continue
+		fi
+		[ "${2:-}" != bounced ] &&
+		    grep -q " status=bounced " "$PF/maillog" 2>/dev/null && break
 		sleep 0.05
 	done
 	fail "expected $1 x status=sent: $(cat "$PF/maillog" "$T/server.log")"
@@ -354,9 +377,23 @@ exim_send()
 	    sh "$EX" "$EXIM_DIR" -f "$from" -- "$@"
 }
 
+# exim_queue_run: one queue run that tries every queued message now,
+# whatever its retry time (-qff).
+exim_queue_run()
+{
+	unshare -m sh -c '
+		mount --bind "$1/passwd" /etc/passwd &&
+		mount --bind "$1/group" /etc/group &&
+		mount --bind "$2/usr/sbin" /usr/sbin || exit 111
+		exec /usr/sbin/exim4 -C "$1/exim.conf" -qff -v' \
+	    sh "$EX" "$EXIM_DIR"
+}
+
 # assert_exim_delivered RCPT...: Exim's log marks the delivery of each
 # to smtpd ("=>" for the first of a transaction, "->" for the others)
-# with K (CHUNKING) and our 250, and no delivery failed or was deferred.
+# with K (CHUNKING) and our 250, and no delivery failed or was deferred
+# (but for EXIM_RACE_DEFERS deferrals, that tlswrapper 20260501's race
+# caused and a queue run made good: see exim_starttls).
 assert_exim_delivered()
 {
 	local r
@@ -366,6 +403,8 @@ assert_exim_delivered()
 		assert_success
 		assert_output --regexp ' K C="250 2\.0\.0 Message accepted"$'
 	done
-	run grep -E ' (\*\*|==) ' "$EX/log/mainlog"
-	assert_failure
+	run grep -c ' \*\* ' "$EX/log/mainlog"
+	assert_output 0
+	run grep -c ' == ' "$EX/log/mainlog"
+	assert_output "${EXIM_RACE_DEFERS:-0}"
 }
