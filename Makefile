@@ -133,7 +133,7 @@ check-valgrind: check-deps smtpd build/valgrind/smtpd \
 	@sh tests/valgrind.sh
 
 # Speed and memory against the floor program and the peers (Postfix,
-# aiosmtpd, mailfront; README "Performance"); never part of check.
+# aiosmtpd, mailfront; bench/README.md); never part of check.
 # bench-deps installs them (Postfix with nothing started), musl-tools,
 # valgrind, strace and GNU time.  BENCH= passes options
 # to bench/bench.py, e.g. make bench BENCH="--rounds 3 --no-huge".

@@ -30,7 +30,7 @@ which goes first: a shared machine slows a run down, never speeds it up.
 Instruction and system call counts are exact and need one run.
 
 Prints a table of ratios to the floor with the targets of issue 8 and
-writes it as Markdown to build/bench/results.md for README.md.
+writes it as Markdown to build/bench/results.md for bench/README.md.
 """
 import argparse
 import datetime
@@ -461,7 +461,7 @@ class Bench:
 
     def compact_table(self):
         """One row per measure, one column per target and build: the
-        form README.md shows."""
+        form bench/README.md shows."""
         cols = []
         for r in self.results:
             if r[0] not in cols:

@@ -170,7 +170,7 @@ $(cat "/proc/$p/stat" 2>/dev/null)"
 
 # --- the tarpit ---
 
-@test "the tarpit: after TARPITCOUNT errors each pause grows by TARPITDELAY" {
+@test "the tarpit: TARPITCOUNT=2, TARPITDELAY=1, ERRORLIMIT=5: four 550s and a 421 take 3 s to 10 s in all" {
 	DELIVERY=(maildir "$ROOT/%d/%l")
 	start_server TARPITCOUNT=2 TARPITDELAY=1 ERRORLIMIT=5
 	# errors 3 and 4 pause 1 s and 2 s; the 5th is 421 at once
@@ -183,7 +183,7 @@ $(cat "/proc/$p/stat" 2>/dev/null)"
 	wait_for_log 'tarpit: 3 errors \(TARPITCOUNT 2\), slowing down'
 }
 
-@test "the default tarpit: 10 errors answered at once, then 1 s, then 2 s" {
+@test "the default tarpit: 12 refused recipients, all answered, take 3 s to 10 s in all" {
 	DELIVERY=(maildir "$ROOT/%d/%l")
 	start_server
 	run flood 12 'RCPT TO:<guess{i}@example.net>\r\n' "$Q" -s 4

@@ -32,7 +32,7 @@ crash_rounds()
 	assert_line --regexp '^# round [0-9]+: offset kill, .* 0 acked, 0 in new/, 1 in tmp/$'
 }
 
-@test "after the kills the Maildir is a plain Maildir: mblaze reads every message" {
+@test "after the kills the Maildir is a plain Maildir: mlist lists every message, mshow reads one" {
 	crash_rounds --kills 10 --messages 3 --seed 7
 	assert_success
 	local n

@@ -135,7 +135,7 @@ assert_submission()
 	assert_delivered_as_nobody
 }
 
-@test "smtpd --help: usage, every variable smtpd.c reads, the exit codes" {
+@test "smtpd --help: usage, the exit codes, and every variable smtpd.c reads through getenv, env_or, env_number or tls_env_fd" {
 	run "$SMTPD" --help
 	assert_success
 	assert_line --index 0 --partial 'usage: smtpd'
@@ -146,6 +146,24 @@ assert_submission()
 		printf '%s\n' "$output" | grep -qw "$v" || missing="$missing $v"
 	done
 	[ -z "$missing" ] || fail "smtpd --help does not mention:$missing"
+}
+
+# smtpd.8 is the reference: a variable the C sources read (or set for
+# programs) must be in it.  The calls are found by name, wherever they
+# are, so the check follows the code when files move.
+@test "smtpd.8 names every variable that getenv, env_or, env_number, env_get, tls_env_fd, env_set and SESSION_ENV_NAME name in the C sources" {
+	local root=$BATS_TEST_DIRNAME/.. v names missing=
+	names=$(find "$root" -name '*.c' -not -path "$root/tests/*" \
+	    -not -path "$root/build/*" -not -path "$root/bench/*" \
+	    -not -path "$root/examples/*" -print0 |
+	    xargs -0 grep -hE '\b(getenv|env_or|env_number|env_get|tls_env_fd|env_set|SESSION_ENV_NAME)\(' |
+	    grep -oE '"[A-Z][A-Z_0-9]+"' | tr -d '"' | sort -u)
+	[ "$(wc -w <<<"$names")" -ge 30 ] ||
+	    fail "only $(wc -w <<<"$names") variables found: $names"
+	for v in $names; do
+		grep -qw -- "$v" "$root/smtpd.8" || missing="$missing $v"
+	done
+	[ -z "$missing" ] || fail "smtpd.8 does not mention:$missing"
 }
 
 @test "smtpd --version prints the version; bad usage exits 100" {

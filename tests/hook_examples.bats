@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # hook_examples.bats: the hook programs in examples/hooks/, run the way
-# README.md ("The hook API") shows: smtpd pipe under tcpserver, real
-# clients, and what the program made read back.
+# README.md ("A program of your own: the hook API") shows: smtpd pipe
+# under tcpserver, real clients, and what the program made read back.
 
 load helpers/common
 

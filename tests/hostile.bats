@@ -4,7 +4,7 @@
 # client that sends one octet just before each TIMEOUT passes every one
 # of them, so SESSIONTIMEOUT bounds the whole session (421 4.4.2; RFC
 # 5321 4.5.3.2 lets a server give up).  Memory under hostile input is
-# measured by tests/rss.sh (README, "Hostile input").
+# measured by tests/rss.sh (SECURITY.md, "Exhaustion").
 
 load helpers/common
 

@@ -7,7 +7,7 @@
 
 load helpers/common
 
-@test "under tcpserver, 200 pipelined commands get 200 replies in order" {
+@test "under tcpserver, 200 pipelined commands (EHLO, 198 NOOPs, QUIT): 201 replies, the first 220 and the last 221" {
 	start_server
 	run "$PY" -c '
 import socket, sys

@@ -106,7 +106,7 @@ assert_hook_gone()
 	assert_output ''
 }
 
-@test "every exit code maps to its reply" {
+@test "exit codes 0, 1, 2, 64 to 78, 99, 100, 101, 111, 126 and 255 map to their replies" {
 	local code want
 	while read -r code want; do
 		run smtp_session "$E$M${R}DATA\r\n$MSG$Q" HOOK_DIR="$H" \
@@ -245,7 +245,7 @@ EOF
 	[ "$(cat "$H/args.1")" = -x ]
 }
 
-@test "a refused message never reaches the program" {
+@test "a message refused for its size or for a bare LF never reaches the program" {
 	run smtp_session "$E$M${R}DATA\r\nSubject: big\r\n\r\n0123456789\r\n.\r\n$Q" \
 	    HOOK_DIR="$H" DATABYTES=10
 	assert_replies 220 250 250 250 354 '552 5.3.4' 221

@@ -147,7 +147,7 @@ final_replies_of()
 	[ "$(rc_env 1 RECIPIENT)" = ok@example.net ]
 }
 
-@test "a RCPTCHECK that cannot run defers every recipient, and says why in the log" {
+@test "a RCPTCHECK that cannot run defers the recipient (451 4.3.0), and says why in the log" {
 	run smtp_session "$E${M}RCPT TO:<ok@example.net>\r\n$Q" \
 	    RCPTCHECK="$T/missing"
 	assert_replies 220 250 250 '451 4.3.0' 221

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/rss.sh: peak resident memory of smtpd under hostile input (issue 7,
-# README "Bounded memory").  Not part of make check: it pushes gigabytes.
+# SECURITY.md "Exhaustion").  Not part of make check: it pushes gigabytes.
 #
 #	sh tests/rss.sh [SMTPD]        default ./smtpd (build it first)
 #	RSS_GB=1                       gigabytes for the big cases

@@ -60,7 +60,7 @@ known()
 	"a CHECKPASSWORD that cannot start is 454 4.7.0" | \
 	"a program that does not exist: 451, logged" | \
 	"a queue program that cannot be started: 451 at DATA, logged" | \
-	"a RCPTCHECK that cannot run defers every recipient, and says why in the log")
+	"a RCPTCHECK that cannot run defers the recipient (451 4.3.0), and says why in the log")
 		echo "vfork runs as fork under valgrind: an exec failure is exit 127" ;;
 	"systemd: contrib's smtpd.socket (Accept=yes) and smtpd@.service (hardened, unprivileged) under systemd --user")
 		echo "MemoryDenyWriteExecute= and SystemCallFilter= refuse valgrind" ;;

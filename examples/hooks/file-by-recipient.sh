@@ -10,7 +10,7 @@
 # first and moved into new/ only when all of them are written, so the
 # message lands everywhere or nowhere.
 #
-# What smtpd gives it (README.md, "The hook API"): the message on stdin,
+# What smtpd gives it (smtpd.8, "THE HOOK API"): the message on stdin,
 # SENDER, RECIPIENTS (one per line) and the rest in the environment.
 # What it answers: its first line of output becomes the reply's text;
 # exit 0 is 250, 100 refuses the message (554), 111 asks the sender to

@@ -9,7 +9,7 @@ fields, the text (the text/plain part, else the text of the text/html
 part) and a list of the attachments (name, type, size).  The message is
 parsed with Python's standard email package; nothing else is needed.
 
-What smtpd gives it (README.md, "The hook API"): the message on stdin,
+What smtpd gives it (smtpd.8, "THE HOOK API"): the message on stdin,
 SENDER, RECIPIENTS (one per line), HELO, AUTHUSER, TCPREMOTEIP in the
 environment.  What it answers: its first output line is the reply's text;
 exit 0 is 250, 75 (EX_TEMPFAIL) asks the sender to retry later (451).
