@@ -133,7 +133,10 @@ auth_env()
 message_with()
 {
 	local files
-	mapfile -t files < <(grep -lxF -- "$1" "$MD"/new/* 2>/dev/null)
+	# (in the message's own header: a bounce quotes the original's)
+	mapfile -t files < <(awk -v h="$1" 'FNR == 1 { inhead = 1 }
+	    inhead && $0 == "" { inhead = 0 }
+	    inhead && $0 == h { print FILENAME; nextfile }' "$MD"/new/* 2>/dev/null)
 	[ "${#files[@]}" -eq 1 ] ||
 	    fail "expected one message with [$1], found ${#files[@]}"
 	printf '%s\n' "${files[0]}"
