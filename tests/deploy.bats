@@ -13,6 +13,14 @@ load helpers/common
 
 CONTRIB=$BATS_TEST_DIRNAME/../contrib
 
+# One test at a time in this file: two `systemd --user` managers started
+# from the same cgroup fight over it (one stopped accepting on its
+# socket, and a client waited on it for good).
+setup_file()
+{
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
+}
+
 setup()
 {
 	common_setup
@@ -83,7 +91,8 @@ send()
 {
 	local port=$1
 	shift
-	run swaks --server "127.0.0.1:$port" --helo client.example \
+	# (timeout: swaks's own --timeout does not cover a TLS handshake)
+	run timeout 60 swaks --server "127.0.0.1:$port" --helo client.example \
 	    --from a@example.org --to b@example.org \
 	    --header 'Subject: deploy test' --body 'hello from swaks' \
 	    --timeout 10 "$@"
