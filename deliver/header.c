@@ -33,9 +33,6 @@
 /* An IP address, the WITH keyword, the message id. */
 #define HEADER_WORD_MAX 64
 
-/* Append a string literal: its length is known, no strlen. */
-#define HEADER_ADD_LIT(b, s) buf_add((b), (s), sizeof(s) - 1)
-
 static const char header_days[7][4] = {
 	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
 };
@@ -278,11 +275,11 @@ header_add_ip(struct buf *b, const char *ip)
 	int r = 0;
 
 	if (ip == NULL || ip[0] == '\0' || strcmp(ip, "unknown") == 0)
-		return HEADER_ADD_LIT(b, "unknown");
+		return buf_addlit(b, "unknown");
 	r |= buf_addc(b, '[');
 	if (ip != NULL && strchr(ip, ':') != NULL &&
 	    strncmp(ip, "IPv6:", 5) != 0)
-		r |= HEADER_ADD_LIT(b, "IPv6:");
+		r |= buf_addlit(b, "IPv6:");
 	r |= header_add_clean(b, ip, HEADER_WORD_MAX, "unknown");
 	r |= buf_addc(b, ']');
 	return r;
@@ -303,10 +300,10 @@ header_return_path(struct buf *b, const struct envelope *env)
 	int r = 0;
 
 	/* RFC 5321 §4.4: the reverse-path, "<>" for the null path. */
-	r |= HEADER_ADD_LIT(b, "Return-Path: <");
+	r |= buf_addlit(b, "Return-Path: <");
 	if (env->sender != NULL && env->sender[0] != '\0')
 		r |= header_add_address(b, env->sender, "");
-	r |= HEADER_ADD_LIT(b, ">\n");
+	r |= buf_addlit(b, ">\n");
 	return r != 0 ? header_undo(b, mark) : 0;
 }
 
@@ -316,7 +313,7 @@ header_delivered_to(struct buf *b, const char *rcpt)
 	size_t mark = b->len;
 	int r = 0;
 
-	r |= HEADER_ADD_LIT(b, "Delivered-To: ");
+	r |= buf_addlit(b, "Delivered-To: ");
 	r |= header_add_address(b, rcpt, "unknown");
 	r |= buf_addc(b, '\n');
 	return r != 0 ? header_undo(b, mark) : 0;
@@ -355,13 +352,13 @@ header_received(struct buf *b, const struct envelope *env)
 	int named = hlen == 0 || smtp_is_helo_name(env->helo, hlen, 0);
 	int r = 0;
 
-	r |= HEADER_ADD_LIT(b, "Received: from ");
+	r |= buf_addlit(b, "Received: from ");
 	if (named)
 		r |= header_add_clean(b, env->helo, HEADER_NAME_MAX,
 		    "unknown");
 	else
 		r |= header_add_ip(b, env->remote_ip);
-	r |= HEADER_ADD_LIT(b, " (");
+	r |= buf_addlit(b, " (");
 	if (env->remote_host != NULL && env->remote_host[0] != '\0') {
 		r |= header_add_masked(b, env->remote_host, HEADER_NAME_MAX,
 		    "unknown", header_unsafe_host);
@@ -370,31 +367,31 @@ header_received(struct buf *b, const struct envelope *env)
 	r |= header_add_ip(b, env->remote_ip);
 	r |= buf_addc(b, ')');
 	if (!named) {
-		r |= HEADER_ADD_LIT(b, " (helo=");
+		r |= buf_addlit(b, " (helo=");
 		r |= header_add_clean(b, env->helo, HEADER_NAME_MAX, "");
 		r |= buf_addc(b, ')');
 	}
-	r |= HEADER_ADD_LIT(b, "\n\tby ");
+	r |= buf_addlit(b, "\n\tby ");
 	r |= header_add_clean(b, env->local_host, HEADER_NAME_MAX,
 	    "localhost");
-	r |= HEADER_ADD_LIT(b, " (smtpd) with ");
+	r |= buf_addlit(b, " (smtpd) with ");
 	r |= header_add_clean(b, env->protocol, HEADER_WORD_MAX, "SMTP");
 	if (env->id != NULL && env->id[0] != '\0') {
-		r |= HEADER_ADD_LIT(b, " id ");
+		r |= buf_addlit(b, " id ");
 		r |= header_add_clean(b, env->id, HEADER_WORD_MAX, "");
 	}
 	if (env->auth_user != NULL) {
-		r |= HEADER_ADD_LIT(b, "\n\t(authenticated as ");
+		r |= buf_addlit(b, "\n\t(authenticated as ");
 		r |= header_add_clean(b, env->auth_user, HEADER_NAME_MAX,
 		    "unknown");
 		r |= buf_addc(b, ')');
 	}
 	if (env->nrcpt == 1 && env->rcpts != NULL) {
-		r |= HEADER_ADD_LIT(b, "\n\tfor <");
+		r |= buf_addlit(b, "\n\tfor <");
 		r |= header_add_address(b, env->rcpts[0], "");
 		r |= buf_addc(b, '>');
 	}
-	r |= HEADER_ADD_LIT(b, ";\n\t");
+	r |= buf_addlit(b, ";\n\t");
 	r |= header_add_date(b, env->when);
 	r |= buf_addc(b, '\n');
 	return r != 0 ? header_undo(b, mark) : 0;

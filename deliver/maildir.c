@@ -463,7 +463,7 @@ maildir_unique_name(struct deliver *d, char *out)
 		return maildir_fail(d, "clock_gettime");
 	buf_init(&b, out, MAILDIR_NAME_MAX + 1);
 	buf_addu64(&b, (uint64_t)ts.tv_sec);
-	buf_add(&b, ".M", 2);
+	buf_addlit(&b, ".M");
 	buf_addu64(&b, (uint64_t)(ts.tv_nsec / 1000));
 	buf_adds(&b, d->name_pid);
 	buf_addu64(&b, d->seq);

@@ -1,8 +1,9 @@
 /*
- * buf.c: the bounded text buffer of buf.h.  Memory belongs to the caller;
- * nothing here allocates.  Every append either fits whole or changes
- * nothing but the overflow flag, so a caller may undo a failed sequence
- * of appends by restoring len.
+ * buf.c: the bounded text buffer of buf.h, its appends of numbers (the
+ * others are inline there).  Memory belongs to the caller; nothing here
+ * allocates.  Every append either fits whole or changes nothing but the
+ * overflow flag, so a caller may undo a failed sequence of appends by
+ * restoring len.
  */
 #include <stdint.h>
 #include <string.h>
@@ -16,33 +17,6 @@ buf_init(struct buf *b, char *mem, size_t cap)
 	b->len = 0;
 	b->cap = mem == NULL ? 0 : cap;
 	b->overflow = 0;
-}
-
-int
-buf_add(struct buf *b, const char *s, size_t len)
-{
-	if (len == 0)
-		return 0;
-	/* len > cap - b->len, written so that it cannot overflow. */
-	if (b->len > b->cap || len > b->cap - b->len) {
-		b->overflow = 1;
-		return -1;
-	}
-	memcpy(b->p + b->len, s, len);
-	b->len += len;
-	return 0;
-}
-
-int
-buf_adds(struct buf *b, const char *s)
-{
-	return buf_add(b, s, strlen(s));
-}
-
-int
-buf_addc(struct buf *b, char c)
-{
-	return buf_add(b, &c, 1);
 }
 
 int
