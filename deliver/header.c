@@ -113,17 +113,20 @@ header_is_in(const uint64_t *mask, unsigned char c)
  * A NULL or empty s is written as dflt.  Nothing past s[max] is read, so
  * only the part shown has to be valid UTF-8.
  *
- * One pass copies the string into b, '?' for each unsafe ASCII octet:
- * for ASCII, the whole of the work.  Only a string with octets >= 0x80
- * is looked at again, for UTF-8.
+ * One pass finds the end of s and copies it into b, '?' for each unsafe
+ * ASCII octet: for ASCII, the whole of the work.  Only a string with
+ * octets >= 0x80 is looked at again, for UTF-8.  Octets copied past what
+ * fits are not counted: b is unchanged but for its overflow flag.
  */
 static int
 header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
     const uint64_t *mask)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	size_t room = b->len <= b->cap ? b->cap - b->len : 0;
+	size_t lim = max < room ? max : room;
 	unsigned char high = 0;
-	size_t len;
+	unsigned char c;
 	size_t n;
 	size_t cut;
 	size_t i;
@@ -131,25 +134,22 @@ header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
 
 	if (s == NULL || *s == '\0')
 		return buf_adds(b, dflt);
-	len = strnlen(s, max + 1);
-	n = len > max ? max : len;
-	if (b->len > b->cap || n > b->cap - b->len) {
+	out = b->p + b->len;
+	for (n = 0; n < lim && (c = u[n]) != '\0'; n++) {
+		high |= c;
+		out[n] = header_is_in(mask, c) ? '?' : (char)c;
+	}
+	/* Stopped by the room left, with more of s to show. */
+	if (n < max && u[n] != '\0') {
 		b->overflow = 1;
 		return -1;
 	}
-	out = b->p + b->len;
-	for (i = 0; i < n; i++) {
-		high |= u[i];
-		out[i] = header_is_in(mask, u[i]) ? '?' : s[i];
-	}
 	if (high >= 0x80) {
 		/* Cut between characters, never inside one: u[n] is
-		 * readable whenever n < len. */
+		 * readable, and not the NUL when s is longer than max. */
 		cut = n;
-		if (n < len) {
-			while (cut > 0 && (u[cut] & 0xc0) == 0x80)
-				cut--;
-		}
+		while (cut > 0 && u[cut] != '\0' && (u[cut] & 0xc0) == 0x80)
+			cut--;
 		if (header_utf8_clean(u, out, cut))
 			n = cut;
 		else {
