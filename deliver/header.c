@@ -70,43 +70,52 @@ header_utf8_clean(const unsigned char *s, char *out, size_t len)
 	return 1;
 }
 
-/* Bit c % 64 of word c / 64: octet c is unsafe (see the top of the file):
- * 0x00-0x20, ( ) ; < > in the first word; \\ and DEL in the second; no
- * octet >= 0x80 (header_add_clean decides those as UTF-8 or not). */
-static const uint64_t header_unsafe[4] = {
-	0x00000001ffffffffULL | 1ULL << '(' | 1ULL << ')' | 1ULL << ';' |
-	    1ULL << '<' | 1ULL << '>',
-	1ULL << ('\\' - 64) | 1ULL << (0x7f - 64),
-	0,
-	0
-};
+/*
+ * Octet c is unsafe (see the top of the file) when bit c % 64 of word
+ * c / 64 is set: W0 for 0x00-0x3f, W1 for 0x40-0x7f.  No octet >= 0x80
+ * is (header_add_masked decides those as UTF-8 or not).
+ *	0x00-0x20, ( ) ; < > and \ DEL: any client string;
+ *	also [ ], for the peer's host name inside the Received: comment,
+ *	    so that a hostile PTR name cannot put a forged [IP] there;
+ *	only the controls and DEL, for a quoted local part: the address
+ *	    grammar (RFC 5321 §4.1.2) admits space, ( ) ; < > and \ only
+ *	    there, where they must stay as the client sent them.
+ */
+#define HEADER_UNSAFE_W0 (0x00000001ffffffffULL | 1ULL << '(' | \
+	1ULL << ')' | 1ULL << ';' | 1ULL << '<' | 1ULL << '>')
+#define HEADER_UNSAFE_W1 (1ULL << ('\\' - 64) | 1ULL << (0x7f - 64))
+#define HEADER_HOST_W1 (HEADER_UNSAFE_W1 | 1ULL << ('[' - 64) | \
+	1ULL << (']' - 64))
+#define HEADER_CONTROL_W0 0x00000000ffffffffULL
+#define HEADER_CONTROL_W1 (1ULL << (0x7f - 64))
 
-/* For the peer's host name inside the Received: comment: also '[' and
- * ']', so that a hostile PTR name cannot put a forged [IP] there. */
-static const uint64_t header_unsafe_host[4] = {
-	0x00000001ffffffffULL | 1ULL << '(' | 1ULL << ')' | 1ULL << ';' |
-	    1ULL << '<' | 1ULL << '>',
-	1ULL << ('\\' - 64) | 1ULL << (0x7f - 64) | 1ULL << ('[' - 64) |
-	    1ULL << (']' - 64),
-	0,
-	0
-};
+/* The tables of what each octet is written as, itself or '?', built
+ * from those masks when compiled: one load per octet. */
+#define HEADER_BIT(w0, w1, c) \
+	((c) < 64 ? (w0) >> ((c) & 63) & 1 : (c) < 128 ? (w1) >> ((c) & 63) & 1 : 0)
+#define HEADER_OUT(w0, w1, c) \
+	(unsigned char)(HEADER_BIT(w0, w1, c) ? '?' : (c))
+#define HEADER_T4(w0, w1, c) HEADER_OUT(w0, w1, c), \
+	HEADER_OUT(w0, w1, (c) + 1), HEADER_OUT(w0, w1, (c) + 2), \
+	HEADER_OUT(w0, w1, (c) + 3)
+#define HEADER_T16(w0, w1, c) HEADER_T4(w0, w1, c), \
+	HEADER_T4(w0, w1, (c) + 4), HEADER_T4(w0, w1, (c) + 8), \
+	HEADER_T4(w0, w1, (c) + 12)
+#define HEADER_T64(w0, w1, c) HEADER_T16(w0, w1, c), \
+	HEADER_T16(w0, w1, (c) + 16), HEADER_T16(w0, w1, (c) + 32), \
+	HEADER_T16(w0, w1, (c) + 48)
+#define HEADER_T256(w0, w1) HEADER_T64(w0, w1, 0), HEADER_T64(w0, w1, 64), \
+	HEADER_T64(w0, w1, 128), HEADER_T64(w0, w1, 192)
 
-/* For addresses: only controls and DEL.  The address grammar (RFC 5321
- * §4.1.2) admits space, ( ) ; < > and \ only inside a quoted local part,
- * where they must stay as the client sent them. */
-static const uint64_t header_control[4] = {
-	0x00000000ffffffffULL,
-	1ULL << (0x7f - 64),
-	0,
-	0
+static const unsigned char header_clean[256] = {
+	HEADER_T256(HEADER_UNSAFE_W0, HEADER_UNSAFE_W1)
 };
-
-static int
-header_is_in(const uint64_t *mask, unsigned char c)
-{
-	return (mask[c >> 6] >> (c & 63) & 1) != 0;
-}
+static const unsigned char header_clean_host[256] = {
+	HEADER_T256(HEADER_UNSAFE_W0, HEADER_HOST_W1)
+};
+static const unsigned char header_clean_quoted[256] = {
+	HEADER_T256(HEADER_CONTROL_W0, HEADER_CONTROL_W1)
+};
 
 /*
  * Append at most max octets of s, sanitized (see the top of the file).
@@ -120,7 +129,7 @@ header_is_in(const uint64_t *mask, unsigned char c)
  */
 static int
 header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
-    const uint64_t *mask)
+    const unsigned char *map)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t room = b->len <= b->cap ? b->cap - b->len : 0;
@@ -137,7 +146,7 @@ header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
 	out = b->p + b->len;
 	for (n = 0; n < lim && (c = u[n]) != '\0'; n++) {
 		high |= c;
-		out[n] = header_is_in(mask, c) ? '?' : (char)c;
+		out[n] = (char)map[c];
 	}
 	/* Stopped by the room left, with more of s to show. */
 	if (n < max && u[n] != '\0') {
@@ -166,7 +175,7 @@ header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
 static int
 header_add_clean(struct buf *b, const char *s, size_t max, const char *dflt)
 {
-	return header_add_masked(b, s, max, dflt, header_unsafe);
+	return header_add_masked(b, s, max, dflt, header_clean);
 }
 
 /* A mailbox: its quoted local part, if any, keeps what RFC 5321 §4.1.2
@@ -185,7 +194,7 @@ header_add_address(struct buf *b, const char *s, const char *dflt)
 	}
 	if (s[q] == '"')
 		q++;
-	r = header_add_masked(b, s, q, dflt, header_control);
+	r = header_add_masked(b, s, q, dflt, header_clean_quoted);
 	if (q < HEADER_ADDR_MAX && s[q] != '\0')
 		r |= header_add_clean(b, s + q, HEADER_ADDR_MAX - q, "");
 	return r;
@@ -361,7 +370,7 @@ header_received(struct buf *b, const struct envelope *env)
 	r |= buf_addlit(b, " (");
 	if (env->remote_host != NULL && env->remote_host[0] != '\0') {
 		r |= header_add_masked(b, env->remote_host, HEADER_NAME_MAX,
-		    "unknown", header_unsafe_host);
+		    "unknown", header_clean_host);
 		r |= buf_addc(b, ' ');
 	}
 	r |= header_add_ip(b, env->remote_ip);
