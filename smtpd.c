@@ -173,17 +173,27 @@ static size_t default_rcpt_domain_off[SMTP_MAXRCPTS_DEFAULT];
 /* Logging: fd 2, one line per write, unless fd 2 is the client.     */
 
 /* One line: "smtpd: pid N: LEVEL: " and msg, cut to fit.  Built without
- * printf: a line is written for every message. */
+ * printf: a line is written for every message.  "smtpd: pid N: " is
+ * made once, for the pid it was made for. */
 static void
 log_put(const char *level, const char *msg, size_t len)
 {
+	static char prefix[sizeof("smtpd: pid : ") + 20];
+	static size_t prefix_len;
+	static unsigned long prefix_pid;
 	char line[LOG_LINE_MAX];
 	struct buf b;
 
+	if (prefix_len == 0 || prefix_pid != rt.pid) {
+		buf_init(&b, prefix, sizeof(prefix));
+		buf_addlit(&b, "smtpd: pid ");
+		buf_addu64(&b, rt.pid);
+		buf_addlit(&b, ": ");
+		prefix_len = b.len;
+		prefix_pid = rt.pid;
+	}
 	buf_init(&b, line, sizeof(line) - 1);	/* room for '\n' or NUL */
-	buf_addlit(&b, "smtpd: pid ");
-	buf_addu64(&b, rt.pid);
-	buf_addlit(&b, ": ");
+	buf_add(&b, prefix, prefix_len);
 	buf_adds(&b, level);
 	buf_addlit(&b, ": ");
 	if (len > b.cap - b.len)

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "../lib/buf.h"
+#include "../lib/octets.h"
 #include "../proto/address.h"
 #include "../proto/limits.h"
 #include "deliver.h"
@@ -89,32 +90,22 @@ header_utf8_clean(const unsigned char *s, char *out, size_t len)
 #define HEADER_CONTROL_W0 0x00000000ffffffffULL
 #define HEADER_CONTROL_W1 (1ULL << (0x7f - 64))
 
-/* The tables of what each octet is written as, itself or '?', built
- * from those masks when compiled: one load per octet. */
-#define HEADER_BIT(w0, w1, c) \
-	((c) < 64 ? (w0) >> ((c) & 63) & 1 : (c) < 128 ? (w1) >> ((c) & 63) & 1 : 0)
-#define HEADER_OUT(w0, w1, c) \
-	(unsigned char)(HEADER_BIT(w0, w1, c) ? '?' : (c))
-#define HEADER_T4(w0, w1, c) HEADER_OUT(w0, w1, c), \
-	HEADER_OUT(w0, w1, (c) + 1), HEADER_OUT(w0, w1, (c) + 2), \
-	HEADER_OUT(w0, w1, (c) + 3)
-#define HEADER_T16(w0, w1, c) HEADER_T4(w0, w1, c), \
-	HEADER_T4(w0, w1, (c) + 4), HEADER_T4(w0, w1, (c) + 8), \
-	HEADER_T4(w0, w1, (c) + 12)
-#define HEADER_T64(w0, w1, c) HEADER_T16(w0, w1, c), \
-	HEADER_T16(w0, w1, (c) + 16), HEADER_T16(w0, w1, (c) + 32), \
-	HEADER_T16(w0, w1, (c) + 48)
-#define HEADER_T256(w0, w1) HEADER_T64(w0, w1, 0), HEADER_T64(w0, w1, 64), \
-	HEADER_T64(w0, w1, 128), HEADER_T64(w0, w1, 192)
+/* What each octet is written as, itself or '?' (lib/octets.h). */
+#define HEADER_CLEAN(c) (unsigned char) \
+	(OCTETS_IN(HEADER_UNSAFE_W0, HEADER_UNSAFE_W1, c) ? '?' : (c))
+#define HEADER_CLEAN_HOST(c) (unsigned char) \
+	(OCTETS_IN(HEADER_UNSAFE_W0, HEADER_HOST_W1, c) ? '?' : (c))
+#define HEADER_CLEAN_QUOTED(c) (unsigned char) \
+	(OCTETS_IN(HEADER_CONTROL_W0, HEADER_CONTROL_W1, c) ? '?' : (c))
 
 static const unsigned char header_clean[256] = {
-	HEADER_T256(HEADER_UNSAFE_W0, HEADER_UNSAFE_W1)
+	OCTETS_TABLE(HEADER_CLEAN)
 };
 static const unsigned char header_clean_host[256] = {
-	HEADER_T256(HEADER_UNSAFE_W0, HEADER_HOST_W1)
+	OCTETS_TABLE(HEADER_CLEAN_HOST)
 };
 static const unsigned char header_clean_quoted[256] = {
-	HEADER_T256(HEADER_CONTROL_W0, HEADER_CONTROL_W1)
+	OCTETS_TABLE(HEADER_CLEAN_QUOTED)
 };
 
 /*

@@ -18,7 +18,14 @@ struct buf {
 };
 
 /* Use mem[0..cap) as an empty buffer. */
-void buf_init(struct buf *b, char *mem, size_t cap);
+static inline void
+buf_init(struct buf *b, char *mem, size_t cap)
+{
+	b->p = mem;
+	b->len = 0;
+	b->cap = mem == NULL ? 0 : cap;
+	b->overflow = 0;
+}
 
 /*
  * Append; return 0, or -1 (and set overflow) when it does not fit.
