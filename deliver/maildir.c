@@ -63,8 +63,8 @@
 #define MAILDIR_PREFIX_MAX (3 * 20 + 6 + 4)
 #define MAILDIR_HOST_MAX (MAILDIR_NAME_MAX - MAILDIR_PREFIX_MAX)
 /* tmp/ is only searched and written in, never read: POSIX's O_SEARCH
- * (Linux: O_PATH) opens it without read permission, which the name
- * alone never needed. */
+ * (Linux: O_PATH) opens it without read permission, which a path to the
+ * file never needed; a system with neither needs tmp/ readable. */
 #if defined(O_SEARCH)
 #define MAILDIR_SEARCH O_SEARCH
 #elif defined(O_PATH)
