@@ -155,7 +155,9 @@ maildir_dir_fd(const struct maildir_target *t, int *fd, const char *sub,
 		return 0;
 	if (maildir_path(path, t->dir, sub, NULL) == -1)
 		return -1;
-	*fd = open(path, flags | O_DIRECTORY | O_CLOEXEC);
+	/* openat, not open: musl's open follows O_CLOEXEC with an
+	 * fcntl(F_SETFD) of its own, for kernels older than 2.6.23. */
+	*fd = openat(AT_FDCWD, path, flags | O_DIRECTORY | O_CLOEXEC);
 	return *fd == -1 ? -1 : 0;
 }
 
