@@ -173,19 +173,29 @@ static size_t default_rcpt_domain_off[SMTP_MAXRCPTS_DEFAULT];
 /* Logging: fd 2, one line per write, unless fd 2 is the client.     */
 
 /* One line: "smtpd: pid N: LEVEL: " and msg, cut to fit.  Built without
- * printf: a line is written for every message. */
+ * printf: a line is written for every message.  "smtpd: pid N: " is
+ * made once, for the pid it was made for. */
 static void
 log_put(const char *level, const char *msg, size_t len)
 {
+	static char prefix[sizeof("smtpd: pid : ") + 20];
+	static size_t prefix_len;
+	static unsigned long prefix_pid;
 	char line[LOG_LINE_MAX];
 	struct buf b;
 
+	if (prefix_len == 0 || prefix_pid != rt.pid) {
+		buf_init(&b, prefix, sizeof(prefix));
+		buf_addlit(&b, "smtpd: pid ");
+		buf_addu64(&b, rt.pid);
+		buf_addlit(&b, ": ");
+		prefix_len = b.len;
+		prefix_pid = rt.pid;
+	}
 	buf_init(&b, line, sizeof(line) - 1);	/* room for '\n' or NUL */
-	buf_adds(&b, "smtpd: pid ");
-	buf_addu64(&b, rt.pid);
-	buf_adds(&b, ": ");
+	buf_add(&b, prefix, prefix_len);
 	buf_adds(&b, level);
-	buf_adds(&b, ": ");
+	buf_addlit(&b, ": ");
 	if (len > b.cap - b.len)
 		len = b.cap - b.len;
 	buf_add(&b, msg, len);
@@ -240,7 +250,7 @@ log_add_reply(struct buf *b, enum reply_id id, const char *reason)
 		(void)buf_addc(b, ' ');
 		(void)buf_adds(b, e->status);
 	}
-	(void)buf_adds(b, " reason=");
+	(void)buf_addlit(b, " reason=");
 	(void)buf_adds(b, reason != NULL ? reason : reply_reason(id));
 }
 
@@ -258,17 +268,17 @@ log_refusal(const char *what, const char *value, size_t len,
 
 	buf_init(&b, msg, sizeof(msg));
 	(void)buf_adds(&b, rt.session_id);
-	(void)buf_adds(&b, ": ");
+	(void)buf_addlit(&b, ": ");
 	(void)buf_adds(&b, what);
 	if (bracket) {
-		(void)buf_adds(&b, " <");
+		(void)buf_addlit(&b, " <");
 		(void)logesc_add(&b, value, len, LOGESC_MAX);
 		(void)buf_addc(&b, '>');
 	}
-	(void)buf_adds(&b, " refused: ");
+	(void)buf_addlit(&b, " refused: ");
 	log_add_reply(&b, id, reason);
 	if (!bracket) {
-		(void)buf_adds(&b, " arg=");
+		(void)buf_addlit(&b, " arg=");
 		(void)logesc_add(&b, value, len, LOGESC_MAX);
 	}
 	log_put("info", msg, b.len);
@@ -2104,19 +2114,19 @@ log_message(const struct deliver_result *res, uint64_t size,
 	/* Without printf: this line is written for every message. */
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.message_id);
-	buf_adds(&b, ": from <");
+	buf_addlit(&b, ": from <");
 	logesc_add(&b, rt.sender, strlen(rt.sender), LOGESC_MAX);
-	buf_adds(&b, "> rcpts ");
+	buf_addlit(&b, "> rcpts ");
 	buf_addu64(&b, rt.nrcpt);
-	buf_adds(&b, " size ");
+	buf_addlit(&b, " size ");
 	buf_addu64(&b, size);
-	buf_adds(&b, ": ");
+	buf_addlit(&b, ": ");
 	if (id == REPLY_NONE)
-		buf_adds(&b, "aborted");
+		buf_addlit(&b, "aborted");
 	else
 		log_add_reply(&b, id, reason);
 	if (res != NULL && res->what != NULL) {
-		buf_adds(&b, " failed at ");
+		buf_addlit(&b, " failed at ");
 		buf_adds(&b, res->what);
 	}
 	log_put("info", msg, b.len);
@@ -2332,15 +2342,15 @@ log_session_end(enum smtp_close why)
 
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.session_id);
-	buf_adds(&b, ": end: ");
+	buf_addlit(&b, ": end: ");
 	buf_adds(&b, close_reason_name(why));
-	buf_adds(&b, ", ");
+	buf_addlit(&b, ", ");
 	buf_addu64(&b, rt.naccepted);
 	buf_adds(&b, rt.naccepted == 1 ? " message" : " messages");
 	if (rt.nmessages > rt.naccepted) {
-		buf_adds(&b, ", ");
+		buf_addlit(&b, ", ");
 		buf_addu64(&b, rt.nmessages - rt.naccepted);
-		buf_adds(&b, " refused");
+		buf_addlit(&b, " refused");
 	}
 	log_put("info", msg, b.len);
 }
@@ -2448,16 +2458,16 @@ log_connect(void)
 
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.session_id);
-	buf_adds(&b, ": connect from ");
+	buf_addlit(&b, ": connect from ");
 	logesc_add(&b, rt.remote_ip, strlen(rt.remote_ip), LOGESC_MAX);
 	if (rt.remote_port[0] != '\0') {
-		buf_adds(&b, " port ");
+		buf_addlit(&b, " port ");
 		logesc_add(&b, rt.remote_port, strlen(rt.remote_port),
 		    LOGESC_MAX);
 	}
 	if (rt.remote_host != NULL) {
 		/* TCPREMOTEHOST is the client's PTR name: its DNS. */
-		buf_adds(&b, " host ");
+		buf_addlit(&b, " host ");
 		logesc_add(&b, rt.remote_host, strlen(rt.remote_host),
 		    LOGESC_MAX);
 	}

@@ -493,10 +493,12 @@ class PeerTable:
         def prog(path):
             return lambda md: [path, "maildir", md]
         c = []
+        # --no-static: the first build only, as in bench.py's own table.
+        builds = self.b.builds[:1 + 2 * self.b.args.static]
         for build, progs in (("musl static", ("smtpd", "floor-musl")),
                              ("glibc dynamic", ("smtpd-glibc", "floor")),
                              ("glibc static", ("smtpd-static", None))):
-            if build not in self.b.builds:
+            if build not in builds:
                 continue
             c.append(Tcpserver(self.b, "smtpd, " + build,
                                prog(os.path.join(ROOT, progs[0]))))

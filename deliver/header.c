@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "../lib/buf.h"
+#include "../lib/octets.h"
 #include "../proto/address.h"
 #include "../proto/limits.h"
 #include "deliver.h"
@@ -32,9 +33,6 @@
 #define HEADER_ADDR_MAX (SMTP_MAILBOX_MAX - 1)
 /* An IP address, the WITH keyword, the message id. */
 #define HEADER_WORD_MAX 64
-
-/* Append a string literal: its length is known, no strlen. */
-#define HEADER_ADD_LIT(b, s) buf_add((b), (s), sizeof(s) - 1)
 
 static const char header_days[7][4] = {
 	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
@@ -73,60 +71,62 @@ header_utf8_clean(const unsigned char *s, char *out, size_t len)
 	return 1;
 }
 
-/* Bit c % 64 of word c / 64: octet c is unsafe (see the top of the file):
- * 0x00-0x20, ( ) ; < > in the first word; \\ and DEL in the second; no
- * octet >= 0x80 (header_add_clean decides those as UTF-8 or not). */
-static const uint64_t header_unsafe[4] = {
-	0x00000001ffffffffULL | 1ULL << '(' | 1ULL << ')' | 1ULL << ';' |
-	    1ULL << '<' | 1ULL << '>',
-	1ULL << ('\\' - 64) | 1ULL << (0x7f - 64),
-	0,
-	0
-};
+/*
+ * Octet c is unsafe (see the top of the file) when bit c % 64 of word
+ * c / 64 is set: W0 for 0x00-0x3f, W1 for 0x40-0x7f.  No octet >= 0x80
+ * is (header_add_masked decides those as UTF-8 or not).
+ *	0x00-0x20, ( ) ; < > and \ DEL: any client string;
+ *	also [ ], for the peer's host name inside the Received: comment,
+ *	    so that a hostile PTR name cannot put a forged [IP] there;
+ *	only the controls and DEL, for a quoted local part: the address
+ *	    grammar (RFC 5321 §4.1.2) admits space, ( ) ; < > and \ only
+ *	    there, where they must stay as the client sent them.
+ */
+#define HEADER_UNSAFE_W0 (0x00000001ffffffffULL | 1ULL << '(' | \
+	1ULL << ')' | 1ULL << ';' | 1ULL << '<' | 1ULL << '>')
+#define HEADER_UNSAFE_W1 (1ULL << ('\\' - 64) | 1ULL << (0x7f - 64))
+#define HEADER_HOST_W1 (HEADER_UNSAFE_W1 | 1ULL << ('[' - 64) | \
+	1ULL << (']' - 64))
+#define HEADER_CONTROL_W0 0x00000000ffffffffULL
+#define HEADER_CONTROL_W1 (1ULL << (0x7f - 64))
 
-/* For the peer's host name inside the Received: comment: also '[' and
- * ']', so that a hostile PTR name cannot put a forged [IP] there. */
-static const uint64_t header_unsafe_host[4] = {
-	0x00000001ffffffffULL | 1ULL << '(' | 1ULL << ')' | 1ULL << ';' |
-	    1ULL << '<' | 1ULL << '>',
-	1ULL << ('\\' - 64) | 1ULL << (0x7f - 64) | 1ULL << ('[' - 64) |
-	    1ULL << (']' - 64),
-	0,
-	0
-};
+/* What each octet is written as, itself or '?' (lib/octets.h). */
+#define HEADER_CLEAN(c) (unsigned char) \
+	(OCTETS_IN(HEADER_UNSAFE_W0, HEADER_UNSAFE_W1, c) ? '?' : (c))
+#define HEADER_CLEAN_HOST(c) (unsigned char) \
+	(OCTETS_IN(HEADER_UNSAFE_W0, HEADER_HOST_W1, c) ? '?' : (c))
+#define HEADER_CLEAN_QUOTED(c) (unsigned char) \
+	(OCTETS_IN(HEADER_CONTROL_W0, HEADER_CONTROL_W1, c) ? '?' : (c))
 
-/* For addresses: only controls and DEL.  The address grammar (RFC 5321
- * §4.1.2) admits space, ( ) ; < > and \ only inside a quoted local part,
- * where they must stay as the client sent them. */
-static const uint64_t header_control[4] = {
-	0x00000000ffffffffULL,
-	1ULL << (0x7f - 64),
-	0,
-	0
+static const unsigned char header_clean[256] = {
+	OCTETS_TABLE(HEADER_CLEAN)
 };
-
-static int
-header_is_in(const uint64_t *mask, unsigned char c)
-{
-	return (mask[c >> 6] >> (c & 63) & 1) != 0;
-}
+static const unsigned char header_clean_host[256] = {
+	OCTETS_TABLE(HEADER_CLEAN_HOST)
+};
+static const unsigned char header_clean_quoted[256] = {
+	OCTETS_TABLE(HEADER_CLEAN_QUOTED)
+};
 
 /*
  * Append at most max octets of s, sanitized (see the top of the file).
  * A NULL or empty s is written as dflt.  Nothing past s[max] is read, so
  * only the part shown has to be valid UTF-8.
  *
- * One pass copies the string into b, '?' for each unsafe ASCII octet:
- * for ASCII, the whole of the work.  Only a string with octets >= 0x80
- * is looked at again, for UTF-8.
+ * One pass finds the end of s and copies it into b, '?' for each unsafe
+ * ASCII octet: for ASCII, the whole of the work.  Only a string with
+ * octets >= 0x80 is looked at again, for UTF-8.  Octets copied past what
+ * fits are not counted: b is unchanged but for its overflow flag.
  */
 static int
 header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
-    const uint64_t *mask)
+    const unsigned char *map)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	size_t room = b->len <= b->cap ? b->cap - b->len : 0;
+	size_t lim = max < room ? max : room;
 	unsigned char high = 0;
-	size_t len;
+	unsigned char c;
 	size_t n;
 	size_t cut;
 	size_t i;
@@ -134,25 +134,22 @@ header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
 
 	if (s == NULL || *s == '\0')
 		return buf_adds(b, dflt);
-	len = strnlen(s, max + 1);
-	n = len > max ? max : len;
-	if (b->len > b->cap || n > b->cap - b->len) {
+	out = b->p + b->len;
+	for (n = 0; n < lim && (c = u[n]) != '\0'; n++) {
+		high |= c;
+		out[n] = (char)map[c];
+	}
+	/* Stopped by the room left, with more of s to show. */
+	if (n < max && u[n] != '\0') {
 		b->overflow = 1;
 		return -1;
 	}
-	out = b->p + b->len;
-	for (i = 0; i < n; i++) {
-		high |= u[i];
-		out[i] = header_is_in(mask, u[i]) ? '?' : s[i];
-	}
 	if (high >= 0x80) {
 		/* Cut between characters, never inside one: u[n] is
-		 * readable whenever n < len. */
+		 * readable, and not the NUL when s is longer than max. */
 		cut = n;
-		if (n < len) {
-			while (cut > 0 && (u[cut] & 0xc0) == 0x80)
-				cut--;
-		}
+		while (cut > 0 && u[cut] != '\0' && (u[cut] & 0xc0) == 0x80)
+			cut--;
 		if (header_utf8_clean(u, out, cut))
 			n = cut;
 		else {
@@ -169,7 +166,7 @@ header_add_masked(struct buf *b, const char *s, size_t max, const char *dflt,
 static int
 header_add_clean(struct buf *b, const char *s, size_t max, const char *dflt)
 {
-	return header_add_masked(b, s, max, dflt, header_unsafe);
+	return header_add_masked(b, s, max, dflt, header_clean);
 }
 
 /* A mailbox: its quoted local part, if any, keeps what RFC 5321 §4.1.2
@@ -188,7 +185,7 @@ header_add_address(struct buf *b, const char *s, const char *dflt)
 	}
 	if (s[q] == '"')
 		q++;
-	r = header_add_masked(b, s, q, dflt, header_control);
+	r = header_add_masked(b, s, q, dflt, header_clean_quoted);
 	if (q < HEADER_ADDR_MAX && s[q] != '\0')
 		r |= header_add_clean(b, s + q, HEADER_ADDR_MAX - q, "");
 	return r;
@@ -278,11 +275,11 @@ header_add_ip(struct buf *b, const char *ip)
 	int r = 0;
 
 	if (ip == NULL || ip[0] == '\0' || strcmp(ip, "unknown") == 0)
-		return HEADER_ADD_LIT(b, "unknown");
+		return buf_addlit(b, "unknown");
 	r |= buf_addc(b, '[');
 	if (ip != NULL && strchr(ip, ':') != NULL &&
 	    strncmp(ip, "IPv6:", 5) != 0)
-		r |= HEADER_ADD_LIT(b, "IPv6:");
+		r |= buf_addlit(b, "IPv6:");
 	r |= header_add_clean(b, ip, HEADER_WORD_MAX, "unknown");
 	r |= buf_addc(b, ']');
 	return r;
@@ -303,10 +300,10 @@ header_return_path(struct buf *b, const struct envelope *env)
 	int r = 0;
 
 	/* RFC 5321 §4.4: the reverse-path, "<>" for the null path. */
-	r |= HEADER_ADD_LIT(b, "Return-Path: <");
+	r |= buf_addlit(b, "Return-Path: <");
 	if (env->sender != NULL && env->sender[0] != '\0')
 		r |= header_add_address(b, env->sender, "");
-	r |= HEADER_ADD_LIT(b, ">\n");
+	r |= buf_addlit(b, ">\n");
 	return r != 0 ? header_undo(b, mark) : 0;
 }
 
@@ -316,7 +313,7 @@ header_delivered_to(struct buf *b, const char *rcpt)
 	size_t mark = b->len;
 	int r = 0;
 
-	r |= HEADER_ADD_LIT(b, "Delivered-To: ");
+	r |= buf_addlit(b, "Delivered-To: ");
 	r |= header_add_address(b, rcpt, "unknown");
 	r |= buf_addc(b, '\n');
 	return r != 0 ? header_undo(b, mark) : 0;
@@ -355,46 +352,46 @@ header_received(struct buf *b, const struct envelope *env)
 	int named = hlen == 0 || smtp_is_helo_name(env->helo, hlen, 0);
 	int r = 0;
 
-	r |= HEADER_ADD_LIT(b, "Received: from ");
+	r |= buf_addlit(b, "Received: from ");
 	if (named)
 		r |= header_add_clean(b, env->helo, HEADER_NAME_MAX,
 		    "unknown");
 	else
 		r |= header_add_ip(b, env->remote_ip);
-	r |= HEADER_ADD_LIT(b, " (");
+	r |= buf_addlit(b, " (");
 	if (env->remote_host != NULL && env->remote_host[0] != '\0') {
 		r |= header_add_masked(b, env->remote_host, HEADER_NAME_MAX,
-		    "unknown", header_unsafe_host);
+		    "unknown", header_clean_host);
 		r |= buf_addc(b, ' ');
 	}
 	r |= header_add_ip(b, env->remote_ip);
 	r |= buf_addc(b, ')');
 	if (!named) {
-		r |= HEADER_ADD_LIT(b, " (helo=");
+		r |= buf_addlit(b, " (helo=");
 		r |= header_add_clean(b, env->helo, HEADER_NAME_MAX, "");
 		r |= buf_addc(b, ')');
 	}
-	r |= HEADER_ADD_LIT(b, "\n\tby ");
+	r |= buf_addlit(b, "\n\tby ");
 	r |= header_add_clean(b, env->local_host, HEADER_NAME_MAX,
 	    "localhost");
-	r |= HEADER_ADD_LIT(b, " (smtpd) with ");
+	r |= buf_addlit(b, " (smtpd) with ");
 	r |= header_add_clean(b, env->protocol, HEADER_WORD_MAX, "SMTP");
 	if (env->id != NULL && env->id[0] != '\0') {
-		r |= HEADER_ADD_LIT(b, " id ");
+		r |= buf_addlit(b, " id ");
 		r |= header_add_clean(b, env->id, HEADER_WORD_MAX, "");
 	}
 	if (env->auth_user != NULL) {
-		r |= HEADER_ADD_LIT(b, "\n\t(authenticated as ");
+		r |= buf_addlit(b, "\n\t(authenticated as ");
 		r |= header_add_clean(b, env->auth_user, HEADER_NAME_MAX,
 		    "unknown");
 		r |= buf_addc(b, ')');
 	}
 	if (env->nrcpt == 1 && env->rcpts != NULL) {
-		r |= HEADER_ADD_LIT(b, "\n\tfor <");
+		r |= buf_addlit(b, "\n\tfor <");
 		r |= header_add_address(b, env->rcpts[0], "");
 		r |= buf_addc(b, '>');
 	}
-	r |= HEADER_ADD_LIT(b, ";\n\t");
+	r |= buf_addlit(b, ";\n\t");
 	r |= header_add_date(b, env->when);
 	r |= buf_addc(b, '\n');
 	return r != 0 ? header_undo(b, mark) : 0;

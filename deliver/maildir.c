@@ -14,7 +14,16 @@
  * Memory: maildir_init allocates d->targets once (maxrcpts slots for a
  * template, one otherwise); a message allocates nothing, whatever its
  * size, and the body goes straight from the caller's chunk to the file.
+ *
+ * Names are looked up relative to tmp/ and new/ opened as directories
+ * (openat, linkat, unlinkat): no path is built per message, and the
+ * kernel resolves one component.  One Maildir keeps them open for the
+ * session, from its first message on, and drops them after any failure,
+ * so that the next message opens them afresh; a template's are opened
+ * for each message and closed after it.
  */
+#include "../lib/linux.h"	/* first: before any system header (O_PATH) */
+
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -53,6 +62,16 @@
  * ".HOST" that follows is cut to what is left, so any name fits. */
 #define MAILDIR_PREFIX_MAX (3 * 20 + 6 + 4)
 #define MAILDIR_HOST_MAX (MAILDIR_NAME_MAX - MAILDIR_PREFIX_MAX)
+/* tmp/ is only searched and written in, never read: POSIX's O_SEARCH
+ * (Linux: O_PATH) opens it without read permission, which a path to the
+ * file never needed; a system with neither needs tmp/ readable. */
+#if defined(O_SEARCH)
+#define MAILDIR_SEARCH O_SEARCH
+#elif defined(O_PATH)
+#define MAILDIR_SEARCH O_PATH
+#else
+#define MAILDIR_SEARCH O_RDONLY
+#endif
 
 struct maildir_target {
 	char dir[PATH_MAX];		/* the Maildir */
@@ -60,6 +79,8 @@ struct maildir_target {
 	dev_t dev;			/* dir's identity, to merge aliases */
 	ino_t ino;
 	int fd;				/* tmp/name when open, or -1 */
+	int tmp_fd;			/* tmp/ and new/ when open, or -1 */
+	int new_fd;
 	int has_tmp;			/* tmp/name exists and is ours */
 	int has_new;			/* new/name exists and is ours */
 	int has_header;			/* the trace fields are written */
@@ -120,6 +141,35 @@ maildir_path(char *out, const char *dir, const char *sub, const char *name)
 	}
 	*p = '\0';
 	return 0;
+}
+
+/* Open dir/sub into *fd (flags: MAILDIR_SEARCH or O_RDONLY), unless it is
+ * open already. */
+static int
+maildir_dir_fd(const struct maildir_target *t, int *fd, const char *sub,
+    int flags)
+{
+	char path[PATH_MAX];
+
+	if (*fd != -1)
+		return 0;
+	if (maildir_path(path, t->dir, sub, NULL) == -1)
+		return -1;
+	/* openat, not open: musl's open follows O_CLOEXEC with an
+	 * fcntl(F_SETFD) of its own, for kernels older than 2.6.23. */
+	*fd = openat(AT_FDCWD, path, flags | O_DIRECTORY | O_CLOEXEC);
+	return *fd == -1 ? -1 : 0;
+}
+
+static void
+maildir_close_dirs(struct maildir_target *t)
+{
+	if (t->tmp_fd != -1)
+		(void)io_close(t->tmp_fd);
+	if (t->new_fd != -1)
+		(void)io_close(t->new_fd);
+	t->tmp_fd = -1;
+	t->new_fd = -1;
 }
 
 /* mkdir DIR, or accept one that is already a directory. */
@@ -248,6 +298,8 @@ maildir_init(struct deliver *d)
 	if (d->kind == DELIVER_MAILDIR_TEMPLATE)
 		return 0;
 	memcpy(d->targets[0].dir, d->path, len + 1);
+	d->targets[0].tmp_fd = -1;
+	d->targets[0].new_fd = -1;
 	return maildir_create(d, d->path);
 }
 
@@ -438,6 +490,8 @@ maildir_group(struct deliver *d)
 				t->dev = st.st_dev;
 				t->ino = st.st_ino;
 				t->fd = -1;
+				t->tmp_fd = -1;
+				t->new_fd = -1;
 				t->has_tmp = 0;
 				t->has_new = 0;
 				d->ntargets++;
@@ -463,7 +517,7 @@ maildir_unique_name(struct deliver *d, char *out)
 		return maildir_fail(d, "clock_gettime");
 	buf_init(&b, out, MAILDIR_NAME_MAX + 1);
 	buf_addu64(&b, (uint64_t)ts.tv_sec);
-	buf_add(&b, ".M", 2);
+	buf_addlit(&b, ".M");
 	buf_addu64(&b, (uint64_t)(ts.tv_nsec / 1000));
 	buf_adds(&b, d->name_pid);
 	buf_addu64(&b, d->seq);
@@ -581,14 +635,13 @@ maildir_write_headers(struct deliver *d, size_t ti, const char *body,
 }
 
 /* Undo every target: close, and unlink what this message created.  Keeps
- * errno, so that callers can report the step that failed. */
+ * errno, so that callers can report the step that failed.  The
+ * directories are closed too: the next message opens them afresh. */
 static void
 maildir_undo(struct deliver *d)
 {
-	char path[PATH_MAX];
 	struct maildir_target *t;
 	size_t i;
-	int fd;
 	int saved = errno;
 
 	for (i = 0; i < d->ntargets; i++) {
@@ -596,25 +649,17 @@ maildir_undo(struct deliver *d)
 		if (t->fd != -1)
 			io_close(t->fd);
 		t->fd = -1;
-		if (t->has_tmp && maildir_path(path, t->dir, "tmp",
-		    t->name) == 0)
-			unlink(path);
+		if (t->has_tmp)
+			unlinkat(t->tmp_fd, t->name, 0);
 		t->has_tmp = 0;
-		if (t->has_new && maildir_path(path, t->dir, "new",
-		    t->name) == 0) {
-			unlink(path);
+		if (t->has_new) {
+			unlinkat(t->new_fd, t->name, 0);
 			/* Make the removal durable too: a crash must not
 			 * bring back a message we answered 4xx for. */
-			if (maildir_path(path, t->dir, "new", NULL) == 0) {
-				fd = open(path, O_RDONLY | O_DIRECTORY |
-				    O_CLOEXEC);
-				if (fd != -1) {
-					io_fsync(fd);
-					io_close(fd);
-				}
-			}
+			io_fsync(t->new_fd);
 		}
 		t->has_new = 0;
+		maildir_close_dirs(t);
 	}
 	d->ntargets = 0;
 	d->carry_len = 0;
@@ -625,7 +670,6 @@ int
 maildir_open(struct deliver *d)
 {
 	char name[MAILDIR_NAME_MAX + 1];
-	char path[PATH_MAX];
 	struct maildir_target *t;
 	size_t i;
 
@@ -652,12 +696,13 @@ maildir_open(struct deliver *d)
 	for (i = 0; i < d->ntargets; i++) {
 		t = &d->targets[i];
 		memcpy(t->name, name, sizeof(name));
-		if (maildir_path(path, t->dir, "tmp", t->name) == -1) {
-			maildir_fail(d, "path");
+		if (maildir_dir_fd(t, &t->tmp_fd, "tmp", MAILDIR_SEARCH) ==
+		    -1) {
+			maildir_fail(d, "open tmp");
 			goto fail;
 		}
-		t->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600);
+		t->fd = openat(t->tmp_fd, t->name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (t->fd == -1) {
 			maildir_fail(d, "open tmp");
 			goto fail;
@@ -696,51 +741,27 @@ maildir_write(struct deliver *d, const char *buf, size_t len)
 }
 
 /* tmp/name -> new/name.  link(2) keeps an existing new/name safe; where a
- * file system has no hard links, rename(2) does the move. */
+ * file system has no hard links, rename(2) does the move.  new/ is opened
+ * here, not with tmp/, so that a broken new/ fails the message where
+ * link(2) would (and as that step). */
 static int
 maildir_link(struct deliver *d, struct maildir_target *t)
 {
-	char tmp[PATH_MAX];
-	char new[PATH_MAX];
-
-	if (maildir_path(tmp, t->dir, "tmp", t->name) == -1 ||
-	    maildir_path(new, t->dir, "new", t->name) == -1)
-		return maildir_fail(d, "path");
-	if (link(tmp, new) == 0) {
+	if (maildir_dir_fd(t, &t->new_fd, "new", O_RDONLY) == -1)
+		return maildir_fail(d, "link");
+	if (linkat(t->tmp_fd, t->name, t->new_fd, t->name, 0) == 0) {
 		t->has_new = 1;
-		if (unlink(tmp) == -1)
+		if (unlinkat(t->tmp_fd, t->name, 0) == -1)
 			return maildir_fail(d, "unlink tmp");
 		t->has_tmp = 0;
 		return 0;
 	}
 	if (errno != EXDEV && errno != EPERM && errno != ENOSYS)
 		return maildir_fail(d, "link");
-	if (rename(tmp, new) == -1)
+	if (renameat(t->tmp_fd, t->name, t->new_fd, t->name) == -1)
 		return maildir_fail(d, "rename");
 	t->has_tmp = 0;
 	t->has_new = 1;
-	return 0;
-}
-
-static int
-maildir_sync_new(struct deliver *d, struct maildir_target *t)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (maildir_path(path, t->dir, "new", NULL) == -1)
-		return maildir_fail(d, "path");
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		return maildir_fail(d, "open new");
-	if (io_fsync(fd) == -1) {
-		maildir_fail(d, "fsync new");
-		io_close(fd);
-		errno = d->err;
-		return -1;
-	}
-	if (io_close(fd) == -1)
-		return maildir_fail(d, "close new");
 	return 0;
 }
 
@@ -783,11 +804,16 @@ maildir_close(struct deliver *d)
 	}
 	/* 3: and the new names are durable. */
 	for (i = 0; i < d->ntargets; i++) {
-		if (maildir_sync_new(d, &d->targets[i]) == -1)
+		if (io_fsync(d->targets[i].new_fd) == -1) {
+			maildir_fail(d, "fsync new");
 			goto fail;
+		}
 	}
-	for (i = 0; i < d->ntargets; i++)
+	for (i = 0; i < d->ntargets; i++) {
 		d->targets[i].has_new = 0;
+		if (d->kind == DELIVER_MAILDIR_TEMPLATE)
+			maildir_close_dirs(&d->targets[i]);
+	}
 	d->ntargets = 0;
 	return 0;
 fail:
@@ -804,6 +830,8 @@ maildir_abort(struct deliver *d)
 void
 maildir_free(struct deliver *d)
 {
+	if (d->kind == DELIVER_MAILDIR && d->targets != NULL)
+		maildir_close_dirs(&d->targets[0]);
 	if (d->targets == &maildir_one_slot)
 		maildir_one_slot_used = 0;
 	else

@@ -1,60 +1,46 @@
 /*
- * buf.c: the bounded text buffer of buf.h.  Memory belongs to the caller;
- * nothing here allocates.  Every append either fits whole or changes
- * nothing but the overflow flag, so a caller may undo a failed sequence
- * of appends by restoring len.
+ * buf.c: the bounded text buffer of buf.h, its appends of numbers (the
+ * rest is inline there).  Memory belongs to the caller; nothing here
+ * allocates.  Every append either fits whole or changes nothing but the
+ * overflow flag, so a caller may undo a failed sequence of appends by
+ * restoring len.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "buf.h"
 
-void
-buf_init(struct buf *b, char *mem, size_t cap)
-{
-	b->p = mem;
-	b->len = 0;
-	b->cap = mem == NULL ? 0 : cap;
-	b->overflow = 0;
-}
-
-int
-buf_add(struct buf *b, const char *s, size_t len)
-{
-	if (len == 0)
-		return 0;
-	/* len > cap - b->len, written so that it cannot overflow. */
-	if (b->len > b->cap || len > b->cap - b->len) {
-		b->overflow = 1;
-		return -1;
-	}
-	memcpy(b->p + b->len, s, len);
-	b->len += len;
-	return 0;
-}
-
-int
-buf_adds(struct buf *b, const char *s)
-{
-	return buf_add(b, s, strlen(s));
-}
-
-int
-buf_addc(struct buf *b, char c)
-{
-	return buf_add(b, &c, 1);
-}
-
 int
 buf_addu64(struct buf *b, uint64_t n)
 {
+	/* Two digits per division: "00" to "99". */
+	static const char pairs[201] =
+	    "00010203040506070809"
+	    "10111213141516171819"
+	    "20212223242526272829"
+	    "30313233343536373839"
+	    "40414243444546474849"
+	    "50515253545556575859"
+	    "60616263646566676869"
+	    "70717273747576777879"
+	    "80818283848586878889"
+	    "90919293949596979899";
 	char digits[20];	/* 2^64 - 1 has 20 decimal digits */
 	size_t i = sizeof(digits);
+	const char *p;
 
-	do {
-		digits[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n != 0);
+	while (n >= 100) {
+		p = pairs + 2 * (n % 100);
+		n /= 100;
+		digits[--i] = p[1];
+		digits[--i] = p[0];
+	}
+	if (n >= 10) {
+		digits[--i] = pairs[2 * n + 1];
+		digits[--i] = pairs[2 * n];
+	} else {
+		digits[--i] = (char)('0' + n);
+	}
 	return buf_add(b, digits + i, sizeof(digits) - i);
 }
 

@@ -7,17 +7,21 @@
 
 #include "buf.h"
 #include "logesc.h"
+#include "octets.h"
 
 #define LOGESC_CUT "\\..."
 #define LOGESC_CUT_LEN (sizeof(LOGESC_CUT) - 1)
 
-/* Bit c % 64 of word c / 64: octet c stands for itself (logesc.h):
- * 0x21-0x7e without '"', '=' and '\\'. */
-static const uint64_t logesc_plain[4] = {
-	0xfffffffe00000000ULL & ~(1ULL << '"') & ~(1ULL << '='),
-	0x7fffffffffffffffULL & ~(1ULL << ('\\' - 64)),
-	0,
-	0
+/* Octet c stands for itself (logesc.h): 0x21-0x7e without '"', '=' and
+ * '\\'; one load per octet (octets.h). */
+#define LOGESC_PLAIN_W0 \
+	(0xfffffffe00000000ULL & ~(1ULL << '"') & ~(1ULL << '='))
+#define LOGESC_PLAIN_W1 (0x7fffffffffffffffULL & ~(1ULL << ('\\' - 64)))
+#define LOGESC_PLAIN(c) \
+	(unsigned char)OCTETS_IN(LOGESC_PLAIN_W0, LOGESC_PLAIN_W1, c)
+
+static const unsigned char logesc_plain[256] = {
+	OCTETS_TABLE(LOGESC_PLAIN)
 };
 
 int
@@ -29,14 +33,15 @@ logesc_add(struct buf *b, const char *s, size_t len, size_t max)
 	char *start = b->p + b->len;
 	char *out = start;
 	size_t keep = 0;	/* what stays when the value must be cut */
+	size_t lim;
 	size_t i;
 
 	if (max > room)
 		max = room;
+	lim = len < max ? len : max;
 	/* The common case first: a plain run, copied whole (every octet
 	 * in it ends an item, so the cut can fall anywhere in it). */
-	for (i = 0; i < len && i < max &&
-	    (logesc_plain[u[i] >> 6] >> (u[i] & 63) & 1); i++)
+	for (i = 0; i < lim && logesc_plain[u[i]]; i++)
 		;
 	memcpy(out, s, i);
 	out += i;
@@ -50,7 +55,7 @@ logesc_add(struct buf *b, const char *s, size_t len, size_t max)
 
 		if (used + LOGESC_CUT_LEN <= max)
 			keep = used;
-		if (logesc_plain[c >> 6] >> (c & 63) & 1) {
+		if (logesc_plain[c]) {
 			if (used + 1 > max)
 				break;
 			*out++ = (char)c;

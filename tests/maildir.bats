@@ -244,19 +244,28 @@ import re, sys
 lines = open(sys.argv[1]).read().splitlines()
 ev = []
 fd_path = {}
+# A name relative to a directory fd (openat, linkat, ...) is resolved
+# with the path that fd was opened with.
+def path(dirfd, name):
+    if dirfd is None or dirfd == "AT_FDCWD" or name.startswith("/"):
+        return name
+    return fd_path.get(dirfd, "?") + "/" + name
+FD = r'(?:(AT_FDCWD|\d+), )?"([^"]*)"'
 for l in lines:
-    m = re.search(r'(openat|open)\(.*?"([^"]*)".*\)\s+=\s+(\d+)', l)
+    m = re.search(r'(?:openat|open)\(' + FD + r'.*\)\s+=\s+(\d+)', l)
     if m:
-        fd_path[m.group(3)] = m.group(2)
-        ev.append(("open", m.group(2)))
+        p = path(m.group(1), m.group(2))
+        fd_path[m.group(3)] = p
+        ev.append(("open", p))
         continue
     m = re.search(r'(fsync|fdatasync)\((\d+)\)\s+=\s+0', l)
     if m:
         ev.append(("fsync", fd_path.get(m.group(2), "?")))
         continue
-    m = re.search(r'(link|linkat|rename|renameat2?)\(.*"((?:[^"]*/)?tmp/[^"]*)".*"((?:[^"]*/)?new/[^"]*)".*\)\s+=\s+0', l)
-    if m:
-        ev.append(("move", m.group(3)))
+    m = re.search(r'(?:link|linkat|rename|renameat2?)\(' + FD + ', ' + FD + r'.*\)\s+=\s+0', l)
+    if m and re.search(r"(^|/)tmp/[^/]+$", path(m.group(1), m.group(2))) and \
+            re.search(r"(^|/)new/[^/]+$", path(m.group(3), m.group(4))):
+        ev.append(("move", path(m.group(3), m.group(4))))
         continue
     if re.search(r'(write|sendto)\(1, ".*250 2\.0\.0 Message accepted', l):
         ev.append(("reply", "250"))

@@ -16,7 +16,9 @@ environment, stdin and stdout on pipes, stderr appended to ERRFILE
     run:COMMAND    run a shell command and wait for it (a fault: fill the
                    disk, remount read-only, ...); it must exit 0
     fds            the smtpd process's open descriptors and children must
-                   be what they were after the greeting
+                   be what they were after the greeting, but for the
+                   Maildir's tmp/ and new/ directories, which smtpd keeps
+                   open from its first message on (deliver/maildir.c)
     shut           close smtpd's stdin
 
 The transcript (every reply line, CR removed) goes to stdout, then
@@ -38,14 +40,20 @@ def decode(text):
 
 
 def snapshot(pid):
-    """(descriptors as 'n -> target', child pids) of a live process."""
+    """(descriptors as 'n -> target', child pids) of a live process; a
+    directory named tmp or new (a Maildir's) is left out.  A file in
+    one, such as a message left open in tmp/, is not."""
     fds = []
     base = "/proc/%d/fd" % pid
     for name in sorted(os.listdir(base), key=int):
         try:
-            fds.append("%s -> %s" % (name, os.readlink(os.path.join(base, name))))
+            target = os.readlink(os.path.join(base, name))
         except OSError:
-            pass
+            continue
+        if (os.path.basename(target) in ("tmp", "new") and
+                os.path.isdir(target)):
+            continue
+        fds.append("%s -> %s" % (name, target))
     children = []
     for task in os.listdir("/proc/%d/task" % pid):
         try:

@@ -55,6 +55,22 @@ test_addu64(void)
 	buf_addu64(&b, UINT64_MAX);
 	is_mem(b.p, b.len, "0 42 18446744073709551615", "addu64");
 
+	/* Each length of number, odd and even, about the powers of ten. */
+	buf_init(&b, mem, sizeof(mem));
+	buf_addu64(&b, 9);
+	buf_addc(&b, ' ');
+	buf_addu64(&b, 10);
+	buf_addc(&b, ' ');
+	buf_addu64(&b, 99);
+	buf_addc(&b, ' ');
+	buf_addu64(&b, 100);
+	buf_addc(&b, ' ');
+	buf_addu64(&b, 1005);
+	buf_addc(&b, ' ');
+	buf_addu64(&b, 10000000000000000000ULL);
+	is_mem(b.p, b.len, "9 10 99 100 1005 10000000000000000000",
+	    "addu64 about the powers of ten");
+
 	buf_init(&b, mem, 3);
 	ok(buf_addu64(&b, 1234) == -1 && b.len == 0, "addu64 overflow");
 }
