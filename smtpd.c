@@ -1753,60 +1753,46 @@ static enum reply_id
 run_rcptcheck(const struct smtp_path *p)
 {
 	char *argv[2];
-	struct spawn_fd plan[3];
 	char line[SMTP_REPLY_TEXT_MAX + 1];
 	char rcpt[LOGESC_MAX + 1];
-	size_t len = 0;
-	pid_t pid;
-	int out[2];
-	int status = 0;
+	struct spawn_run run;
 	int code;
 
 	argv[0] = (char *)rt.rcptcheck;
 	argv[1] = NULL;
-	if (io_pipe(out) == -1) {
-		log_line("warning", "%s: RCPTCHECK: pipe: %s", rt.session_id,
-		    errno_text(errno));
+	run.in_fd = -1;
+	run.err_fd = rt.use_syslog ? -1 : 2;
+	run.timeout_ms = wait_budget();
+	run.line = line;
+	run.cap = sizeof(line);
+	if (spawn_run_line(argv, build_session_env(p->mailbox), &run) == -1) {
+		if (run.what != NULL && strcmp(run.what, "pipe") == 0)
+			log_line("warning", "%s: RCPTCHECK: pipe: %s",
+			    rt.session_id, errno_text(errno));
+		else if (run.what != NULL)
+			log_line("warning", "%s: RCPTCHECK: unable to run %s: "
+			    "%s", rt.session_id, rt.rcptcheck,
+			    errno_text(errno));
+		else
+			log_line("warning", "%s: RCPTCHECK: <%s>: %s",
+			    rt.session_id, logesc(rcpt, sizeof(rcpt),
+			    p->mailbox, p->len), errno != ETIMEDOUT ?
+			    errno_text(errno) : session_expired() ?
+			    "killed at SESSIONTIMEOUT" : "killed at TIMEOUT");
 		return REPLY_RCPT_TEMP_FAIL;
 	}
-	plan[0].child_fd = 0;
-	plan[0].parent_fd = -1;
-	plan[1].child_fd = 1;
-	plan[1].parent_fd = out[1];
-	plan[2].child_fd = 2;
-	plan[2].parent_fd = rt.use_syslog ? -1 : 2;
-	if (spawn_start(&pid, argv, build_session_env(p->mailbox), plan,
-	    3) == -1) {
-		log_line("warning", "%s: RCPTCHECK: unable to run %s: %s",
-		    rt.session_id, rt.rcptcheck, errno_text(errno));
-		(void)io_close(out[0]);
-		(void)io_close(out[1]);
-		return REPLY_RCPT_TEMP_FAIL;
-	}
-	(void)io_close(out[1]);
-	if (spawn_collect(pid, out[0], wait_budget(), line, sizeof(line), &len,
-	    &status) == -1) {
-		(void)io_close(out[0]);
-		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
-		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len),
-		    errno != ETIMEDOUT ? errno_text(errno) :
-		    session_expired() ? "killed at SESSIONTIMEOUT" :
-		    "killed at TIMEOUT");
-		return REPLY_RCPT_TEMP_FAIL;
-	}
-	(void)io_close(out[0]);
-	if (WIFSIGNALED(status)) {
+	if (WIFSIGNALED(run.status)) {
 		log_line("warning", "%s: RCPTCHECK: <%s>: killed by signal %d",
 		    rt.session_id, logesc(rcpt, sizeof(rcpt), p->mailbox,
-		    p->len), WTERMSIG(status));
+		    p->len), WTERMSIG(run.status));
 		return REPLY_RCPT_TEMP_FAIL;
 	}
-	code = WEXITSTATUS(status);
+	code = WEXITSTATUS(run.status);
 	if (code == 0)
 		return REPLY_RCPT_OK;
 	if (code == 100 || code == 111) {
-		memcpy(rt.rcpt_reply, line, len + 1);
-		rt.rcpt_reply_len = len;
+		memcpy(rt.rcpt_reply, line, run.len + 1);
+		rt.rcpt_reply_len = run.len;
 	}
 	if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
 		log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
