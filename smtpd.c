@@ -33,10 +33,10 @@
 #include "lib/io.h"
 #include "lib/logesc.h"
 #include "lib/logsock.h"
+#include "lib/rcpthosts.h"
 #include "lib/spawn.h"
 #include "lib/ucspitls.h"
 #include "lib/wipe.h"
-#include "proto/ascii.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
 
@@ -59,8 +59,6 @@
 /* MAXRCPTS above this is refused as a configuration error: the
  * recipient table is allocated once, at start-up. */
 #define MAXRCPTS_CAP 10000
-/* RCPTHOSTS is read whole at start-up. */
-#define RCPTHOSTS_MAX (4 * 1024 * 1024)
 #define LOG_LINE_MAX 1024
 #define NAME_MAX_LEN 256
 /*
@@ -126,9 +124,7 @@ struct runtime {
 	char sock_local_port[16];
 	char local_host[NAME_MAX_LEN];
 	const char *greeting_host;
-	/* RCPTHOSTS, read once */
-	char *rcpthosts;
-	size_t rcpthosts_len;
+	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
 	/* the transaction */
 	char helo[SMTP_HELO_MAX + 1];
 	char sender[SMTP_MAILBOX_MAX];
@@ -583,68 +579,6 @@ is_loopback(const char *ip)
 {
 	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
 	    strncmp(ip, "::ffff:127.", 11) == 0;
-}
-
-static void
-read_rcpthosts(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n = 0;
-	size_t len = 0;
-
-	if (fd < 0 || fstat(fd, &st) != 0)
-		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
-	if (st.st_size > RCPTHOSTS_MAX) {
-		errno = EFBIG;
-		die(EXIT_PERM, "RCPTHOSTS %s is too large: %s", path);
-	}
-	rt.rcpthosts = malloc((size_t)st.st_size + 1);
-	if (rt.rcpthosts == NULL)
-		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
-	while (len < (size_t)st.st_size &&
-	    (n = io_read(fd, rt.rcpthosts + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)n;
-	if (n < 0)
-		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
-	io_close(fd);
-	rt.rcpthosts_len = len;
-}
-
-static int
-same_domain(const char *a, size_t alen, const char *b, size_t blen)
-{
-	return alen == blen && ascii_eq_n(a, b, alen);
-}
-
-/* qmail's rcpthosts: "example.com" is that domain, ".example.com" any
- * domain below it.  Blank lines and lines starting with '#' are ignored. */
-static int
-is_rcpthost(const char *domain, size_t dlen)
-{
-	const char *p = rt.rcpthosts;
-	const char *end = p + rt.rcpthosts_len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		const char *line = p;
-
-		p += n + 1;
-		while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' ||
-		    line[n - 1] == '\t'))
-			n--;
-		if (n == 0 || line[0] == '#')
-			continue;
-		if (line[0] == '.') {
-			if (dlen > n && same_domain(domain + dlen - n, n, line,
-			    n))
-				return 1;
-		} else if (same_domain(domain, dlen, line, n)) {
-			return 1;
-		}
-	}
-	return 0;
 }
 
 static void
@@ -1883,8 +1817,10 @@ configure(void)
 	configure_tls();
 	configure_programs();
 	rcpthosts = env_or("RCPTHOSTS", NULL);
-	if (rcpthosts != NULL)
-		read_rcpthosts(rcpthosts);
+	if (rcpthosts != NULL && rcpthosts_read(&rt.rcpthosts, rcpthosts) != 0)
+		die(errno == EFBIG ? EXIT_PERM : EXIT_TEMP, errno == EFBIG ?
+		    "RCPTHOSTS %s is too large: %s" :
+		    "unable to read RCPTHOSTS %s: %s", rcpthosts);
 	/* Static tables up to the default MAXRCPTS (no malloc in a
 	 * session: its first call costs three system calls), malloc above.
 	 * Not calloc: on_rcpt writes a slot before anything reads it, and
@@ -1970,10 +1906,11 @@ rcpt_policy(const struct smtp_path *p)
 
 	if (p->domain_off == p->len)	/* <postmaster>: RFC 5321 §4.5.1 */
 		return REPLY_RCPT_OK;
-	if (rt.rcpthosts == NULL || rt.is_relay_client ||
+	if (rt.rcpthosts.text == NULL || rt.is_relay_client ||
 	    smtp_is_authenticated(&rt.session))
 		return REPLY_RCPT_OK;
-	return is_rcpthost(domain, dlen) ? REPLY_RCPT_OK : REPLY_RELAY_DENIED;
+	return rcpthosts_match(rt.rcpthosts.text, rt.rcpthosts.len, domain,
+	    dlen) ? REPLY_RCPT_OK : REPLY_RELAY_DENIED;
 }
 
 static void
