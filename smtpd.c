@@ -26,8 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/checkpassword.h"
-#include "auth/sasl.h"
+#include "auth/policy.h"
 #include "deliver/deliver.h"
 #include "lib/buf.h"
 #include "lib/io.h"
@@ -100,13 +99,7 @@ struct runtime {
 	unsigned long refusals_unlogged;
 	int is_relay_client;
 	const char *auth_user;		/* set by a successful AUTH */
-	/* AUTH (configure_auth, on_auth) */
-	char *checkpassword;		/* CHECKPASSWORD; NULL: no AUTH */
-	int auth_delay_ms;		/* AUTHDELAY: before each failure */
-	unsigned auth_failures;
-	char auth_mechs[32];		/* AUTHMECHS, checked and canonical */
-	char auth_user_text[SASL_USER_MAX + 1];
-	struct sasl sasl;		/* the exchange in progress */
+	struct auth_policy auth;	/* configure_auth, on_auth */
 	/* peer and local names */
 	/* remote_ip/remote_port are the peer; after a PROXY header, the
 	 * client it names (not the environment's TCPREMOTEIP, which is the
@@ -686,71 +679,31 @@ parse_args(int argc, char **argv)
 /* Integration points of the features built on the core (issues 3-6). */
 
 /*
- * AUTH (RFC 4954) through CHECKPASSWORD.  auth/sasl.c turns the client's
- * lines into credentials, auth/checkpassword.c asks the program; here are
- * the policy and the log.  A failure is answered only after AUTHDELAY
- * seconds, and the AUTH_FAILURES_MAX-th of a session closes it with 421,
- * so that guessing is slow; each failure is logged as
+ * AUTH (RFC 4954) through CHECKPASSWORD: auth/policy.c runs the exchange
+ * and says what came of it; here are the log, AUTHDELAY and the answer.
+ * A failure is answered only after AUTHDELAY seconds, and the
+ * AUTH_FAILURES_MAX-th of a session closes it with 421, so that guessing
+ * is slow; each failure is logged as
  *	warning: SESSION: auth failed: ip=IP user=USER mech=MECH: WHY
  * for fail2ban (smtpd.8 has the filter).  No password, digest or AUTH
  * payload is ever logged.
  */
-#define AUTH_DELAY_DEFAULT 2
-#define AUTH_DELAY_MAX 60
-#define AUTH_FAILURES_MAX 3
-/* The checkpassword interface runs a subprogram on success; AUTH only
- * needs its exit status. */
-#define CHECKPASSWORD_SUBPROGRAM "/bin/true"
-
-/* AUTHMECHS: known mechanisms only (a typo is a configuration error, not
- * a silently missing mechanism), stored upper-case, once each. */
-static void
-parse_auth_mechs(const char *list)
-{
-	struct buf b;
-	const char *p = list;
-	unsigned seen = 0;
-
-	buf_init(&b, rt.auth_mechs, sizeof(rt.auth_mechs));
-	while (*p != '\0') {
-		size_t n = strcspn(p, " \t,");
-		enum sasl_mech m;
-
-		if (n == 0) {
-			p++;
-			continue;
-		}
-		m = sasl_mech_parse(p, n);
-		if (m == SASL_MECH_NONE) {
-			log_line("fatal", "AUTHMECHS: unknown mechanism: %.*s "
-			    "(PLAIN, LOGIN and CRAM-MD5 are)", (int)n, p);
-			exit(EXIT_PERM);
-		}
-		if (!(seen & 1u << m)) {
-			seen |= 1u << m;
-			if (b.len > 0)
-				(void)buf_addc(&b, ' ');
-			(void)buf_adds(&b, sasl_mech_name(m));
-		}
-		p += n;
-	}
-	if (b.len == 0 || buf_nul(&b) != 0) {
-		log_line("fatal", "AUTHMECHS names no mechanism: %s", list);
-		exit(EXIT_PERM);
-	}
-}
 
 /* Read CHECKPASSWORD, AUTHMECHS, CLEARTEXTAUTH, REQUIREAUTH, AUTHDELAY. */
 static void
 configure_auth(void)
 {
 	char *prog = env_get("CHECKPASSWORD");
+	const char *list;
+	const char *bad;
+	size_t badlen;
+	int r;
 
 	if (env_get("CLEARTEXTAUTH") != NULL)
 		rt.cfg.flags |= SMTP_CF_CLEARTEXT_AUTH;
 	if (env_get("REQUIREAUTH") != NULL)
 		rt.cfg.flags |= SMTP_CF_REQUIRE_AUTH;
-	rt.auth_delay_ms = (int)env_number("AUTHDELAY", AUTH_DELAY_DEFAULT, 0,
+	rt.auth.delay_ms = (int)env_number("AUTHDELAY", AUTH_DELAY_DEFAULT, 0,
 	    AUTH_DELAY_MAX) * 1000;
 	if (prog == NULL || *prog == '\0') {
 		if (rt.cfg.flags & SMTP_CF_REQUIRE_AUTH)
@@ -759,30 +712,39 @@ configure_auth(void)
 			    "can send");
 		return;
 	}
-	parse_auth_mechs(env_or("AUTHMECHS", "PLAIN LOGIN"));
-	rt.checkpassword = prog;
+	list = env_or("AUTHMECHS", "PLAIN LOGIN");
+	r = auth_policy_mechs(&rt.auth, list, &bad, &badlen);
+	if (r == -1) {
+		log_line("fatal", "AUTHMECHS: unknown mechanism: %.*s "
+		    "(PLAIN, LOGIN and CRAM-MD5 are)", (int)badlen, bad);
+		exit(EXIT_PERM);
+	}
+	if (r != 0) {
+		log_line("fatal", "AUTHMECHS names no mechanism: %s", list);
+		exit(EXIT_PERM);
+	}
+	rt.auth.checkpassword = prog;
 	/* The engine offers AUTH only with TLS or CLEARTEXTAUTH. */
-	rt.cfg.auth_mechs = rt.auth_mechs;
+	rt.cfg.auth_mechs = rt.auth.mechs;
 }
 
 static void
-auth_failed(const struct sasl *x, const char *why)
+auth_failed(const struct auth_result *res)
 {
 	char user[LOGESC_MAX + 1];
 	char ip[LOGESC_MAX + 1];
 
-	rt.auth_failures++;
 	log_line("warning", "%s: auth failed: ip=%s user=%s mech=%s: %s",
 	    rt.session_id, LOG_ESC(ip, rt.remote_ip),
-	    logesc(user, sizeof(user), x->user, x->user_len),
-	    sasl_mech_name(x->mech), why);
+	    logesc(user, sizeof(user), res->user, res->user_len), res->mech,
+	    res->why);
 	/* AUTHDELAY before a failure is answered, within the session. */
-	pause_ms(rt.auth_delay_ms);
+	pause_ms(rt.auth.delay_ms);
 	if (session_expired()) {
 		end_at_deadline();
 		return;
 	}
-	if (rt.auth_failures >= AUTH_FAILURES_MAX) {
+	if (res->too_many) {
 		log_line("warning", "%s: too many authentication failures: "
 		    "ip=%s: closing", rt.session_id, ip);
 		smtp_answer(&rt.session, REPLY_AUTH_TOO_MANY_FAILURES);
@@ -809,118 +771,69 @@ checkpassword_said(char *out, size_t cap,
 
 static char *const *peer_env(void);
 
-/* Ask CHECKPASSWORD about the credentials in x and answer. */
-static void
-auth_check(const struct sasl *x)
-{
-	char subprogram[] = CHECKPASSWORD_SUBPROGRAM;
-	char *argv[3];
-	char user[LOGESC_MAX + 1];
-	char ip[LOGESC_MAX + 1];
-	char said[64];
-	struct checkpassword_detail d;
-	enum checkpassword_result r;
-
-	argv[0] = rt.checkpassword;
-	argv[1] = subprogram;
-	argv[2] = NULL;
-	r = checkpassword_run(argv, peer_env(), rt.use_syslog ? -1 : 2, x->user,
-	    x->user_len, x->secret, x->secret_len, x->stamp, x->stamp_len,
-	    wait_budget(), &d);
-	if (r != CHECKPASSWORD_OK && session_expired()) {
-		/* Killed at SESSIONTIMEOUT, or it took all that was left. */
-		end_at_deadline();
-		return;
-	}
-	switch (r) {
-	case CHECKPASSWORD_OK:
-		memcpy(rt.auth_user_text, x->user, x->user_len + 1);
-		rt.auth_user = rt.auth_user_text;
-		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
-		    rt.session_id, LOG_ESC(ip, rt.remote_ip),
-		    logesc(user, sizeof(user), x->user, x->user_len),
-		    sasl_mech_name(x->mech));
-		smtp_answer(&rt.session, REPLY_AUTH_OK);
-		break;
-	case CHECKPASSWORD_BAD:
-		auth_failed(x, strcmp(d.what, "exit") == 0 ?
-		    "rejected by CHECKPASSWORD" :
-		    "credentials too long for CHECKPASSWORD");
-		break;
-	case CHECKPASSWORD_TEMP:
-		log_line("warning", "%s: auth deferred: ip=%s user=%s mech=%s: "
-		    "CHECKPASSWORD %s: %s", rt.session_id,
-		    LOG_ESC(ip, rt.remote_ip),
-		    logesc(user, sizeof(user), x->user, x->user_len),
-		    sasl_mech_name(x->mech), rt.checkpassword,
-		    checkpassword_said(said, sizeof(said), &d));
-		smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
-		break;
-	}
-}
-
-/*
- * Erase the client's AUTH line where it was framed (the session struct
- * is ours, and the engine does not read the line again once it raised
- * the event).  Where it was read, run_session wipes it as it is fed.
- */
-static void
-forget_auth_line(const struct smtp_event *ev)
-{
-	if (ev->data != NULL && ev->len > 0)
-		wipe((void *)(uintptr_t)ev->data, ev->len);
-}
-
 /* Answer SMTP_EV_AUTH and SMTP_EV_AUTH_DATA. */
 static void
 on_auth(const struct smtp_event *ev)
 {
-	struct sasl *x = &rt.sasl;
-	char stamp[SASL_CHALLENGE_MAX + 1];
+	struct auth_world w;
+	struct auth_result res;
+	char user[LOGESC_MAX + 1];
 	char ip[LOGESC_MAX + 1];
-	struct timespec now;
-	enum sasl_result r;
+	char said[64];
 
-	if (ev->type == SMTP_EV_AUTH) {
-		/* RFC 2195 §2: "<pid.time@host>", time in microseconds so
-		 * that two challenges of one second differ. */
-		clock_gettime(CLOCK_REALTIME, &now);
-		(void)sasl_cram_challenge(stamp, sizeof(stamp), rt.pid,
-		    (unsigned long long)now.tv_sec * 1000000ULL +
-		    (unsigned long long)now.tv_nsec / 1000, rt.local_host);
-		r = sasl_begin(x, ev->mech, ev->mech_len, ev->data, ev->len,
-		    ev->has_initial, stamp);
-	} else {
-		r = sasl_step(x, ev->data, ev->len);
-	}
-	forget_auth_line(ev);
-	switch (r) {
-	case SASL_CHALLENGE:
-		smtp_answer_text(&rt.session, REPLY_AUTH_CHALLENGE,
-		    x->challenge, x->challenge_len);
+	w.pid = rt.pid;
+	w.local_host = rt.local_host;
+	w.envp = peer_env();
+	w.child_stderr = rt.use_syslog ? -1 : 2;
+	w.timeout_ms = wait_budget();
+	auth_policy_step(&rt.auth, ev, &w, &res);
+	if (res.asked_program && res.outcome != AUTH_OK &&
+	    session_expired()) {
+		/* Killed at SESSIONTIMEOUT, or it took all that was left. */
+		end_at_deadline();
 		return;
-	case SASL_READY:
-		auth_check(x);
+	}
+	switch (res.outcome) {
+	case AUTH_CHALLENGE:
+		smtp_answer_text(&rt.session, REPLY_AUTH_CHALLENGE,
+		    res.challenge, res.challenge_len);
 		break;
-	case SASL_REFUSED:
-		auth_failed(x, x->why);
+	case AUTH_OK:
+		rt.auth_user = rt.auth.user_text;
+		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
+		    rt.session_id, LOG_ESC(ip, rt.remote_ip),
+		    logesc(user, sizeof(user), res.user, res.user_len),
+		    res.mech);
+		smtp_answer(&rt.session, REPLY_AUTH_OK);
 		break;
-	case SASL_BAD_BASE64:
+	case AUTH_FAILED:
+		auth_failed(&res);
+		break;
+	case AUTH_DEFERRED:
+		log_line("warning", "%s: auth deferred: ip=%s user=%s mech=%s: "
+		    "CHECKPASSWORD %s: %s", rt.session_id,
+		    LOG_ESC(ip, rt.remote_ip),
+		    logesc(user, sizeof(user), res.user, res.user_len),
+		    res.mech, rt.auth.checkpassword,
+		    checkpassword_said(said, sizeof(said), &res.detail));
+		smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
+		break;
+	case AUTH_BAD_BASE64:
 		log_line("info", "%s: auth aborted: ip=%s mech=%s: invalid "
 		    "base64", rt.session_id, LOG_ESC(ip, rt.remote_ip),
-		    sasl_mech_name(x->mech));
+		    res.mech);
 		smtp_answer(&rt.session, REPLY_AUTH_BAD_BASE64);
 		break;
-	case SASL_NO_INITIAL:
+	case AUTH_SYNTAX:
 		/* RFC 4954 §4: an initial response the mechanism does not
 		 * allow gets 501. */
 		smtp_answer(&rt.session, REPLY_SYNTAX);
 		break;
-	case SASL_UNKNOWN_MECH:
+	case AUTH_UNKNOWN_MECH:
 		smtp_answer(&rt.session, REPLY_AUTH_MECH_UNKNOWN);
 		break;
 	}
-	sasl_wipe(x);
+	wipe(&res, sizeof(res));
 }
 
 /*
@@ -1659,7 +1572,7 @@ static void
 configure_programs(void)
 {
 	rt.rcptcheck = env_or("RCPTCHECK", NULL);
-	if (rt.rcptcheck != NULL || rt.checkpassword != NULL ||
+	if (rt.rcptcheck != NULL || rt.auth.checkpassword != NULL ||
 	    rt.kind == DELIVER_PIPE || rt.kind == DELIVER_QMAIL_QUEUE) {
 		(void)spawn_cloexec_from(3);
 		/* A launcher may pass SIGCHLD ignored; then the system
