@@ -21,13 +21,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <syslog.h>	/* LOG_MAIL, LOG_INFO, ..., _PATH_LOG */
 #include <time.h>
 #include <unistd.h>
 
 #include "auth/policy.h"
 #include "deliver/deliver.h"
+#include "deliver/progenv.h"
+#include "deliver/rcptcheck.h"
 #include "lib/buf.h"
 #include "lib/io.h"
 #include "lib/logesc.h"
@@ -59,22 +60,6 @@
  * recipient table is allocated once, at start-up. */
 #define MAXRCPTS_CAP 10000
 #define LOG_LINE_MAX 1024
-#define NAME_MAX_LEN 256
-/*
- * The environment of pipe, qmail-queue and RCPTCHECK programs
- * (build_session_env).  Linux refuses any one variable longer than 128 KB
- * (MAX_ARG_STRLEN) at exec, so RECIPIENTS is kept below half of that: a
- * RCPT beyond it gets 452 4.5.3 and the client sends the rest in another
- * transaction (RFC 5321 §4.5.3.1.10).  The other variables are bounded
- * by the protocol's limits and fit in SESSION_ENV_OURS_TEXT.
- */
-#define SESSION_ENV_RCPTS_MAX 65536
-#define SESSION_ENV_OURS_TEXT 8192
-#define SESSION_ENV_TEXT_MAX (SESSION_ENV_RCPTS_MAX + SESSION_ENV_OURS_TEXT)
-/* Variables passed on from smtpd's own environment, at most. */
-#define SESSION_ENV_INHERIT_MAX 1024
-#define SESSION_ENV_OURS_MAX 16
-
 /* Everything the session knows; the one mutable file-scope object. */
 struct runtime {
 	struct smtp_config cfg;
@@ -101,21 +86,8 @@ struct runtime {
 	const char *auth_user;		/* set by a successful AUTH */
 	struct auth_policy auth;	/* configure_auth, on_auth */
 	/* peer and local names */
-	/* remote_ip/remote_port are the peer; after a PROXY header, the
-	 * client it names (not the environment's TCPREMOTEIP, which is the
-	 * proxy's): programs must be given these as TCPREMOTEIP/PORT. */
-	char remote_ip[NAME_MAX_LEN];
-	char remote_port[16];
-	const char *remote_host;
-	/* PROXYPROTOCOL: the address the client connected to, from the
-	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
-	char proxy_local_ip[NAME_MAX_LEN];
-	char proxy_local_port[16];
-	/* The local address from getsockname(0) when no launcher named it
-	 * (systemd, xinetd): TCPLOCALIP/TCPLOCALPORT for programs. */
-	char sock_local_ip[NAME_MAX_LEN];
-	char sock_local_port[16];
-	char local_host[NAME_MAX_LEN];
+	struct peer peer;		/* the client, as programs see it */
+	char local_host[PEER_NAME_MAX];
 	const char *greeting_host;
 	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
 	/* the transaction */
@@ -133,13 +105,7 @@ struct runtime {
 	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
 	size_t rcpt_reply_len;
 	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
-	char *session_envp[SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX + 1];
-	char session_env_text[SESSION_ENV_TEXT_MAX];
-	/* environ without the names build_session_env sets: filtered once
-	 * per session, not per message (inherited_env). */
-	char *inherited_envp[SESSION_ENV_INHERIT_MAX];
-	size_t ninherited;
-	int has_inherited;
+	struct progenv progenv;
 	/* STARTTLS through a wrapper (configure_tls, on_starttls) */
 	int tls_mode;			/* TLS_OFF, TLS_UCSPI, TLS_WRAPPER */
 	int tls_ctl_fd;			/* UCSPI-TLS: SSLCTLFD */
@@ -523,7 +489,7 @@ find_peer(void)
 {
 	const char *ip = env_or("TCPREMOTEIP", NULL);
 	const char *port = env_or("TCPREMOTEPORT", NULL);
-	char host[NAME_MAX_LEN];
+	char host[PEER_NAME_MAX];
 	char serv[32];
 
 	if (ip == NULL) {
@@ -539,14 +505,14 @@ find_peer(void)
 		ip = host;
 		port = serv;
 	}
-	copy_name(rt.remote_ip, sizeof(rt.remote_ip), ip ? ip : "unknown");
-	copy_name(rt.remote_port, sizeof(rt.remote_port), port ? port : "");
-	rt.remote_host = env_or("TCPREMOTEHOST", NULL);
+	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip), ip ? ip : "unknown");
+	copy_name(rt.peer.remote_port, sizeof(rt.peer.remote_port), port ? port : "");
+	rt.peer.remote_host = env_or("TCPREMOTEHOST", NULL);
 	/* Only tcpserver names our own address; elsewhere ask the socket. */
 	if (env_or("TCPLOCALIP", NULL) == NULL && socket_name(0, host,
 	    sizeof(host), serv, sizeof(serv)) == 0) {
-		copy_name(rt.sock_local_ip, sizeof(rt.sock_local_ip), host);
-		copy_name(rt.sock_local_port, sizeof(rt.sock_local_port),
+		copy_name(rt.peer.sock_local_ip, sizeof(rt.peer.sock_local_ip), host);
+		copy_name(rt.peer.sock_local_port, sizeof(rt.peer.sock_local_port),
 		    serv);
 	}
 }
@@ -735,7 +701,7 @@ auth_failed(const struct auth_result *res)
 	char ip[LOGESC_MAX + 1];
 
 	log_line("warning", "%s: auth failed: ip=%s user=%s mech=%s: %s",
-	    rt.session_id, LOG_ESC(ip, rt.remote_ip),
+	    rt.session_id, LOG_ESC(ip, rt.peer.remote_ip),
 	    logesc(user, sizeof(user), res->user, res->user_len), res->mech,
 	    res->why);
 	/* AUTHDELAY before a failure is answered, within the session. */
@@ -801,7 +767,7 @@ on_auth(const struct smtp_event *ev)
 	case AUTH_OK:
 		rt.auth_user = rt.auth.user_text;
 		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
-		    rt.session_id, LOG_ESC(ip, rt.remote_ip),
+		    rt.session_id, LOG_ESC(ip, rt.peer.remote_ip),
 		    logesc(user, sizeof(user), res.user, res.user_len),
 		    res.mech);
 		smtp_answer(&rt.session, REPLY_AUTH_OK);
@@ -812,7 +778,7 @@ on_auth(const struct smtp_event *ev)
 	case AUTH_DEFERRED:
 		log_line("warning", "%s: auth deferred: ip=%s user=%s mech=%s: "
 		    "CHECKPASSWORD %s: %s", rt.session_id,
-		    LOG_ESC(ip, rt.remote_ip),
+		    LOG_ESC(ip, rt.peer.remote_ip),
 		    logesc(user, sizeof(user), res.user, res.user_len),
 		    res.mech, rt.auth.checkpassword,
 		    checkpassword_said(said, sizeof(said), &res.detail));
@@ -820,7 +786,7 @@ on_auth(const struct smtp_event *ev)
 		break;
 	case AUTH_BAD_BASE64:
 		log_line("info", "%s: auth aborted: ip=%s mech=%s: invalid "
-		    "base64", rt.session_id, LOG_ESC(ip, rt.remote_ip),
+		    "base64", rt.session_id, LOG_ESC(ip, rt.peer.remote_ip),
 		    res.mech);
 		smtp_answer(&rt.session, REPLY_AUTH_BAD_BASE64);
 		break;
@@ -1287,7 +1253,7 @@ proxy_read(char *buf, size_t *len, struct proxy_header *h)
  * proxy_parse() says still belong to it, so the client's own bytes stay
  * unread on fd 0, socket or pipe.  A bad, truncated, late or missing
  * header closes the connection without a reply (§2.1: abort).  Its
- * source becomes the peer (rt.remote_ip: the log, Received:, TCPREMOTEIP
+ * source becomes the peer (rt.peer.remote_ip: the log, Received:, TCPREMOTEIP
  * for programs); LOCAL and UNKNOWN keep the connection's own addresses.
  * 0, or -1 when the connection must be closed.
  */
@@ -1319,249 +1285,64 @@ read_proxy_header(void)
 	log_line("info", "%s: PROXY v%d: client %s port %u, to %s port %u, "
 	    "via %s", rt.session_id, h.version, LOG_ESC(src, h.src),
 	    h.src_port, LOG_ESC(dst, h.dst), h.dst_port,
-	    LOG_ESC(via, rt.remote_ip));
-	copy_name(rt.remote_ip, sizeof(rt.remote_ip), h.src);
-	snprintf(rt.remote_port, sizeof(rt.remote_port), "%u", h.src_port);
-	copy_name(rt.proxy_local_ip, sizeof(rt.proxy_local_ip), h.dst);
-	snprintf(rt.proxy_local_port, sizeof(rt.proxy_local_port), "%u",
+	    LOG_ESC(via, rt.peer.remote_ip));
+	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip), h.src);
+	snprintf(rt.peer.remote_port, sizeof(rt.peer.remote_port), "%u", h.src_port);
+	copy_name(rt.peer.proxy_local_ip, sizeof(rt.peer.proxy_local_ip), h.dst);
+	snprintf(rt.peer.proxy_local_port, sizeof(rt.peer.proxy_local_port), "%u",
 	    h.dst_port);
 	/* TCPREMOTEHOST named the proxy. */
-	rt.remote_host = NULL;
+	rt.peer.remote_host = NULL;
 	return 0;
 }
 
 /*
  * Programs: RCPTCHECK and the environment of every program smtpd starts
- * for a message (smtpd.8, "THE HOOK API").  The parent never calls
- * setenv: build_session_env writes "NAME=value" strings into rt's
- * bounded buffer and returns the vector for spawn_start.
+ * for a message (deliver/progenv.h, smtpd.8 "THE HOOK API").
  */
 
-/* The names build_session_env sets; inherited ones are dropped, the
- * after_proxy ones only when a PROXY header gave them (else tcpserver's
- * values pass on). */
-static const struct session_env_name {
-	const char *name;
-	size_t len;
-	int after_proxy;
-} session_env_names[] = {
-#define SESSION_ENV_NAME(s, p) { s, sizeof(s) - 1, p }
-	SESSION_ENV_NAME("SENDER", 0), SESSION_ENV_NAME("RECIPIENT", 0),
-	SESSION_ENV_NAME("RECIPIENTS", 0), SESSION_ENV_NAME("HELO", 0),
-	SESSION_ENV_NAME("AUTHUSER", 0), SESSION_ENV_NAME("TCPREMOTEIP", 0),
-	SESSION_ENV_NAME("TCPREMOTEPORT", 0),
-	SESSION_ENV_NAME("TCPREMOTEHOST", 0),
-	SESSION_ENV_NAME("TCPREMOTEINFO", 1),
-	SESSION_ENV_NAME("TCPLOCALIP", 1), SESSION_ENV_NAME("TCPLOCALPORT", 1)
-#undef SESSION_ENV_NAME
-};
-
-/* Is environ's "NAME=value" entry one of ours, to be dropped?  (Names
- * are compared by length first: this runs for every inherited entry.) */
-static int
-is_session_env_name(const char *entry, int proxied)
+/* What progenv left out, for the log. */
+static void
+log_progenv_dropped(void)
 {
-	const char *eq = strchr(entry, '=');
-	size_t n;
 	size_t i;
 
-	if (eq == NULL)
-		return 0;
-	n = (size_t)(eq - entry);
-	for (i = 0; i < sizeof(session_env_names) /
-	    sizeof(session_env_names[0]); i++) {
-		if (session_env_names[i].len == n &&
-		    memcmp(entry, session_env_names[i].name, n) == 0)
-			return proxied || !session_env_names[i].after_proxy;
-	}
-	return 0;
-}
-
-/* Client-given text as a variable's value: a control character (none
- * should have passed proto/) becomes '?', and so does a C1 control,
- * U+2028, U+2029 or a bidirectional control (refused by proto/address.c
- * too), so that no value can hold a line break, not even for a program
- * that splits lines the Unicode way (Python's splitlines); other octets
- * >= 0x80 (SMTPUTF8) pass. */
-static void
-env_add_clean(struct buf *b, const char *s)
-{
-	const char *run = s;
-	unsigned char c;
-	uint32_t cp;
-	size_t n;
-
-	/* Runs of clean octets are copied whole. */
-	for (;; s += n) {
-		c = (unsigned char)*s;
-		n = 1;
-		if (c >= 0x20 && c < 0x7f)
-			continue;
-		if (c >= 0x80) {
-			n = smtp_utf8_decode(s, strnlen(s, 4), &cp);
-			if (n == 0)
-				n = 1;
-			if (n == 1 || !smtp_is_forbidden_code_point(cp))
-				continue;
-		}
-		(void)buf_add(b, run, (size_t)(s - run));
-		if (c == '\0')
-			return;
-		(void)buf_addc(b, '?');
-		run = s + n;
-	}
-}
-
-/* Start a variable; its value follows; env_end finishes it. */
-static size_t
-env_begin(struct buf *b, const char *name)
-{
-	size_t mark = b->len;
-
-	(void)buf_adds(b, name);
-	(void)buf_addc(b, '=');
-	return mark;
-}
-
-static void
-env_end(struct buf *b, size_t mark, size_t *n)
-{
-	if (b->overflow || buf_addc(b, '\0') == -1) {
-		/* A pipe program's RECIPIENTS is budgeted at RCPT time, so
-		 * only qmail-queue's can get here: it has the envelope. */
-		const char *eq = memchr(b->p + mark, '=', b->len - mark);
-
-		log_line("warning", "%s: %.*s left out of the program's "
+	for (i = 0; i < rt.progenv.ndropped; i++)
+		log_line("warning", "%s: %s left out of the program's "
 		    "environment: too long", rt.session_id,
-		    (int)(eq != NULL ? (size_t)(eq - (b->p + mark)) :
-		    b->len - mark), b->p + mark);
-		b->len = mark;
-		b->overflow = 0;
-		return;
-	}
-	rt.session_envp[(*n)++] = b->p + mark;
+		    rt.progenv.dropped[i]);
 }
 
-static void
-env_set(struct buf *b, size_t *n, const char *name, const char *value)
-{
-	size_t mark = env_begin(b, name);
-
-	env_add_clean(b, value);
-	env_end(b, mark, n);
-}
-
-/*
- * The part of the programs' environment that comes from smtpd's own: the
- * same for every program of the session, so environ is filtered once, at
- * the first RCPTCHECK or message, when a PROXY header (read before any
- * command) has decided which TCP* names are ours.
- */
-static void
-inherited_env(void)
-{
-	char **e;
-
-	rt.ninherited = 0;
-	for (e = environ; e != NULL && *e != NULL; e++) {
-		if (rt.ninherited >= SESSION_ENV_INHERIT_MAX)
-			break;
-		if (is_session_env_name(*e, rt.proxy_local_ip[0] != '\0'))
-			continue;
-		rt.inherited_envp[rt.ninherited++] = *e;
-	}
-	rt.has_inherited = 1;
-}
-
-/*
- * The session's variables for pipe, qmail-queue and RCPTCHECK programs:
- * SENDER ("" for <>), RECIPIENT (rcpt for RCPTCHECK, else the first),
- * RECIPIENTS (all, one per line; not for RCPTCHECK), HELO, AUTHUSER
- * (when authenticated), TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST and,
- * after a PROXY header, TCPLOCALIP and TCPLOCALPORT as the header names
- * them (without a launcher that sets them, as getsockname gives them);
- * then smtpd's own environment (PATH, what envdir and tcprules
- * set), without the names above.  NULL for Maildir delivery.  Valid
- * until the next call.
- */
+/* The programs' environment: with rcpt, RCPTCHECK's; without, the
+ * message's (NULL for Maildir delivery).  Valid until the next call. */
 static char *const *
 build_session_env(const char *rcpt)
 {
-	struct buf b;
-	size_t n = 0;
-	size_t mark;
-	size_t i;
+	struct progenv_txn t;
+	char *const *envp;
 
 	if (rcpt == NULL && rt.kind != DELIVER_PIPE &&
 	    rt.kind != DELIVER_QMAIL_QUEUE)
 		return NULL;
-	buf_init(&b, rt.session_env_text, sizeof(rt.session_env_text));
-	env_set(&b, &n, "SENDER", rt.sender);
-	env_set(&b, &n, "RECIPIENT", rcpt != NULL ? rcpt :
-	    rt.nrcpt > 0 ? rt.rcpts[0] : "");
-	if (rcpt == NULL) {
-		mark = env_begin(&b, "RECIPIENTS");
-		for (i = 0; i < rt.nrcpt; i++) {
-			if (i > 0)
-				(void)buf_addc(&b, '\n');
-			env_add_clean(&b, rt.rcpts[i]);
-		}
-		env_end(&b, mark, &n);
-	}
-	env_set(&b, &n, "HELO", rt.helo);
-	if (rt.auth_user != NULL)
-		env_set(&b, &n, "AUTHUSER", rt.auth_user);
-	env_set(&b, &n, "TCPREMOTEIP", rt.remote_ip);
-	if (rt.remote_port[0] != '\0')
-		env_set(&b, &n, "TCPREMOTEPORT", rt.remote_port);
-	if (rt.remote_host != NULL)
-		env_set(&b, &n, "TCPREMOTEHOST", rt.remote_host);
-	if (rt.proxy_local_ip[0] != '\0') {
-		env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
-		env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
-	} else if (rt.sock_local_ip[0] != '\0') {
-		env_set(&b, &n, "TCPLOCALIP", rt.sock_local_ip);
-		env_set(&b, &n, "TCPLOCALPORT", rt.sock_local_port);
-	}
-	if (!rt.has_inherited)
-		inherited_env();
-	/* n <= SESSION_ENV_OURS_MAX: there is room for all of them. */
-	memcpy(&rt.session_envp[n], rt.inherited_envp,
-	    rt.ninherited * sizeof(rt.inherited_envp[0]));
-	n += rt.ninherited;
-	rt.session_envp[n] = NULL;
-	return rt.session_envp;
+	t.sender = rt.sender;
+	t.rcpts = rt.rcpts;
+	t.nrcpt = rt.nrcpt;
+	t.helo = rt.helo;
+	t.auth_user = rt.auth_user;
+	envp = progenv_session(&rt.progenv, environ, &rt.peer, &t, rcpt);
+	log_progenv_dropped();
+	return envp;
 }
 
-/*
- * smtpd's own environment for the checkpassword program, with the peer as
- * a PROXY header named it: TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP and
- * TCPLOCALPORT as build_session_env gives them, the proxy's own (and its
- * TCPREMOTEHOST, TCPREMOTEINFO) left out.  Without such a header,
- * environ itself.  Valid until the next call of either.
- */
+/* smtpd's own environment for the checkpassword program, with the peer
+ * as a PROXY header named it. */
 static char *const *
 peer_env(void)
 {
-	struct buf b;
-	size_t n = 0;
-	char **e;
+	char *const *envp = progenv_peer(&rt.progenv, environ, &rt.peer);
 
-	if (rt.proxy_local_ip[0] == '\0')
-		return environ;
-	buf_init(&b, rt.session_env_text, sizeof(rt.session_env_text));
-	env_set(&b, &n, "TCPREMOTEIP", rt.remote_ip);
-	env_set(&b, &n, "TCPREMOTEPORT", rt.remote_port);
-	env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
-	env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
-	for (e = environ; e != NULL && *e != NULL; e++) {
-		if (n >= SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX)
-			break;
-		if (!is_session_env_name(*e, 1))
-			rt.session_envp[n++] = *e;
-	}
-	rt.session_envp[n] = NULL;
-	return rt.session_envp;
+	log_progenv_dropped();
+	return envp;
 }
 
 /* RCPTCHECK; QMAILQUEUE is read with the arguments.  When any program
@@ -1592,59 +1373,41 @@ configure_delivery_programs(void)
 	rt.deliver.spool_dir = env_or("TMPDIR", "/tmp");
 }
 
-/* Run RCPTCHECK for one recipient (as qmail's RCPTCHECK patch): exit 0
- * accepts, 100 refuses (550 5.1.1), 111 and anything else, a crash or
- * TIMEOUT defer (451 4.3.0); the first line of its stdout, for 100 and
- * 111, is the reply's text. */
+/* Run RCPTCHECK for one recipient (deliver/rcptcheck.h) and log what
+ * became of it. */
 static enum reply_id
 run_rcptcheck(const struct smtp_path *p)
 {
-	char *argv[2];
-	char line[SMTP_REPLY_TEXT_MAX + 1];
+	struct rcptcheck_result res;
 	char rcpt[LOGESC_MAX + 1];
-	struct spawn_run run;
-	int code;
 
-	argv[0] = (char *)rt.rcptcheck;
-	argv[1] = NULL;
-	run.in_fd = -1;
-	run.err_fd = rt.use_syslog ? -1 : 2;
-	run.timeout_ms = wait_budget();
-	run.line = line;
-	run.cap = sizeof(line);
-	if (spawn_run_line(argv, build_session_env(p->mailbox), &run) == -1) {
-		if (run.what != NULL && strcmp(run.what, "pipe") == 0)
-			log_line("warning", "%s: RCPTCHECK: pipe: %s",
-			    rt.session_id, errno_text(errno));
-		else if (run.what != NULL)
-			log_line("warning", "%s: RCPTCHECK: unable to run %s: "
-			    "%s", rt.session_id, rt.rcptcheck,
-			    errno_text(errno));
-		else
-			log_line("warning", "%s: RCPTCHECK: <%s>: %s",
-			    rt.session_id, logesc(rcpt, sizeof(rcpt),
-			    p->mailbox, p->len), errno != ETIMEDOUT ?
-			    errno_text(errno) : session_expired() ?
-			    "killed at SESSIONTIMEOUT" : "killed at TIMEOUT");
-		return REPLY_RCPT_TEMP_FAIL;
-	}
-	if (WIFSIGNALED(run.status)) {
+	(void)rcptcheck_run(rt.rcptcheck, build_session_env(p->mailbox),
+	    rt.use_syslog ? -1 : 2, wait_budget(), &res);
+	if (res.unstarted != NULL && strcmp(res.unstarted, "pipe") == 0) {
+		log_line("warning", "%s: RCPTCHECK: pipe: %s", rt.session_id,
+		    errno_text(res.err));
+	} else if (res.unstarted != NULL) {
+		log_line("warning", "%s: RCPTCHECK: unable to run %s: %s",
+		    rt.session_id, rt.rcptcheck, errno_text(res.err));
+	} else if (res.unfinished) {
+		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
+		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len),
+		    res.err != ETIMEDOUT ? errno_text(res.err) :
+		    session_expired() ? "killed at SESSIONTIMEOUT" :
+		    "killed at TIMEOUT");
+	} else if (res.signal != 0) {
 		log_line("warning", "%s: RCPTCHECK: <%s>: killed by signal %d",
 		    rt.session_id, logesc(rcpt, sizeof(rcpt), p->mailbox,
-		    p->len), WTERMSIG(run.status));
-		return REPLY_RCPT_TEMP_FAIL;
+		    p->len), res.signal);
+	} else if (res.code != 0) {
+		memcpy(rt.rcpt_reply, res.text, res.text_len + 1);
+		rt.rcpt_reply_len = res.text_len;
+		if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
+			log_line("info", "%s: RCPTCHECK: <%s>: exit %d",
+			    rt.session_id, logesc(rcpt, sizeof(rcpt),
+			    p->mailbox, p->len), res.code);
 	}
-	code = WEXITSTATUS(run.status);
-	if (code == 0)
-		return REPLY_RCPT_OK;
-	if (code == 100 || code == 111) {
-		memcpy(rt.rcpt_reply, line, run.len + 1);
-		rt.rcpt_reply_len = run.len;
-	}
-	if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
-		log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
-		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len), code);
-	return code == 100 ? REPLY_NO_MAILBOX : REPLY_RCPT_TEMP_FAIL;
+	return res.reply;
 }
 
 /* The last check of a RCPT, after RCPTHOSTS and the mailbox: the
@@ -1658,7 +1421,7 @@ rcpt_check_program(const struct smtp_path *p)
 	if (rt.nrcpt == 0)
 		rt.rcpts_env_len = 0;
 	if (rt.kind == DELIVER_PIPE &&
-	    rt.rcpts_env_len + p->len + 1 > SESSION_ENV_RCPTS_MAX)
+	    rt.rcpts_env_len + p->len + 1 > PROGENV_RCPTS_MAX)
 		return REPLY_TOO_MANY_RCPTS;
 	if (rt.rcptcheck != NULL) {
 		r = run_rcptcheck(p);
@@ -1900,8 +1663,8 @@ on_data(void)
 	env->rcpt_domain_off = rt.rcpt_domain_off;
 	env->nrcpt = rt.nrcpt;
 	env->helo = rt.helo;
-	env->remote_ip = rt.remote_ip;
-	env->remote_host = rt.remote_host;
+	env->remote_ip = rt.peer.remote_ip;
+	env->remote_host = rt.peer.remote_host;
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
 	env->auth_user = rt.auth_user;
@@ -2285,16 +2048,16 @@ log_connect(void)
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.session_id);
 	buf_adds(&b, ": connect from ");
-	logesc_add(&b, rt.remote_ip, strlen(rt.remote_ip), LOGESC_MAX);
-	if (rt.remote_port[0] != '\0') {
+	logesc_add(&b, rt.peer.remote_ip, strlen(rt.peer.remote_ip), LOGESC_MAX);
+	if (rt.peer.remote_port[0] != '\0') {
 		buf_adds(&b, " port ");
-		logesc_add(&b, rt.remote_port, strlen(rt.remote_port),
+		logesc_add(&b, rt.peer.remote_port, strlen(rt.peer.remote_port),
 		    LOGESC_MAX);
 	}
-	if (rt.remote_host != NULL) {
+	if (rt.peer.remote_host != NULL) {
 		/* TCPREMOTEHOST is the client's PTR name: its DNS. */
 		buf_adds(&b, " host ");
-		logesc_add(&b, rt.remote_host, strlen(rt.remote_host),
+		logesc_add(&b, rt.peer.remote_host, strlen(rt.peer.remote_host),
 		    LOGESC_MAX);
 	}
 	log_put("info", msg, b.len);
@@ -2332,7 +2095,7 @@ main(int argc, char **argv)
 	}
 	configure_delivery_programs();
 	log_connect();
-	if (rt.is_relay_client && is_loopback(rt.remote_ip))
+	if (rt.is_relay_client && is_loopback(rt.peer.remote_ip))
 		log_line("warning", "%s: RELAYCLIENT is set for a loopback "
 		    "peer; behind a proxy this opens the relay", rt.session_id);
 	if (read_proxy_header() != 0)
