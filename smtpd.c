@@ -35,6 +35,7 @@
 #include "lib/logsock.h"
 #include "lib/rcpthosts.h"
 #include "lib/spawn.h"
+#include "lib/starttls.h"
 #include "lib/ucspitls.h"
 #include "lib/wipe.h"
 #include "proto/proxy.h"
@@ -106,12 +107,7 @@ struct runtime {
 	size_t rcpt_reply_len;
 	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
 	struct progenv progenv;
-	/* STARTTLS through a wrapper (configure_tls, on_starttls) */
-	int tls_mode;			/* TLS_OFF, TLS_UCSPI, TLS_WRAPPER */
-	int tls_ctl_fd;			/* UCSPI-TLS: SSLCTLFD */
-	int tls_read_fd;		/* UCSPI-TLS: SSLREADFD */
-	int tls_write_fd;		/* UCSPI-TLS: SSLWRITEFD */
-	int starttls_saw_tls;		/* discard_cleartext met a TLS record */
+	struct starttls tls;		/* configure_tls, on_starttls */
 	/* input */
 	size_t in_off;
 	size_t in_len;
@@ -802,418 +798,14 @@ on_auth(const struct smtp_event *ev)
 	wipe(&res, sizeof(res));
 }
 
-/*
- * STARTTLS (RFC 3207) through a wrapper that holds the key: UCSPI-TLS
- * (UCSPITLS + SSLCTLFD/SSLREADFD/SSLWRITEFD: sslserver -n, s6-ucspitlsd)
- * or `tlswrapper -n` (TLSWRAPPER): from release 20260428 a zero byte on
- * fd 5 and its acknowledgement on fd 6 (TLS_WRAPPER); before, as in
- * Debian 12, the 220 itself on fd 5, then its close (TLS_WRAPPER_OLD).
- * SMTPS: the wrapper did the handshake before we started (implicit TLS,
- * RFC 8314: tlswrapper, stunnel, sslserver).
- */
-#define TLS_OFF 0
-#define TLS_UCSPI 1
-#define TLS_WRAPPER 2
-#define TLS_WRAPPER_OLD 3
-/* tlswrapper(1) -n: "a control pipe on filedescriptor 5 for
- * child-to-parent signalling and a control pipe on filedescriptor 6 for
- * parent-to-child acknowledgement" (fd 6 only from 20260428). */
-#define TLSWRAPPER_FD 5
-#define TLSWRAPPER_ACK_FD 6
-/* Old tlswrapper: after fd 5 is closed, input that comes within this
- * many milliseconds of the last is still taken for cleartext (a
- * handshake and the client's first command take longer), for at most
- * STARTTLS_SETTLE_MAX_MS in all. */
-#define STARTTLS_SETTLE_MS 2
-#define STARTTLS_SETTLE_MAX_MS 200
-/* Of the UCSPI-TLS wrapper's report only the protocol and cipher are
- * logged, each cut to TLS_NAME_MAX. */
-#define TLS_INFO_MAX 1024
-#define TLS_NAME_MAX 64
-/* Plaintext read away after STARTTLS, at most.  Through UCSPI-TLS
- * anything beyond stays where it is and makes the handshake fail;
- * through tlswrapper it ends the session. */
-#define STARTTLS_DISCARD_MAX (4 * INPUT_MAX)
-
-static int flush_output(void);
-
-/* A descriptor the environment names for STARTTLS: open and not 0-2.
- * It is made close-on-exec here, so that no child ever holds it. */
-static int
-tls_env_fd(const char *name)
-{
-	int fd = ucspitls_fd(env_get(name));
-
-	if (fd <= 2)
-		return -1;
-	if (io_cloexec(fd) != 0)
-		return -1;
-	return fd;
-}
-
-/* fd 6 is tlswrapper's acknowledgement pipe (release 20260428 and
- * later): a pipe smtpd can read; made close-on-exec. */
-static int
-tlswrapper_ack_pipe(void)
-{
-	struct stat st;
-	int fl = fcntl(TLSWRAPPER_ACK_FD, F_GETFL);
-
-	if (fl == -1 || (fl & O_ACCMODE) == O_WRONLY)
-		return 0;
-	if (fstat(TLSWRAPPER_ACK_FD, &st) != 0 || !S_ISFIFO(st.st_mode))
-		return 0;
-	return io_cloexec(TLSWRAPPER_ACK_FD) == 0;
-}
-
-static void
-configure_tls(void)
-{
-	int wrapper_fl = -1;
-	int wrapper_ack = 0;
-
-	rt.tls_mode = TLS_OFF;
-	/*
-	 * sslserver sets the SSL descriptors for implicit TLS too
-	 * (ucspi-ssl's sslserver), so they are closed on exec whether or not
-	 * STARTTLS is offered.
-	 */
-	rt.tls_ctl_fd = tls_env_fd("SSLCTLFD");
-	rt.tls_read_fd = tls_env_fd("SSLREADFD");
-	rt.tls_write_fd = tls_env_fd("SSLWRITEFD");
-	if (env_get("TLSWRAPPER") != NULL) {
-		wrapper_fl = fcntl(TLSWRAPPER_FD, F_GETFL);
-		if (wrapper_fl != -1 && io_cloexec(TLSWRAPPER_FD) != 0)
-			wrapper_fl = -1;
-		wrapper_ack = tlswrapper_ack_pipe();
-	}
-	if (env_get("SMTPS") != NULL) {
-		rt.cfg.flags |= SMTP_CF_TLS;
-		return;
-	}
-	if (env_get("UCSPITLS") != NULL) {
-		if (rt.tls_ctl_fd < 0 || rt.tls_read_fd < 0 ||
-		    rt.tls_write_fd < 0) {
-			log_line("warning", "UCSPITLS is set but SSLCTLFD, "
-			    "SSLREADFD and SSLWRITEFD are not open descriptors "
-			    "above 2: STARTTLS is not offered");
-			return;
-		}
-		rt.tls_mode = TLS_UCSPI;
-		rt.cfg.flags |= SMTP_CF_STARTTLS;
-		return;
-	}
-	if (env_get("TLSWRAPPER") != NULL) {
-		if (wrapper_fl == -1 || (wrapper_fl & O_ACCMODE) == O_RDONLY) {
-			log_line("warning", "TLSWRAPPER is set but fd 5 is not "
-			    "a writable control pipe (tlswrapper -n): STARTTLS "
-			    "is not offered");
-			return;
-		}
-		rt.tls_mode = wrapper_ack ? TLS_WRAPPER : TLS_WRAPPER_OLD;
-		rt.cfg.flags |= SMTP_CF_STARTTLS;
-	}
-}
-
-/* A TLS handshake record header (type 22, version 3.x) in buf. */
-static int
-has_tls_record(const char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++)
-		if (buf[i] == 0x16 && buf[i + 1] == 0x03)
-			return 1;
-	return 0;
-}
-
-/*
- * Everything the client sent after STARTTLS was sent in the clear and
- * may have been put there by someone in the path (CVE-2011-0411): read
- * it away, buffered or waiting on fd 0, adding its size to *n.  With
- * quiet_ms 0 only what waits now; else until nothing has come for
- * quiet_ms or the clock passes until_ms.  0 when nothing more waits;
- * 1 when more does (past STARTTLS_DISCARD_MAX octets or until_ms); -1
- * when the client has gone.
- */
-static int
-discard_cleartext(size_t *n, int quiet_ms, long long until_ms)
-{
-	ssize_t r;
-	int w;
-
-	rt.starttls_saw_tls = 0;
-
-	*n += rt.in_len - rt.in_off;
-	rt.in_off = rt.in_len = 0;
-	for (;;) {
-		if (*n >= STARTTLS_DISCARD_MAX ||
-		    (quiet_ms > 0 && io_now_ms() >= until_ms))
-			return 1;
-		w = io_wait(0, 0, quiet_ms);
-		if (w == 0)
-			return 0;
-		if (w < 0)
-			return -1;
-		r = io_read(0, rt.in, sizeof(rt.in));
-		if (r <= 0)
-			return -1;
-		if (!rt.starttls_saw_tls)
-			rt.starttls_saw_tls = has_tls_record(rt.in, (size_t)r);
-		*n += (size_t)r;
-	}
-}
-
-static void
-log_discarded(size_t n)
-{
-	if (n > 0)
-		log_line("warning", "%s: STARTTLS: discarded %zu octets the "
-		    "client sent after it in the clear", rt.session_id, n);
-}
-
-/* The cleartext that came with or after STARTTLS, before the 220 goes:
- * nothing waiting yet can be the client's side of the handshake. */
-static int
-discard_pipelined(size_t *n)
-{
-	return discard_cleartext(n, 0, 0) < 0 ? -1 : 0;
-}
-
-/* A wrapper's string, fit for the log (lib/logesc.c), bounded. */
-static const char *
-tls_name(char *dst, size_t cap, const char *v, size_t n)
-{
-	return v == NULL || n == 0 ? "unknown" : logesc(dst, cap, v, n);
-}
-
-/* UCSPI-TLS (ucspi-ssl's sslserver): 220 in the clear, 'Y', the report, then
- * SSLREADFD/SSLWRITEFD become fd 0/fd 1 for the rest of the session. */
-static void
-starttls_ucspi(void)
-{
-	char info[TLS_INFO_MAX];
-	char protocol[TLS_NAME_MAX + 1];
-	char cipher[TLS_NAME_MAX + 1];
-	const char *p;
-	const char *v;
-	size_t len;
-	size_t vlen = 0;
-	size_t n = 0;
-	int r;
-
-	/* fd 0 is the client's socket: what the client sends after the
-	 * discard stays there, and the wrapper reads it as the start of
-	 * the handshake, which then fails.  Cleartext never reaches us. */
-	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
-	r = discard_pipelined(&n);
-	log_discarded(n);
-	if (r != 0 || flush_output() != 0) {
-		smtp_close(&rt.session);
-		return;
-	}
-	if (ucspitls_starttls(rt.tls_ctl_fd, info, sizeof(info), &len,
-	    wait_budget()) != 0) {
-		log_line("warning", "%s: STARTTLS: TLS handshake failed: %s",
-		    rt.session_id, errno == EPROTO ? "the wrapper closed "
-		    "SSLCTLFD" : errno_text(errno));
-		smtp_close(&rt.session);
-		return;
-	}
-	/* The wrapper owns the network connection now: our copies of it
-	 * go, and the session goes on over its pipes. */
-	if (dup2(rt.tls_read_fd, 0) == -1 || dup2(rt.tls_write_fd, 1) == -1) {
-		log_line("warning", "%s: STARTTLS: unable to switch to the "
-		    "TLS descriptors: %s", rt.session_id, errno_text(errno));
-		smtp_close(&rt.session);
-		return;
-	}
-	if (rt.tls_read_fd != rt.tls_ctl_fd)
-		(void)io_close(rt.tls_read_fd);
-	if (rt.tls_write_fd != rt.tls_ctl_fd &&
-	    rt.tls_write_fd != rt.tls_read_fd)
-		(void)io_close(rt.tls_write_fd);
-	smtp_tls_started(&rt.session);
-	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
-	v = ucspitls_get(info, len, "SSL_PROTOCOL", &vlen);
-	p = tls_name(protocol, sizeof(protocol), v, vlen);
-	v = ucspitls_get(info, len, "SSL_CIPHER", &vlen);
-	log_line("info", "%s: STARTTLS: TLS started: protocol %s cipher %s",
-	    rt.session_id, p, tls_name(cipher, sizeof(cipher), v, vlen));
-}
-
-/* TLS is on through tlswrapper: the session starts over. */
-static void
-tlswrapper_started(size_t discarded)
-{
-	log_discarded(discarded);
-	smtp_tls_started(&rt.session);
-	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
-	log_line("info", "%s: STARTTLS: handed to tlswrapper (it reports "
-	    "no protocol or cipher)", rt.session_id);
-}
-
-static void
-tlswrapper_failed(size_t discarded, const char *why, const char *detail)
-{
-	log_discarded(discarded);
-	log_line("warning", "%s: STARTTLS: %s%s%s", rt.session_id, why,
-	    detail[0] != '\0' ? ": " : "", detail);
-	smtp_close(&rt.session);
-}
-
-/*
- * tlswrapper -n from 20260428 (tlswrapper(1), -n): the 220 goes out on
- * fd 1, then a zero byte on fd 5; tlswrapper flushes the 220, stops
- * forwarding cleartext, and only then answers with a zero byte on
- * fd 6.  So once that byte is read, everything waiting on fd 0 is
- * cleartext, and it all goes; what comes after is decrypted.  (The
- * client's first decrypted octets can only follow a whole handshake
- * that starts after the acknowledgement, long after the few system
- * calls of the discard.)  fd 0/fd 1 stay tlswrapper's pipes.
- */
-static void
-starttls_tlswrapper(void)
-{
-	unsigned char ack = 0xff;
-	size_t n = 0;
-	ssize_t r;
-
-	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
-	if (discard_pipelined(&n) != 0 || flush_output() != 0) {
-		log_discarded(n);
-		smtp_close(&rt.session);
-		return;
-	}
-	/* The zero byte at once after the 220, no other system call
-	 * between: tlswrapper sends the 220 on before it reads fd 5, and a
-	 * ClientHello that reaches it first is forwarded as cleartext and
-	 * lost (a window only tlswrapper can close; this keeps our part of
-	 * it short).  One octet into this empty pipe does not block. */
-	if (write(TLSWRAPPER_FD, "", 1) != 1 &&
-	    io_write_timeout(TLSWRAPPER_FD, "", 1, wait_budget()) != 0) {
-		tlswrapper_failed(n, "unable to signal tlswrapper on fd 5",
-		    errno_text(errno));
-		return;
-	}
-	r = io_wait(TLSWRAPPER_ACK_FD, 0, wait_budget());
-	if (r == 0) {
-		r = -1;
-		errno = ETIMEDOUT;
-	} else if (r == 1) {
-		r = io_read(TLSWRAPPER_ACK_FD, &ack, 1);
-	}
-	if (r < 0) {
-		tlswrapper_failed(n, "no acknowledgement from tlswrapper on "
-		    "fd 6", errno_text(errno));
-		return;
-	}
-	if (r == 0) {
-		tlswrapper_failed(n, "tlswrapper closed fd 6 without "
-		    "acknowledging", "");
-		return;
-	}
-	if (ack != 0) {
-		tlswrapper_failed(n, "tlswrapper acknowledged with a byte "
-		    "other than zero on fd 6", "");
-		return;
-	}
-	(void)io_close(TLSWRAPPER_FD);
-	(void)io_close(TLSWRAPPER_ACK_FD);
-	/* r < 0: the client has gone, and the next read says so */
-	r = discard_cleartext(&n, 0, 0);
-	if (r > 0) {
-		tlswrapper_failed(n, "too much cleartext after it", "");
-		return;
-	}
-	/* tlswrapper sends our 220 before it reads fd 5: a client that
-	 * answers faster than that has had its ClientHello forwarded as
-	 * cleartext, just discarded.  The handshake cannot happen now. */
-	if (rt.starttls_saw_tls) {
-		tlswrapper_failed(n, "the client's TLS handshake came in the "
-		    "clear, before tlswrapper stopped forwarding cleartext",
-		    "");
-		return;
-	}
-	tlswrapper_started(n);
-}
-
-/*
- * tlswrapper -n before 20260428 (Debian 12's 0~20230101): the 220 goes
- * to fd 5, and its close starts TLS.  Until tlswrapper has read that
- * close it still forwards cleartext into fd 0, the pipe the decrypted
- * data will come through, and nothing tells us when it has stopped:
- * smtpd alone cannot rule injection out (SECURITY.md).  The best it
- * can do: discard what came before the 220, then, after the close,
- * what keeps coming with no pause of STARTTLS_SETTLE_MS; a handshake
- * takes longer than that.  Cleartext that tlswrapper forwards after a
- * longer pause (it was not scheduled) is read as if decrypted.
- */
-static void
-starttls_tlswrapper_old(void)
-{
-	const char *out;
-	size_t before;
-	size_t len;
-	size_t n = 0;
-	int r;
-	int e;
-
-	log_line("warning", "%s: STARTTLS: this tlswrapper has no "
-	    "acknowledgement on fd 6 (release 20260428 and later have it): "
-	    "commands injected in the clear cannot be ruled out",
-	    rt.session_id);
-	before = smtp_output(&rt.session, &out);
-	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
-	if (discard_pipelined(&n) != 0) {
-		log_discarded(n);
-		smtp_close(&rt.session);
-		return;
-	}
-	len = smtp_output(&rt.session, &out);
-	if (io_write_timeout(1, out, before, wait_budget()) != 0) {
-		log_line("info", "%s: unable to write to the client: %s",
-		    rt.session_id, errno_text(errno));
-		smtp_output_done(&rt.session, len);
-		log_discarded(n);
-		smtp_close(&rt.session);
-		return;
-	}
-	r = io_write_timeout(TLSWRAPPER_FD, out + before, len - before,
-	    wait_budget());
-	e = errno;
-	smtp_output_done(&rt.session, len);
-	if (io_close(TLSWRAPPER_FD) != 0 && r == 0) {
-		r = -1;
-		e = errno;
-	}
-	if (r != 0) {
-		tlswrapper_failed(n, "unable to hand the 220 to tlswrapper "
-		    "(fd 5)", errno_text(e));
-		return;
-	}
-	/* r < 0: the client has gone, and the next read says so */
-	r = discard_cleartext(&n, STARTTLS_SETTLE_MS,
-	    io_now_ms() + STARTTLS_SETTLE_MAX_MS);
-	if (r > 0) {
-		tlswrapper_failed(n, "too much cleartext after it", "");
-		return;
-	}
-	tlswrapper_started(n);
-}
-
-/* Answer SMTP_EV_STARTTLS: reply, switch the descriptors, reset. */
+/* STARTTLS (lib/starttls.h): the wrapper does TLS; the engine starts
+ * over, and so does what smtpd knows of the client. */
 static void
 on_starttls(void)
 {
-	if (rt.tls_mode == TLS_UCSPI)
-		starttls_ucspi();
-	else if (rt.tls_mode == TLS_WRAPPER)
-		starttls_tlswrapper();
-	else if (rt.tls_mode == TLS_WRAPPER_OLD)
-		starttls_tlswrapper_old();
-	else
-		smtp_answer(&rt.session, REPLY_TLS_TEMP_FAIL);
+	/* RFC 3207 §4.2: forget a cleartext AUTH */
+	if (starttls_run(&rt.tls))
+		rt.auth_user = NULL;
 }
 
 /* Read a PROXY header within PROXY_TIMEOUT (or TIMEOUT): NULL, or why
@@ -1459,6 +1051,33 @@ configure_errors(void)
 	    TARPIT_COUNT_DEFAULT, 0, ERRORLIMIT_MAX);
 	rt.tarpit_delay_ms = (int)env_number("TARPITDELAY",
 	    TARPIT_DELAY_DEFAULT, 0, TARPIT_DELAY_MAX) * 1000;
+}
+
+static int flush_output(void);
+
+/* UCSPITLS, TLSWRAPPER, SMTPS and the SSL descriptors (lib/starttls.h). */
+static void
+configure_tls(void)
+{
+	struct starttls_env env;
+
+	env.ssl_ctl_fd = env_get("SSLCTLFD");
+	env.ssl_read_fd = env_get("SSLREADFD");
+	env.ssl_write_fd = env_get("SSLWRITEFD");
+	env.ucspitls = env_get("UCSPITLS") != NULL;
+	env.tlswrapper = env_get("TLSWRAPPER") != NULL;
+	env.smtps = env_get("SMTPS") != NULL;
+	rt.tls.session = &rt.session;
+	rt.tls.in = rt.in;
+	rt.tls.in_cap = sizeof(rt.in);
+	rt.tls.in_off = &rt.in_off;
+	rt.tls.in_len = &rt.in_len;
+	rt.tls.session_id = rt.session_id;
+	rt.tls.flush = flush_output;
+	rt.tls.budget = wait_budget;
+	rt.tls.log = log_line;
+	rt.tls.errtext = errno_text;
+	rt.cfg.flags |= starttls_configure(&rt.tls, &env);
 }
 
 static void
