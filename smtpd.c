@@ -61,7 +61,31 @@
  * recipient table is allocated once, at start-up. */
 #define MAXRCPTS_CAP 10000
 #define LOG_LINE_MAX 1024
-/* Everything the session knows; the one mutable file-scope object. */
+/* Every wait ends by TIMEOUT and by SESSIONTIMEOUT (wait_budget). */
+struct deadline {
+	int timeout_ms;			/* TIMEOUT */
+	long long session_end;		/* SESSIONTIMEOUT, io_now_ms() */
+};
+
+/* Errors and the tarpit (configure_errors, tarpit). */
+struct tarpit {
+	unsigned count;			/* TARPITCOUNT */
+	int delay_ms;			/* TARPITDELAY */
+	unsigned errors_seen;		/* smtp_errors at the last look */
+	int logged;
+};
+
+/* The client's input: in[off..len) is read and not yet fed. */
+struct input {
+	size_t off;
+	size_t len;
+	char buf[INPUT_MAX];
+};
+
+/* Everything the session knows, in parts; the one mutable file-scope
+ * object.  The modules get only their part: auth (auth/policy.h), peer
+ * and progenv (deliver/progenv.h), tls (lib/starttls.h), rcpthosts
+ * (lib/rcpthosts.h), deliver (deliver/deliver.h). */
 struct runtime {
 	struct smtp_config cfg;
 	struct smtp_session session;
@@ -74,13 +98,8 @@ struct runtime {
 	unsigned long nmessages;	/* DATA/BDAT transactions started */
 	unsigned long naccepted;	/* of them, answered 250 */
 	int in_message;			/* started, not yet logged */
-	int timeout_ms;
-	long long session_deadline;
-	/* errors and the tarpit (configure_errors, tarpit) */
-	unsigned tarpit_count;		/* TARPITCOUNT */
-	int tarpit_delay_ms;		/* TARPITDELAY */
-	unsigned errors_seen;		/* smtp_errors at the last look */
-	int tarpit_logged;
+	struct deadline clock;		/* TIMEOUT, SESSIONTIMEOUT */
+	struct tarpit tarpit;		/* configure_errors, tarpit */
 	unsigned long refusals_logged;
 	unsigned long refusals_unlogged;
 	int is_relay_client;
@@ -108,10 +127,7 @@ struct runtime {
 	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
 	struct progenv progenv;
 	struct starttls tls;		/* configure_tls, on_starttls */
-	/* input */
-	size_t in_off;
-	size_t in_len;
-	char in[INPUT_MAX];
+	struct input in;		/* read_input, run_session */
 };
 
 static struct runtime rt;
@@ -292,17 +308,17 @@ refusal_logged(void)
 static int
 wait_budget(void)
 {
-	long long left = rt.session_deadline - io_now_ms();
+	long long left = rt.clock.session_end - io_now_ms();
 
 	if (left <= 0)
 		return 0;
-	return left < rt.timeout_ms ? (int)left : rt.timeout_ms;
+	return left < rt.clock.timeout_ms ? (int)left : rt.clock.timeout_ms;
 }
 
 static int
 session_expired(void)
 {
-	return io_now_ms() >= rt.session_deadline;
+	return io_now_ms() >= rt.clock.session_end;
 }
 
 /* Sleep ms, or less when the session ends sooner.  smtpd has no signal
@@ -501,14 +517,18 @@ find_peer(void)
 		ip = host;
 		port = serv;
 	}
-	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip), ip ? ip : "unknown");
-	copy_name(rt.peer.remote_port, sizeof(rt.peer.remote_port), port ? port : "");
+	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip),
+	    ip ? ip : "unknown");
+	copy_name(rt.peer.remote_port, sizeof(rt.peer.remote_port),
+	    port ? port : "");
 	rt.peer.remote_host = env_or("TCPREMOTEHOST", NULL);
 	/* Only tcpserver names our own address; elsewhere ask the socket. */
 	if (env_or("TCPLOCALIP", NULL) == NULL && socket_name(0, host,
 	    sizeof(host), serv, sizeof(serv)) == 0) {
-		copy_name(rt.peer.sock_local_ip, sizeof(rt.peer.sock_local_ip), host);
-		copy_name(rt.peer.sock_local_port, sizeof(rt.peer.sock_local_port),
+		copy_name(rt.peer.sock_local_ip, sizeof(rt.peer.sock_local_ip),
+		    host);
+		copy_name(rt.peer.sock_local_port,
+		    sizeof(rt.peer.sock_local_port),
 		    serv);
 	}
 }
@@ -813,8 +833,8 @@ on_starttls(void)
 static const char *
 proxy_read(char *buf, size_t *len, struct proxy_header *h)
 {
-	long long deadline = io_now_ms() + (rt.timeout_ms < PROXY_TIMEOUT *
-	    1000 ? rt.timeout_ms : PROXY_TIMEOUT * 1000);
+	long long deadline = io_now_ms() + (rt.clock.timeout_ms <
+	    PROXY_TIMEOUT * 1000 ? rt.clock.timeout_ms : PROXY_TIMEOUT * 1000);
 	enum proxy_result r;
 
 	while ((r = proxy_parse(buf, *len, h)) == PROXY_NEED_MORE) {
@@ -879,10 +899,12 @@ read_proxy_header(void)
 	    h.src_port, LOG_ESC(dst, h.dst), h.dst_port,
 	    LOG_ESC(via, rt.peer.remote_ip));
 	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip), h.src);
-	snprintf(rt.peer.remote_port, sizeof(rt.peer.remote_port), "%u", h.src_port);
-	copy_name(rt.peer.proxy_local_ip, sizeof(rt.peer.proxy_local_ip), h.dst);
-	snprintf(rt.peer.proxy_local_port, sizeof(rt.peer.proxy_local_port), "%u",
-	    h.dst_port);
+	snprintf(rt.peer.remote_port, sizeof(rt.peer.remote_port), "%u",
+	    h.src_port);
+	copy_name(rt.peer.proxy_local_ip, sizeof(rt.peer.proxy_local_ip),
+	    h.dst);
+	snprintf(rt.peer.proxy_local_port, sizeof(rt.peer.proxy_local_port),
+	    "%u", h.dst_port);
 	/* TCPREMOTEHOST named the proxy. */
 	rt.peer.remote_host = NULL;
 	return 0;
@@ -1047,9 +1069,9 @@ configure_errors(void)
 {
 	rt.cfg.error_limit = (unsigned)env_number("ERRORLIMIT",
 	    SMTP_ERRORS_MAX, 1, ERRORLIMIT_MAX);
-	rt.tarpit_count = (unsigned)env_number("TARPITCOUNT",
+	rt.tarpit.count = (unsigned)env_number("TARPITCOUNT",
 	    TARPIT_COUNT_DEFAULT, 0, ERRORLIMIT_MAX);
-	rt.tarpit_delay_ms = (int)env_number("TARPITDELAY",
+	rt.tarpit.delay_ms = (int)env_number("TARPITDELAY",
 	    TARPIT_DELAY_DEFAULT, 0, TARPIT_DELAY_MAX) * 1000;
 }
 
@@ -1068,10 +1090,10 @@ configure_tls(void)
 	env.tlswrapper = env_get("TLSWRAPPER") != NULL;
 	env.smtps = env_get("SMTPS") != NULL;
 	rt.tls.session = &rt.session;
-	rt.tls.in = rt.in;
-	rt.tls.in_cap = sizeof(rt.in);
-	rt.tls.in_off = &rt.in_off;
-	rt.tls.in_len = &rt.in_len;
+	rt.tls.in = rt.in.buf;
+	rt.tls.in_cap = sizeof(rt.in.buf);
+	rt.tls.in_off = &rt.in.off;
+	rt.tls.in_len = &rt.in.len;
 	rt.tls.session_id = rt.session_id;
 	rt.tls.flush = flush_output;
 	rt.tls.budget = wait_budget;
@@ -1094,8 +1116,8 @@ configure(void)
 	timeout = env_number("TIMEOUT", SMTP_TIMEOUT_DEFAULT, 1, 86400);
 	session = env_number("SESSIONTIMEOUT", SMTP_SESSION_TIMEOUT_DEFAULT, 1,
 	    7 * 86400);
-	rt.timeout_ms = (int)(timeout * 1000);
-	rt.session_deadline = io_now_ms() + (long long)session * 1000;
+	rt.clock.timeout_ms = (int)(timeout * 1000);
+	rt.clock.session_end = io_now_ms() + (long long)session * 1000;
 	configure_errors();
 	rt.is_relay_client = env_get("RELAYCLIENT") != NULL;
 	if (rt.is_relay_client)
@@ -1513,22 +1535,21 @@ flush_output(void)
 /* Wait for input within TIMEOUT and the session deadline; read a block.
  * Returns 0 with input, or -1 when the session must end. */
 static int
-read_input(void)
+read_input(struct input *in, struct smtp_session *s)
 {
-	struct smtp_session *s = &rt.session;
 	int wait = wait_budget();
 	int r;
 	ssize_t n;
 
 	r = wait > 0 ? io_wait(0, 0, wait) : 0;
 	if (r == 0) {
-		if (wait < rt.timeout_ms)
+		if (wait < rt.clock.timeout_ms)
 			end_at_deadline();
 		else
 			smtp_timeout(s, REPLY_TIMEOUT);
 		return -1;
 	}
-	n = r < 0 ? -1 : io_read(0, rt.in, sizeof(rt.in));
+	n = r < 0 ? -1 : io_read(0, in->buf, sizeof(in->buf));
 	if (n <= 0) {
 		if (n < 0)
 			log_line("info", "%s: read error: %s", rt.session_id,
@@ -1536,8 +1557,8 @@ read_input(void)
 		smtp_eof(s);
 		return -1;
 	}
-	rt.in_off = 0;
-	rt.in_len = (size_t)n;
+	in->off = 0;
+	in->len = (size_t)n;
 	return 0;
 }
 
@@ -1574,28 +1595,28 @@ log_session_end(enum smtp_close why)
  * 4.7.0 at once.
  */
 static void
-tarpit(void)
+tarpit(struct tarpit *tp, struct smtp_session *s)
 {
-	unsigned n = smtp_errors(&rt.session);
+	unsigned n = smtp_errors(s);
 
-	if (n <= rt.errors_seen) {
-		rt.errors_seen = n;	/* an accepted message halves it */
+	if (n <= tp->errors_seen) {
+		tp->errors_seen = n;	/* an accepted message halves it */
 		return;
 	}
-	rt.errors_seen = n;
-	if (rt.tarpit_delay_ms == 0 || n <= rt.tarpit_count ||
-	    smtp_is_closed(&rt.session))
+	tp->errors_seen = n;
+	if (tp->delay_ms == 0 || n <= tp->count ||
+	    smtp_is_closed(s))
 		return;
-	if (!rt.tarpit_logged) {
-		rt.tarpit_logged = 1;
+	if (!tp->logged) {
+		tp->logged = 1;
 		log_line("info", "%s: tarpit: %u errors (TARPITCOUNT %u), "
-		    "slowing down", rt.session_id, n, rt.tarpit_count);
+		    "slowing down", rt.session_id, n, tp->count);
 	}
 	if (flush_output() != 0) {
-		smtp_close(&rt.session);
+		smtp_close(s);
 		return;
 	}
-	pause_ms((long long)(n - rt.tarpit_count) * rt.tarpit_delay_ms);
+	pause_ms((long long)(n - tp->count) * tp->delay_ms);
 	if (session_expired())
 		end_at_deadline();
 }
@@ -1619,22 +1640,22 @@ run_session(void)
 				break;
 			}
 			on_event(ev);
-			tarpit();
+			tarpit(&rt.tarpit, s);
 		}
 		if (smtp_is_closed(s))
 			break;
-		if (rt.in_off < rt.in_len) {
-			size_t n = smtp_feed(s, rt.in + rt.in_off,
-			    rt.in_len - rt.in_off);
+		if (rt.in.off < rt.in.len) {
+			size_t n = smtp_feed(s, rt.in.buf + rt.in.off,
+			    rt.in.len - rt.in.off);
 
-			rt.in_off += n;
+			rt.in.off += n;
 			/* An AUTH line, or the part of it this read holds:
-			 * each read starts at rt.in[0], so wiping all that is
+			 * each read starts at in.buf[0], so wiping all that is
 			 * consumed leaves no part of a split line behind
 			 * (nor a line the engine refused without an event). */
 			if (smtp_fed_secret(s))
-				wipe(rt.in, rt.in_off);
-			tarpit();
+				wipe(rt.in.buf, rt.in.off);
+			tarpit(&rt.tarpit, s);
 			if (n > 0 || smtp_event(s) != NULL)
 				continue;
 			if (smtp_is_closed(s))
@@ -1644,9 +1665,9 @@ run_session(void)
 			smtp_close(s);
 			break;
 		}
-		if (rt.in_off < rt.in_len)
+		if (rt.in.off < rt.in.len)
 			continue;	/* the engine paused for output */
-		if (read_input() != 0)
+		if (read_input(&rt.in, s) != 0)
 			break;
 	}
 	abort_delivery();
@@ -1667,7 +1688,8 @@ log_connect(void)
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.session_id);
 	buf_adds(&b, ": connect from ");
-	logesc_add(&b, rt.peer.remote_ip, strlen(rt.peer.remote_ip), LOGESC_MAX);
+	logesc_add(&b, rt.peer.remote_ip, strlen(rt.peer.remote_ip),
+	    LOGESC_MAX);
 	if (rt.peer.remote_port[0] != '\0') {
 		buf_adds(&b, " port ");
 		logesc_add(&b, rt.peer.remote_port, strlen(rt.peer.remote_port),
@@ -1702,14 +1724,14 @@ main(int argc, char **argv)
 	(void)buf_addhex(&id, (uint64_t)rt.pid & 0xfffff, 5);
 	(void)buf_nul(&id);
 	if (deliver_init(&rt.deliver, rt.kind, rt.deliver.path,
-	    rt.deliver.argv, rt.cfg.maxrcpts, rt.timeout_ms) != 0) {
+	    rt.deliver.argv, rt.cfg.maxrcpts, rt.clock.timeout_ms) != 0) {
 		char msg[SMTP_REPLY_TEXT_MAX + 32];
 		size_t n = reply_format(msg, sizeof(msg), REPLY_UNAVAILABLE,
 		    NULL, 0, 0);
 
 		log_line("fatal", "unable to set up delivery: %s: %s",
 		    rt.deliver.what ? rt.deliver.what : "init", errno_text(errno));
-		(void)io_write_timeout(1, msg, n, rt.timeout_ms);
+		(void)io_write_timeout(1, msg, n, rt.clock.timeout_ms);
 		return EXIT_TEMP;
 	}
 	configure_delivery_programs();

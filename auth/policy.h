@@ -27,9 +27,9 @@
 /* One per session. */
 struct auth_policy {
 	char *checkpassword;		/* CHECKPASSWORD; NULL: no AUTH */
-	int delay_ms;			/* AUTHDELAY: before each failure */
+	int delay_ms;			/* AUTHDELAY */
 	unsigned failures;
-	char mechs[32];			/* AUTHMECHS, checked and canonical */
+	char mechs[32];			/* AUTHMECHS, canonical */
 	char user_text[SASL_USER_MAX + 1]; /* the user, after AUTH_OK */
 	struct sasl sasl;		/* the exchange in progress */
 };
@@ -44,10 +44,10 @@ struct auth_world {
 };
 
 enum auth_outcome {
-	AUTH_CHALLENGE,		/* 334 with challenge[0..challenge_len) */
+	AUTH_CHALLENGE,		/* 334 with the challenge */
 	AUTH_OK,		/* user in policy->user_text: 235 */
-	AUTH_FAILED,		/* why: 535 after AUTHDELAY, 421 if too_many */
-	AUTH_DEFERRED,		/* CHECKPASSWORD could not say (detail): 454 */
+	AUTH_FAILED,		/* why: 535 after AUTHDELAY; too_many 421 */
+	AUTH_DEFERRED,		/* CHECKPASSWORD could not say: 454 */
 	AUTH_BAD_BASE64,	/* 501 5.5.2 */
 	AUTH_SYNTAX,		/* an initial response not allowed: 501 */
 	AUTH_UNKNOWN_MECH	/* 504 */
@@ -57,7 +57,7 @@ enum auth_outcome {
 struct auth_result {
 	enum auth_outcome outcome;
 	int asked_program;		/* CHECKPASSWORD ran (or was to) */
-	int too_many;			/* AUTH_FAILED: the last one allowed */
+	int too_many;			/* AUTH_FAILED: the last one */
 	const char *why;		/* AUTH_FAILED: static text */
 	const char *mech;		/* the mechanism's name */
 	const char *challenge;		/* AUTH_CHALLENGE: base64 */

@@ -15,9 +15,10 @@
 #include "../proto/reply.h"
 
 struct rcptcheck_result {
-	enum reply_id reply;	/* REPLY_RCPT_OK, _NO_MAILBOX, _RCPT_TEMP_FAIL */
-	const char *unstarted;	/* "pipe" or "spawn": it never ran (err) */
-	int unfinished;		/* it did not end in time, or no wait (err) */
+	/* REPLY_RCPT_OK, REPLY_NO_MAILBOX or REPLY_RCPT_TEMP_FAIL */
+	enum reply_id reply;
+	const char *unstarted;	/* "pipe", "spawn": never ran (err) */
+	int unfinished;		/* no end in time, or no wait (err) */
 	int err;
 	int signal;		/* killed by this signal; else 0 */
 	int code;		/* its exit code, when it exited */

@@ -15,7 +15,7 @@
 #define RCPTHOSTS_MAX (4 * 1024 * 1024)
 
 struct rcpthosts {
-	char *text;		/* NULL: no RCPTHOSTS, every domain is ours */
+	char *text;		/* NULL: no RCPTHOSTS: every domain */
 	size_t len;
 };
 

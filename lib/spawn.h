@@ -64,10 +64,10 @@ int spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
  * status and the first line of its stdout, within a deadline.
  */
 struct spawn_run {
-	int in_fd;		/* the child's stdin is a copy; -1 /dev/null */
+	int in_fd;		/* the child's stdin: a copy; -1 null */
 	int err_fd;		/* the child's stderr likewise */
 	int timeout_ms;
-	char *line;		/* its first line, as spawn_collect keeps it */
+	char *line;		/* its first line (spawn_collect) */
 	size_t cap;
 	size_t len;		/* set: the line's length */
 	int status;		/* set: as from waitpid, when it ended */

@@ -129,7 +129,8 @@ has_tls_record(const char *buf, size_t len)
  * when the client has gone.
  */
 static int
-discard_cleartext(struct starttls *t, size_t *n, int quiet_ms, long long until_ms)
+discard_cleartext(struct starttls *t, size_t *n, int quiet_ms,
+    long long until_ms)
 {
 	ssize_t r;
 	int w;
@@ -323,8 +324,8 @@ starttls_tlswrapper(struct starttls *t)
 	 * answers faster than that has had its ClientHello forwarded as
 	 * cleartext, just discarded.  The handshake cannot happen now. */
 	if (t->saw_tls) {
-		tlswrapper_failed(t, n, "the client's TLS handshake came in the "
-		    "clear, before tlswrapper stopped forwarding cleartext",
+		tlswrapper_failed(t, n, "the client's TLS handshake came in "
+		    "the clear, before tlswrapper stopped forwarding cleartext",
 		    "");
 		return 0;
 	}

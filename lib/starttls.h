@@ -1,9 +1,10 @@
 /*
  * starttls.h: STARTTLS (RFC 3207) through a wrapper that holds the key:
- * UCSPI-TLS (UCSPITLS + SSLCTLFD/SSLREADFD/SSLWRITEFD: sslserver -n, s6-ucspitlsd)
- * or `tlswrapper -n` (TLSWRAPPER): from release 20260428 a zero byte on
- * fd 5 and its acknowledgement on fd 6 (TLS_WRAPPER); before, as in
- * Debian 12, the 220 itself on fd 5, then its close (TLS_WRAPPER_OLD).
+ * UCSPI-TLS (UCSPITLS + SSLCTLFD/SSLREADFD/SSLWRITEFD: sslserver -n,
+ * s6-ucspitlsd) or `tlswrapper -n` (TLSWRAPPER): from release 20260428
+ * a zero byte on fd 5 and its acknowledgement on fd 6 (TLS_WRAPPER);
+ * before, as in Debian 12, the 220 itself on fd 5, then its close
+ * (TLS_WRAPPER_OLD).
  * SMTPS: the wrapper did the handshake before we started (implicit TLS,
  * RFC 8314: tlswrapper, stunnel, sslserver).
  *
@@ -42,12 +43,14 @@ struct starttls {
 	int saw_tls;			/* the discard met a TLS record */
 	/* The caller's world, set before starttls_configure. */
 	struct smtp_session *session;
-	char *in;			/* its input buffer: what is buffered */
-	size_t in_cap;			/* (in[*in_off..*in_len)) is */
-	size_t *in_off;			/* cleartext to discard */
+	/* Its input buffer: what is buffered, in[*in_off..*in_len), is
+	 * cleartext to discard. */
+	char *in;
+	size_t in_cap;
+	size_t *in_off;
 	size_t *in_len;
 	const char *session_id;		/* for the log */
-	int (*flush)(void);		/* send the queued replies; 0 or -1 */
+	int (*flush)(void);		/* send queued replies: 0 or -1 */
 	int (*budget)(void);		/* ms the next wait may take */
 	void (*log)(const char *level, const char *fmt, ...);
 	const char *(*errtext)(int);	/* errno's text for the log */
