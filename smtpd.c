@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -30,6 +28,7 @@
 #include "deliver/progenv.h"
 #include "deliver/rcptcheck.h"
 #include "lib/buf.h"
+#include "lib/envindex.h"
 #include "lib/io.h"
 #include "lib/logesc.h"
 #include "lib/logsock.h"
@@ -346,71 +345,15 @@ static void end_at_deadline(void);
 
 extern char **environ;
 
-/*
- * One pass over environ at the first lookup: each entry's name length,
- * for the first ENV_INDEX_MAX entries, and which (name length, first
- * letter) pairs are there, 5 bits of each.  Most of the thirty-odd names
- * smtpd asks for are not set, and the pairs say so at once; a name that
- * may be there is compared with the entries of its length only, not
- * with every entry as getenv does (each getenv is a scan with strncmp).
- * smtpd never changes its environment, so one pass serves the session;
- * a larger environment than the index falls back to getenv.
- */
-#define ENV_INDEX_MAX 64
-static uint32_t env_seen[32];
-static int env_seen_ready;
-static struct {
-	const char *entry;
-	size_t name_len;
-} env_index[ENV_INDEX_MAX];
-static size_t env_count;	/* entries in env_index */
-static int env_too_many;	/* environ has more: use getenv */
-
-static void
-env_scan(void)
-{
-	const char *eq;
-	char **e;
-	size_t n;
-
-	/* A byte loop: names are short, and a word-at-a-time strchr costs
-	 * more to set up than it takes (and would scan values too). */
-	for (e = environ; e != NULL && *e != NULL; e++) {
-		for (eq = *e; *eq != '\0' && *eq != '='; eq++)
-			;
-		if (*eq != '=')
-			continue;
-		n = (size_t)(eq - *e);
-		env_seen[n & 31] |= 1u << ((unsigned char)**e & 31);
-		if (env_count < ENV_INDEX_MAX) {
-			env_index[env_count].entry = *e;
-			env_index[env_count].name_len = n;
-			env_count++;
-		} else
-			env_too_many = 1;
-	}
-	env_seen_ready = 1;
-}
+/* environ, indexed at the first lookup (lib/envindex.h). */
+static struct env_index env_index;
 
 static char *
 env_get(const char *name)
 {
-	size_t n;
-	size_t i;
-
-	if (!env_seen_ready)
-		env_scan();
-	n = strlen(name);
-	if (!(env_seen[n & 31] & (1u << ((unsigned char)name[0] & 31))))
-		return NULL;
-	if (env_too_many)
-		return getenv(name);
-	for (i = 0; i < env_count; i++) {
-		if (env_index[i].name_len == n &&
-		    memcmp(env_index[i].entry, name, n) == 0)
-			return (char *)env_index[i].entry + n + 1;
-	}
-	return NULL;
+	if (!env_index.ready)
+		env_index_init(&env_index, environ);
+	return env_index_get(&env_index, name);
 }
 
 static const char *
@@ -458,42 +401,6 @@ copy_name(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* The numeric address of fd 0's peer (peer != 0) or of fd 0 itself. */
-static int
-socket_name(int peer, char *host, size_t hostcap, char *serv, size_t servcap)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	const void *addr;
-	unsigned port;
-	struct buf b;
-	int r = peer ? getpeername(0, (struct sockaddr *)&ss, &len) :
-	    getsockname(0, (struct sockaddr *)&ss, &len);
-
-	if (r != 0)
-		return -1;
-	/* inet_ntop, not getnameinfo: the same numeric text, without the
-	 * resolver that getnameinfo brings into a static build. */
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)&ss;
-
-		addr = &in->sin_addr;
-		port = ntohs(in->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)&ss;
-
-		addr = &in6->sin6_addr;
-		port = ntohs(in6->sin6_port);
-	} else {
-		return -1;
-	}
-	if (inet_ntop(ss.ss_family, addr, host, (socklen_t)hostcap) == NULL)
-		return -1;
-	buf_init(&b, serv, servcap);
-	(void)buf_addu64(&b, port);
-	return buf_nul(&b) == 0 && !b.overflow ? 0 : -1;
-}
-
 /* The peer, most specific source first: tcpserver, systemd,
  * xinetd/stunnel, then the socket itself. */
 static void
@@ -512,7 +419,7 @@ find_peer(void)
 		ip = env_or("REMOTE_HOST", NULL);
 		port = env_or("REMOTE_PORT", NULL);
 	}
-	if (ip == NULL && socket_name(1, host, sizeof(host), serv,
+	if (ip == NULL && io_socket_name(0, 1, host, sizeof(host), serv,
 	    sizeof(serv)) == 0) {
 		ip = host;
 		port = serv;
@@ -523,7 +430,7 @@ find_peer(void)
 	    port ? port : "");
 	rt.peer.remote_host = env_or("TCPREMOTEHOST", NULL);
 	/* Only tcpserver names our own address; elsewhere ask the socket. */
-	if (env_or("TCPLOCALIP", NULL) == NULL && socket_name(0, host,
+	if (env_or("TCPLOCALIP", NULL) == NULL && io_socket_name(0, 0, host,
 	    sizeof(host), serv, sizeof(serv)) == 0) {
 		copy_name(rt.peer.sock_local_ip, sizeof(rt.peer.sock_local_ip),
 		    host);
