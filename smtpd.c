@@ -1,11 +1,14 @@
 /*
- * smtpd.c: the only part of smtpd that touches the world.  It reads argv
- * and the environment into one runtime struct, speaks one SMTP session on
- * fd 0 / fd 1 through the engine in proto/, answers the engine's events
- * with policy (RCPTHOSTS, RELAYCLIENT) and storage (deliver/), keeps the
- * deadlines with poll(), logs one line per event and chooses the exit
- * code: 0 normal end, 100 usage or permanent configuration error, 111
- * temporary failure.
+ * smtpd.c: the program around the modules.  It reads argv and the
+ * environment into one runtime struct (in parts, each module given its
+ * own), speaks one SMTP session on fd 0 / fd 1 through the engine in
+ * proto/, answers the engine's events with policy (RCPTHOSTS,
+ * RELAYCLIENT) and storage (deliver/), keeps the deadlines with poll(),
+ * logs one line per event and chooses the exit code: 0 normal end, 100
+ * usage or permanent configuration error, 111 temporary failure.  The
+ * modules it drives return outcomes and never log: auth/policy.h (AUTH),
+ * lib/starttls.h (STARTTLS), deliver/progenv.h and deliver/rcptcheck.h
+ * (programs), lib/rcpthosts.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -565,7 +568,7 @@ parse_args(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- */
-/* Integration points of the features built on the core (issues 3-6). */
+/* AUTH: the policy's outcome logged and answered.                   */
 
 /*
  * AUTH (RFC 4954) through CHECKPASSWORD: auth/policy.c runs the exchange
@@ -725,6 +728,9 @@ on_auth(const struct smtp_event *ev)
 	wipe(&res, sizeof(res));
 }
 
+/* ---------------------------------------------------------------- */
+/* STARTTLS and the PROXY header.                                    */
+
 /* STARTTLS (lib/starttls.h): the wrapper does TLS; the engine starts
  * over, and so does what smtpd knows of the client. */
 static void
@@ -817,10 +823,8 @@ read_proxy_header(void)
 	return 0;
 }
 
-/*
- * Programs: RCPTCHECK and the environment of every program smtpd starts
- * for a message (deliver/progenv.h, smtpd.8 "THE HOOK API").
- */
+/* ---------------------------------------------------------------- */
+/* Programs: their environment and RCPTCHECK (smtpd.8 THE HOOK API). */
 
 /* What progenv left out, for the log. */
 static void
@@ -952,6 +956,9 @@ rcpt_check_program(const struct smtp_path *p)
 	rt.rcpts_env_len += p->len + 1;
 	return REPLY_RCPT_OK;
 }
+
+/* ---------------------------------------------------------------- */
+/* The rest of the configuration.                                    */
 
 /*
  * Errors (bad commands and refused recipients, counted by proto/) and
