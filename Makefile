@@ -11,8 +11,12 @@ PORT ?= 2525
 VERSION = 0.1.0
 
 PROTO_SRC = $(sort $(wildcard proto/*.c))
-LIB_SRC = $(sort $(wildcard lib/*.c) $(wildcard auth/*.c) $(wildcard deliver/*.c))
-SRC = smtpd.c $(PROTO_SRC) $(LIB_SRC)
+LIB_SRC = $(sort $(wildcard lib/*.c))
+AUTH_SRC = $(sort $(wildcard auth/*.c))
+DELIVER_SRC = $(sort $(wildcard deliver/*.c))
+# What smtpd and the tests link besides the engine (proto/) and smtpd.c.
+SUPPORT_SRC = $(LIB_SRC) $(AUTH_SRC) $(DELIVER_SRC)
+SRC = smtpd.c $(PROTO_SRC) $(SUPPORT_SRC)
 HDR = $(wildcard proto/*.h lib/*.h auth/*.h deliver/*.h)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 
@@ -60,23 +64,23 @@ build/werror/smtpd: $(SRC) $(HDR)
 		$(MUSL_GCC) $(WARN) -Werror -O2 -static -DSMTPD_VERSION='"$(VERSION)"' -o $@.musl $(SRC) || exit 1; \
 	fi
 
-build/unit/%: tests/unit/%.c $(PROTO_SRC) $(LIB_SRC) $(HDR) tests/unit/tap.h
+build/unit/%: tests/unit/%.c $(PROTO_SRC) $(SUPPORT_SRC) $(HDR) tests/unit/tap.h
 	@mkdir -p build/unit
-	$(CC) $(WARN) -Werror $(SAN) -o $@ $< $(PROTO_SRC) $(LIB_SRC)
+	$(CC) $(WARN) -Werror $(SAN) -o $@ $< $(PROTO_SRC) $(SUPPORT_SRC)
 
 # lib/ again without the Linux system calls (pidfd, close_range, pipe2):
 # the fallbacks other systems run.
-build/unit/test_spawn_portable: tests/unit/test_spawn.c $(PROTO_SRC) $(LIB_SRC) $(HDR) tests/unit/tap.h
+build/unit/test_spawn_portable: tests/unit/test_spawn.c $(PROTO_SRC) $(SUPPORT_SRC) $(HDR) tests/unit/tap.h
 	@mkdir -p build/unit
-	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_PORTABLE -o $@ $< $(PROTO_SRC) $(LIB_SRC)
+	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_PORTABLE -o $@ $< $(PROTO_SRC) $(SUPPORT_SRC)
 
 build/embed: examples/embed.c $(PROTO_SRC) $(HDR)
 	@mkdir -p build
 	$(CC) $(WARN) -Werror $(SAN) -o $@ examples/embed.c $(PROTO_SRC)
 
-build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROTO_SRC) $(LIB_SRC) $(HDR)
+build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROTO_SRC) $(SUPPORT_SRC) $(HDR)
 	@mkdir -p build/fuzz-replay
-	$(CC) $(WARN) -Werror $(SAN) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC)
+	$(CC) $(WARN) -Werror $(SAN) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(SUPPORT_SRC)
 
 UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC)) \
 	build/unit/test_spawn_portable
@@ -120,13 +124,13 @@ build/valgrind/smtpd: $(SRC) $(HDR)
 	@mkdir -p build/valgrind
 	$(CC) $(VG_CFLAGS) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC)
 
-build/valgrind/unit/%: tests/unit/%.c $(PROTO_SRC) $(LIB_SRC) $(HDR) tests/unit/tap.h
+build/valgrind/unit/%: tests/unit/%.c $(PROTO_SRC) $(SUPPORT_SRC) $(HDR) tests/unit/tap.h
 	@mkdir -p build/valgrind/unit
-	$(CC) $(VG_CFLAGS) -o $@ $< $(PROTO_SRC) $(LIB_SRC)
+	$(CC) $(VG_CFLAGS) -o $@ $< $(PROTO_SRC) $(SUPPORT_SRC)
 
-build/valgrind/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROTO_SRC) $(LIB_SRC) $(HDR)
+build/valgrind/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROTO_SRC) $(SUPPORT_SRC) $(HDR)
 	@mkdir -p build/valgrind/fuzz-replay
-	$(CC) $(VG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(LIB_SRC)
+	$(CC) $(VG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(SUPPORT_SRC)
 
 check-valgrind: check-deps smtpd build/valgrind/smtpd \
     $(patsubst build/%,build/valgrind/%,$(UNIT_BIN) $(FUZZ_REPLAY))

@@ -1,17 +1,18 @@
 /*
- * smtpd.c: the only part of smtpd that touches the world.  It reads argv
- * and the environment into one runtime struct, speaks one SMTP session on
- * fd 0 / fd 1 through the engine in proto/, answers the engine's events
- * with policy (RCPTHOSTS, RELAYCLIENT) and storage (deliver/), keeps the
- * deadlines with poll(), logs one line per event and chooses the exit
- * code: 0 normal end, 100 usage or permanent configuration error, 111
- * temporary failure.
+ * smtpd.c: the program around the modules.  It reads argv and the
+ * environment into one runtime struct (in parts, each module given its
+ * own), speaks one SMTP session on fd 0 / fd 1 through the engine in
+ * proto/, answers the engine's events with policy (RCPTHOSTS,
+ * RELAYCLIENT) and storage (deliver/), keeps the deadlines with poll(),
+ * logs one line per event and chooses the exit code: 0 normal end, 100
+ * usage or permanent configuration error, 111 temporary failure.  The
+ * modules it drives return outcomes and never log: auth/policy.h (AUTH),
+ * lib/starttls.h (STARTTLS), deliver/progenv.h and deliver/rcptcheck.h
+ * (programs), lib/rcpthosts.h.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,22 +22,24 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <syslog.h>	/* LOG_MAIL, LOG_INFO, ..., _PATH_LOG */
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/checkpassword.h"
-#include "auth/sasl.h"
+#include "auth/policy.h"
 #include "deliver/deliver.h"
+#include "deliver/progenv.h"
+#include "deliver/rcptcheck.h"
 #include "lib/buf.h"
+#include "lib/envindex.h"
 #include "lib/io.h"
 #include "lib/logesc.h"
 #include "lib/logsock.h"
+#include "lib/rcpthosts.h"
 #include "lib/spawn.h"
+#include "lib/starttls.h"
 #include "lib/ucspitls.h"
 #include "lib/wipe.h"
-#include "proto/ascii.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
 
@@ -59,26 +62,32 @@
 /* MAXRCPTS above this is refused as a configuration error: the
  * recipient table is allocated once, at start-up. */
 #define MAXRCPTS_CAP 10000
-/* RCPTHOSTS is read whole at start-up. */
-#define RCPTHOSTS_MAX (4 * 1024 * 1024)
 #define LOG_LINE_MAX 1024
-#define NAME_MAX_LEN 256
-/*
- * The environment of pipe, qmail-queue and RCPTCHECK programs
- * (build_session_env).  Linux refuses any one variable longer than 128 KB
- * (MAX_ARG_STRLEN) at exec, so RECIPIENTS is kept below half of that: a
- * RCPT beyond it gets 452 4.5.3 and the client sends the rest in another
- * transaction (RFC 5321 §4.5.3.1.10).  The other variables are bounded
- * by the protocol's limits and fit in SESSION_ENV_OURS_TEXT.
- */
-#define SESSION_ENV_RCPTS_MAX 65536
-#define SESSION_ENV_OURS_TEXT 8192
-#define SESSION_ENV_TEXT_MAX (SESSION_ENV_RCPTS_MAX + SESSION_ENV_OURS_TEXT)
-/* Variables passed on from smtpd's own environment, at most. */
-#define SESSION_ENV_INHERIT_MAX 1024
-#define SESSION_ENV_OURS_MAX 16
+/* Every wait ends by TIMEOUT and by SESSIONTIMEOUT (wait_budget). */
+struct deadline {
+	int timeout_ms;			/* TIMEOUT */
+	long long session_end;		/* SESSIONTIMEOUT, io_now_ms() */
+};
 
-/* Everything the session knows; the one mutable file-scope object. */
+/* Errors and the tarpit (configure_errors, tarpit). */
+struct tarpit {
+	unsigned count;			/* TARPITCOUNT */
+	int delay_ms;			/* TARPITDELAY */
+	unsigned errors_seen;		/* smtp_errors at the last look */
+	int logged;
+};
+
+/* The client's input: in[off..len) is read and not yet fed. */
+struct input {
+	size_t off;
+	size_t len;
+	char buf[INPUT_MAX];
+};
+
+/* Everything the session knows, in parts; the one mutable file-scope
+ * object.  The modules get only their part: auth (auth/policy.h), peer
+ * and progenv (deliver/progenv.h), tls (lib/starttls.h), rcpthosts
+ * (lib/rcpthosts.h), deliver (deliver/deliver.h). */
 struct runtime {
 	struct smtp_config cfg;
 	struct smtp_session session;
@@ -91,44 +100,18 @@ struct runtime {
 	unsigned long nmessages;	/* DATA/BDAT transactions started */
 	unsigned long naccepted;	/* of them, answered 250 */
 	int in_message;			/* started, not yet logged */
-	int timeout_ms;
-	long long session_deadline;
-	/* errors and the tarpit (configure_errors, tarpit) */
-	unsigned tarpit_count;		/* TARPITCOUNT */
-	int tarpit_delay_ms;		/* TARPITDELAY */
-	unsigned errors_seen;		/* smtp_errors at the last look */
-	int tarpit_logged;
+	struct deadline clock;		/* TIMEOUT, SESSIONTIMEOUT */
+	struct tarpit tarpit;		/* configure_errors, tarpit */
 	unsigned long refusals_logged;
 	unsigned long refusals_unlogged;
 	int is_relay_client;
 	const char *auth_user;		/* set by a successful AUTH */
-	/* AUTH (configure_auth, on_auth) */
-	char *checkpassword;		/* CHECKPASSWORD; NULL: no AUTH */
-	int auth_delay_ms;		/* AUTHDELAY: before each failure */
-	unsigned auth_failures;
-	char auth_mechs[32];		/* AUTHMECHS, checked and canonical */
-	char auth_user_text[SASL_USER_MAX + 1];
-	struct sasl sasl;		/* the exchange in progress */
+	struct auth_policy auth;	/* configure_auth, on_auth */
 	/* peer and local names */
-	/* remote_ip/remote_port are the peer; after a PROXY header, the
-	 * client it names (not the environment's TCPREMOTEIP, which is the
-	 * proxy's): programs must be given these as TCPREMOTEIP/PORT. */
-	char remote_ip[NAME_MAX_LEN];
-	char remote_port[16];
-	const char *remote_host;
-	/* PROXYPROTOCOL: the address the client connected to, from the
-	 * header (TCPLOCALIP/TCPLOCALPORT for programs); empty otherwise. */
-	char proxy_local_ip[NAME_MAX_LEN];
-	char proxy_local_port[16];
-	/* The local address from getsockname(0) when no launcher named it
-	 * (systemd, xinetd): TCPLOCALIP/TCPLOCALPORT for programs. */
-	char sock_local_ip[NAME_MAX_LEN];
-	char sock_local_port[16];
-	char local_host[NAME_MAX_LEN];
+	struct peer peer;		/* the client, as programs see it */
+	char local_host[PEER_NAME_MAX];
 	const char *greeting_host;
-	/* RCPTHOSTS, read once */
-	char *rcpthosts;
-	size_t rcpthosts_len;
+	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
 	/* the transaction */
 	char helo[SMTP_HELO_MAX + 1];
 	char sender[SMTP_MAILBOX_MAX];
@@ -144,23 +127,9 @@ struct runtime {
 	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
 	size_t rcpt_reply_len;
 	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
-	char *session_envp[SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX + 1];
-	char session_env_text[SESSION_ENV_TEXT_MAX];
-	/* environ without the names build_session_env sets: filtered once
-	 * per session, not per message (inherited_env). */
-	char *inherited_envp[SESSION_ENV_INHERIT_MAX];
-	size_t ninherited;
-	int has_inherited;
-	/* STARTTLS through a wrapper (configure_tls, on_starttls) */
-	int tls_mode;			/* TLS_OFF, TLS_UCSPI, TLS_WRAPPER */
-	int tls_ctl_fd;			/* UCSPI-TLS: SSLCTLFD */
-	int tls_read_fd;		/* UCSPI-TLS: SSLREADFD */
-	int tls_write_fd;		/* UCSPI-TLS: SSLWRITEFD */
-	int starttls_saw_tls;		/* discard_cleartext met a TLS record */
-	/* input */
-	size_t in_off;
-	size_t in_len;
-	char in[INPUT_MAX];
+	struct progenv progenv;
+	struct starttls tls;		/* configure_tls, on_starttls */
+	struct input in;		/* read_input, run_session */
 };
 
 static struct runtime rt;
@@ -351,17 +320,17 @@ refusal_logged(void)
 static int
 wait_budget(void)
 {
-	long long left = rt.session_deadline - io_now_ms();
+	long long left = rt.clock.session_end - io_now_ms();
 
 	if (left <= 0)
 		return 0;
-	return left < rt.timeout_ms ? (int)left : rt.timeout_ms;
+	return left < rt.clock.timeout_ms ? (int)left : rt.clock.timeout_ms;
 }
 
 static int
 session_expired(void)
 {
-	return io_now_ms() >= rt.session_deadline;
+	return io_now_ms() >= rt.clock.session_end;
 }
 
 /* Sleep ms, or less when the session ends sooner.  smtpd has no signal
@@ -389,71 +358,15 @@ static void end_at_deadline(void);
 
 extern char **environ;
 
-/*
- * One pass over environ at the first lookup: each entry's name length,
- * for the first ENV_INDEX_MAX entries, and which (name length, first
- * letter) pairs are there, 5 bits of each.  Most of the thirty-odd names
- * smtpd asks for are not set, and the pairs say so at once; a name that
- * may be there is compared with the entries of its length only, not
- * with every entry as getenv does (each getenv is a scan with strncmp).
- * smtpd never changes its environment, so one pass serves the session;
- * a larger environment than the index falls back to getenv.
- */
-#define ENV_INDEX_MAX 64
-static uint32_t env_seen[32];
-static int env_seen_ready;
-static struct {
-	const char *entry;
-	size_t name_len;
-} env_index[ENV_INDEX_MAX];
-static size_t env_count;	/* entries in env_index */
-static int env_too_many;	/* environ has more: use getenv */
-
-static void
-env_scan(void)
-{
-	const char *eq;
-	char **e;
-	size_t n;
-
-	/* A byte loop: names are short, and a word-at-a-time strchr costs
-	 * more to set up than it takes (and would scan values too). */
-	for (e = environ; e != NULL && *e != NULL; e++) {
-		for (eq = *e; *eq != '\0' && *eq != '='; eq++)
-			;
-		if (*eq != '=')
-			continue;
-		n = (size_t)(eq - *e);
-		env_seen[n & 31] |= 1u << ((unsigned char)**e & 31);
-		if (env_count < ENV_INDEX_MAX) {
-			env_index[env_count].entry = *e;
-			env_index[env_count].name_len = n;
-			env_count++;
-		} else
-			env_too_many = 1;
-	}
-	env_seen_ready = 1;
-}
+/* environ, indexed at the first lookup (lib/envindex.h). */
+static struct env_index env_index;
 
 static char *
 env_get(const char *name)
 {
-	size_t n;
-	size_t i;
-
-	if (!env_seen_ready)
-		env_scan();
-	n = strlen(name);
-	if (!(env_seen[n & 31] & (1u << ((unsigned char)name[0] & 31))))
-		return NULL;
-	if (env_too_many)
-		return getenv(name);
-	for (i = 0; i < env_count; i++) {
-		if (env_index[i].name_len == n &&
-		    memcmp(env_index[i].entry, name, n) == 0)
-			return (char *)env_index[i].entry + n + 1;
-	}
-	return NULL;
+	if (!env_index.ready)
+		env_index_init(&env_index, environ);
+	return env_index_get(&env_index, name);
 }
 
 static const char *
@@ -501,42 +414,6 @@ copy_name(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* The numeric address of fd 0's peer (peer != 0) or of fd 0 itself. */
-static int
-socket_name(int peer, char *host, size_t hostcap, char *serv, size_t servcap)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	const void *addr;
-	unsigned port;
-	struct buf b;
-	int r = peer ? getpeername(0, (struct sockaddr *)&ss, &len) :
-	    getsockname(0, (struct sockaddr *)&ss, &len);
-
-	if (r != 0)
-		return -1;
-	/* inet_ntop, not getnameinfo: the same numeric text, without the
-	 * resolver that getnameinfo brings into a static build. */
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)&ss;
-
-		addr = &in->sin_addr;
-		port = ntohs(in->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)&ss;
-
-		addr = &in6->sin6_addr;
-		port = ntohs(in6->sin6_port);
-	} else {
-		return -1;
-	}
-	if (inet_ntop(ss.ss_family, addr, host, (socklen_t)hostcap) == NULL)
-		return -1;
-	buf_init(&b, serv, servcap);
-	(void)buf_addu64(&b, port);
-	return buf_nul(&b) == 0 && !b.overflow ? 0 : -1;
-}
-
 /* The peer, most specific source first: tcpserver, systemd,
  * xinetd/stunnel, then the socket itself. */
 static void
@@ -544,7 +421,7 @@ find_peer(void)
 {
 	const char *ip = env_or("TCPREMOTEIP", NULL);
 	const char *port = env_or("TCPREMOTEPORT", NULL);
-	char host[NAME_MAX_LEN];
+	char host[PEER_NAME_MAX];
 	char serv[32];
 
 	if (ip == NULL) {
@@ -555,19 +432,23 @@ find_peer(void)
 		ip = env_or("REMOTE_HOST", NULL);
 		port = env_or("REMOTE_PORT", NULL);
 	}
-	if (ip == NULL && socket_name(1, host, sizeof(host), serv,
+	if (ip == NULL && io_socket_name(0, 1, host, sizeof(host), serv,
 	    sizeof(serv)) == 0) {
 		ip = host;
 		port = serv;
 	}
-	copy_name(rt.remote_ip, sizeof(rt.remote_ip), ip ? ip : "unknown");
-	copy_name(rt.remote_port, sizeof(rt.remote_port), port ? port : "");
-	rt.remote_host = env_or("TCPREMOTEHOST", NULL);
+	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip),
+	    ip ? ip : "unknown");
+	copy_name(rt.peer.remote_port, sizeof(rt.peer.remote_port),
+	    port ? port : "");
+	rt.peer.remote_host = env_or("TCPREMOTEHOST", NULL);
 	/* Only tcpserver names our own address; elsewhere ask the socket. */
-	if (env_or("TCPLOCALIP", NULL) == NULL && socket_name(0, host,
+	if (env_or("TCPLOCALIP", NULL) == NULL && io_socket_name(0, 0, host,
 	    sizeof(host), serv, sizeof(serv)) == 0) {
-		copy_name(rt.sock_local_ip, sizeof(rt.sock_local_ip), host);
-		copy_name(rt.sock_local_port, sizeof(rt.sock_local_port),
+		copy_name(rt.peer.sock_local_ip, sizeof(rt.peer.sock_local_ip),
+		    host);
+		copy_name(rt.peer.sock_local_port,
+		    sizeof(rt.peer.sock_local_port),
 		    serv);
 	}
 }
@@ -593,68 +474,6 @@ is_loopback(const char *ip)
 {
 	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
 	    strncmp(ip, "::ffff:127.", 11) == 0;
-}
-
-static void
-read_rcpthosts(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n = 0;
-	size_t len = 0;
-
-	if (fd < 0 || fstat(fd, &st) != 0)
-		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
-	if (st.st_size > RCPTHOSTS_MAX) {
-		errno = EFBIG;
-		die(EXIT_PERM, "RCPTHOSTS %s is too large: %s", path);
-	}
-	rt.rcpthosts = malloc((size_t)st.st_size + 1);
-	if (rt.rcpthosts == NULL)
-		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
-	while (len < (size_t)st.st_size &&
-	    (n = io_read(fd, rt.rcpthosts + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)n;
-	if (n < 0)
-		die(EXIT_TEMP, "unable to read RCPTHOSTS %s: %s", path);
-	io_close(fd);
-	rt.rcpthosts_len = len;
-}
-
-static int
-same_domain(const char *a, size_t alen, const char *b, size_t blen)
-{
-	return alen == blen && ascii_eq_n(a, b, alen);
-}
-
-/* qmail's rcpthosts: "example.com" is that domain, ".example.com" any
- * domain below it.  Blank lines and lines starting with '#' are ignored. */
-static int
-is_rcpthost(const char *domain, size_t dlen)
-{
-	const char *p = rt.rcpthosts;
-	const char *end = p + rt.rcpthosts_len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		const char *line = p;
-
-		p += n + 1;
-		while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' ||
-		    line[n - 1] == '\t'))
-			n--;
-		if (n == 0 || line[0] == '#')
-			continue;
-		if (line[0] == '.') {
-			if (dlen > n && same_domain(domain + dlen - n, n, line,
-			    n))
-				return 1;
-		} else if (same_domain(domain, dlen, line, n)) {
-			return 1;
-		}
-	}
-	return 0;
 }
 
 static void
@@ -759,74 +578,34 @@ parse_args(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- */
-/* Integration points of the features built on the core (issues 3-6). */
+/* AUTH: the policy's outcome logged and answered.                   */
 
 /*
- * AUTH (RFC 4954) through CHECKPASSWORD.  auth/sasl.c turns the client's
- * lines into credentials, auth/checkpassword.c asks the program; here are
- * the policy and the log.  A failure is answered only after AUTHDELAY
- * seconds, and the AUTH_FAILURES_MAX-th of a session closes it with 421,
- * so that guessing is slow; each failure is logged as
+ * AUTH (RFC 4954) through CHECKPASSWORD: auth/policy.c runs the exchange
+ * and says what came of it; here are the log, AUTHDELAY and the answer.
+ * A failure is answered only after AUTHDELAY seconds, and the
+ * AUTH_FAILURES_MAX-th of a session closes it with 421, so that guessing
+ * is slow; each failure is logged as
  *	warning: SESSION: auth failed: ip=IP user=USER mech=MECH: WHY
  * for fail2ban (smtpd.8 has the filter).  No password, digest or AUTH
  * payload is ever logged.
  */
-#define AUTH_DELAY_DEFAULT 2
-#define AUTH_DELAY_MAX 60
-#define AUTH_FAILURES_MAX 3
-/* The checkpassword interface runs a subprogram on success; AUTH only
- * needs its exit status. */
-#define CHECKPASSWORD_SUBPROGRAM "/bin/true"
-
-/* AUTHMECHS: known mechanisms only (a typo is a configuration error, not
- * a silently missing mechanism), stored upper-case, once each. */
-static void
-parse_auth_mechs(const char *list)
-{
-	struct buf b;
-	const char *p = list;
-	unsigned seen = 0;
-
-	buf_init(&b, rt.auth_mechs, sizeof(rt.auth_mechs));
-	while (*p != '\0') {
-		size_t n = strcspn(p, " \t,");
-		enum sasl_mech m;
-
-		if (n == 0) {
-			p++;
-			continue;
-		}
-		m = sasl_mech_parse(p, n);
-		if (m == SASL_MECH_NONE) {
-			log_line("fatal", "AUTHMECHS: unknown mechanism: %.*s "
-			    "(PLAIN, LOGIN and CRAM-MD5 are)", (int)n, p);
-			exit(EXIT_PERM);
-		}
-		if (!(seen & 1u << m)) {
-			seen |= 1u << m;
-			if (b.len > 0)
-				(void)buf_addc(&b, ' ');
-			(void)buf_adds(&b, sasl_mech_name(m));
-		}
-		p += n;
-	}
-	if (b.len == 0 || buf_nul(&b) != 0) {
-		log_line("fatal", "AUTHMECHS names no mechanism: %s", list);
-		exit(EXIT_PERM);
-	}
-}
 
 /* Read CHECKPASSWORD, AUTHMECHS, CLEARTEXTAUTH, REQUIREAUTH, AUTHDELAY. */
 static void
 configure_auth(void)
 {
 	char *prog = env_get("CHECKPASSWORD");
+	const char *list;
+	const char *bad;
+	size_t badlen;
+	int r;
 
 	if (env_get("CLEARTEXTAUTH") != NULL)
 		rt.cfg.flags |= SMTP_CF_CLEARTEXT_AUTH;
 	if (env_get("REQUIREAUTH") != NULL)
 		rt.cfg.flags |= SMTP_CF_REQUIRE_AUTH;
-	rt.auth_delay_ms = (int)env_number("AUTHDELAY", AUTH_DELAY_DEFAULT, 0,
+	rt.auth.delay_ms = (int)env_number("AUTHDELAY", AUTH_DELAY_DEFAULT, 0,
 	    AUTH_DELAY_MAX) * 1000;
 	if (prog == NULL || *prog == '\0') {
 		if (rt.cfg.flags & SMTP_CF_REQUIRE_AUTH)
@@ -835,30 +614,39 @@ configure_auth(void)
 			    "can send");
 		return;
 	}
-	parse_auth_mechs(env_or("AUTHMECHS", "PLAIN LOGIN"));
-	rt.checkpassword = prog;
+	list = env_or("AUTHMECHS", "PLAIN LOGIN");
+	r = auth_policy_mechs(&rt.auth, list, &bad, &badlen);
+	if (r == -1) {
+		log_line("fatal", "AUTHMECHS: unknown mechanism: %.*s "
+		    "(PLAIN, LOGIN and CRAM-MD5 are)", (int)badlen, bad);
+		exit(EXIT_PERM);
+	}
+	if (r != 0) {
+		log_line("fatal", "AUTHMECHS names no mechanism: %s", list);
+		exit(EXIT_PERM);
+	}
+	rt.auth.checkpassword = prog;
 	/* The engine offers AUTH only with TLS or CLEARTEXTAUTH. */
-	rt.cfg.auth_mechs = rt.auth_mechs;
+	rt.cfg.auth_mechs = rt.auth.mechs;
 }
 
 static void
-auth_failed(const struct sasl *x, const char *why)
+auth_failed(const struct auth_result *res)
 {
 	char user[LOGESC_MAX + 1];
 	char ip[LOGESC_MAX + 1];
 
-	rt.auth_failures++;
 	log_line("warning", "%s: auth failed: ip=%s user=%s mech=%s: %s",
-	    rt.session_id, LOG_ESC(ip, rt.remote_ip),
-	    logesc(user, sizeof(user), x->user, x->user_len),
-	    sasl_mech_name(x->mech), why);
+	    rt.session_id, LOG_ESC(ip, rt.peer.remote_ip),
+	    logesc(user, sizeof(user), res->user, res->user_len), res->mech,
+	    res->why);
 	/* AUTHDELAY before a failure is answered, within the session. */
-	pause_ms(rt.auth_delay_ms);
+	pause_ms(rt.auth.delay_ms);
 	if (session_expired()) {
 		end_at_deadline();
 		return;
 	}
-	if (rt.auth_failures >= AUTH_FAILURES_MAX) {
+	if (res->too_many) {
 		log_line("warning", "%s: too many authentication failures: "
 		    "ip=%s: closing", rt.session_id, ip);
 		smtp_answer(&rt.session, REPLY_AUTH_TOO_MANY_FAILURES);
@@ -885,532 +673,82 @@ checkpassword_said(char *out, size_t cap,
 
 static char *const *peer_env(void);
 
-/* Ask CHECKPASSWORD about the credentials in x and answer. */
-static void
-auth_check(const struct sasl *x)
-{
-	char subprogram[] = CHECKPASSWORD_SUBPROGRAM;
-	char *argv[3];
-	char user[LOGESC_MAX + 1];
-	char ip[LOGESC_MAX + 1];
-	char said[64];
-	struct checkpassword_detail d;
-	enum checkpassword_result r;
-
-	argv[0] = rt.checkpassword;
-	argv[1] = subprogram;
-	argv[2] = NULL;
-	r = checkpassword_run(argv, peer_env(), rt.use_syslog ? -1 : 2, x->user,
-	    x->user_len, x->secret, x->secret_len, x->stamp, x->stamp_len,
-	    wait_budget(), &d);
-	if (r != CHECKPASSWORD_OK && session_expired()) {
-		/* Killed at SESSIONTIMEOUT, or it took all that was left. */
-		end_at_deadline();
-		return;
-	}
-	switch (r) {
-	case CHECKPASSWORD_OK:
-		memcpy(rt.auth_user_text, x->user, x->user_len + 1);
-		rt.auth_user = rt.auth_user_text;
-		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
-		    rt.session_id, LOG_ESC(ip, rt.remote_ip),
-		    logesc(user, sizeof(user), x->user, x->user_len),
-		    sasl_mech_name(x->mech));
-		smtp_answer(&rt.session, REPLY_AUTH_OK);
-		break;
-	case CHECKPASSWORD_BAD:
-		auth_failed(x, strcmp(d.what, "exit") == 0 ?
-		    "rejected by CHECKPASSWORD" :
-		    "credentials too long for CHECKPASSWORD");
-		break;
-	case CHECKPASSWORD_TEMP:
-		log_line("warning", "%s: auth deferred: ip=%s user=%s mech=%s: "
-		    "CHECKPASSWORD %s: %s", rt.session_id,
-		    LOG_ESC(ip, rt.remote_ip),
-		    logesc(user, sizeof(user), x->user, x->user_len),
-		    sasl_mech_name(x->mech), rt.checkpassword,
-		    checkpassword_said(said, sizeof(said), &d));
-		smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
-		break;
-	}
-}
-
-/*
- * Erase the client's AUTH line where it was framed (the session struct
- * is ours, and the engine does not read the line again once it raised
- * the event).  Where it was read, run_session wipes it as it is fed.
- */
-static void
-forget_auth_line(const struct smtp_event *ev)
-{
-	if (ev->data != NULL && ev->len > 0)
-		wipe((void *)(uintptr_t)ev->data, ev->len);
-}
-
 /* Answer SMTP_EV_AUTH and SMTP_EV_AUTH_DATA. */
 static void
 on_auth(const struct smtp_event *ev)
 {
-	struct sasl *x = &rt.sasl;
-	char stamp[SASL_CHALLENGE_MAX + 1];
+	struct auth_world w;
+	struct auth_result res;
+	char user[LOGESC_MAX + 1];
 	char ip[LOGESC_MAX + 1];
-	struct timespec now;
-	enum sasl_result r;
+	char said[64];
 
-	if (ev->type == SMTP_EV_AUTH) {
-		/* RFC 2195 §2: "<pid.time@host>", time in microseconds so
-		 * that two challenges of one second differ. */
-		clock_gettime(CLOCK_REALTIME, &now);
-		(void)sasl_cram_challenge(stamp, sizeof(stamp), rt.pid,
-		    (unsigned long long)now.tv_sec * 1000000ULL +
-		    (unsigned long long)now.tv_nsec / 1000, rt.local_host);
-		r = sasl_begin(x, ev->mech, ev->mech_len, ev->data, ev->len,
-		    ev->has_initial, stamp);
-	} else {
-		r = sasl_step(x, ev->data, ev->len);
-	}
-	forget_auth_line(ev);
-	switch (r) {
-	case SASL_CHALLENGE:
-		smtp_answer_text(&rt.session, REPLY_AUTH_CHALLENGE,
-		    x->challenge, x->challenge_len);
+	w.pid = rt.pid;
+	w.local_host = rt.local_host;
+	w.envp = peer_env();
+	w.child_stderr = rt.use_syslog ? -1 : 2;
+	w.timeout_ms = wait_budget();
+	auth_policy_step(&rt.auth, ev, &w, &res);
+	if (res.asked_program && res.outcome != AUTH_OK &&
+	    session_expired()) {
+		/* Killed at SESSIONTIMEOUT, or it took all that was left. */
+		end_at_deadline();
 		return;
-	case SASL_READY:
-		auth_check(x);
+	}
+	switch (res.outcome) {
+	case AUTH_CHALLENGE:
+		smtp_answer_text(&rt.session, REPLY_AUTH_CHALLENGE,
+		    res.challenge, res.challenge_len);
 		break;
-	case SASL_REFUSED:
-		auth_failed(x, x->why);
+	case AUTH_OK:
+		rt.auth_user = rt.auth.user_text;
+		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
+		    rt.session_id, LOG_ESC(ip, rt.peer.remote_ip),
+		    logesc(user, sizeof(user), res.user, res.user_len),
+		    res.mech);
+		smtp_answer(&rt.session, REPLY_AUTH_OK);
 		break;
-	case SASL_BAD_BASE64:
+	case AUTH_FAILED:
+		auth_failed(&res);
+		break;
+	case AUTH_DEFERRED:
+		log_line("warning", "%s: auth deferred: ip=%s user=%s mech=%s: "
+		    "CHECKPASSWORD %s: %s", rt.session_id,
+		    LOG_ESC(ip, rt.peer.remote_ip),
+		    logesc(user, sizeof(user), res.user, res.user_len),
+		    res.mech, rt.auth.checkpassword,
+		    checkpassword_said(said, sizeof(said), &res.detail));
+		smtp_answer(&rt.session, REPLY_AUTH_TEMP_FAIL);
+		break;
+	case AUTH_BAD_BASE64:
 		log_line("info", "%s: auth aborted: ip=%s mech=%s: invalid "
-		    "base64", rt.session_id, LOG_ESC(ip, rt.remote_ip),
-		    sasl_mech_name(x->mech));
+		    "base64", rt.session_id, LOG_ESC(ip, rt.peer.remote_ip),
+		    res.mech);
 		smtp_answer(&rt.session, REPLY_AUTH_BAD_BASE64);
 		break;
-	case SASL_NO_INITIAL:
+	case AUTH_SYNTAX:
 		/* RFC 4954 §4: an initial response the mechanism does not
 		 * allow gets 501. */
 		smtp_answer(&rt.session, REPLY_SYNTAX);
 		break;
-	case SASL_UNKNOWN_MECH:
+	case AUTH_UNKNOWN_MECH:
 		smtp_answer(&rt.session, REPLY_AUTH_MECH_UNKNOWN);
 		break;
 	}
-	sasl_wipe(x);
+	wipe(&res, sizeof(res));
 }
 
-/*
- * STARTTLS (RFC 3207) through a wrapper that holds the key: UCSPI-TLS
- * (UCSPITLS + SSLCTLFD/SSLREADFD/SSLWRITEFD: sslserver -n, s6-ucspitlsd)
- * or `tlswrapper -n` (TLSWRAPPER): from release 20260428 a zero byte on
- * fd 5 and its acknowledgement on fd 6 (TLS_WRAPPER); before, as in
- * Debian 12, the 220 itself on fd 5, then its close (TLS_WRAPPER_OLD).
- * SMTPS: the wrapper did the handshake before we started (implicit TLS,
- * RFC 8314: tlswrapper, stunnel, sslserver).
- */
-#define TLS_OFF 0
-#define TLS_UCSPI 1
-#define TLS_WRAPPER 2
-#define TLS_WRAPPER_OLD 3
-/* tlswrapper(1) -n: "a control pipe on filedescriptor 5 for
- * child-to-parent signalling and a control pipe on filedescriptor 6 for
- * parent-to-child acknowledgement" (fd 6 only from 20260428). */
-#define TLSWRAPPER_FD 5
-#define TLSWRAPPER_ACK_FD 6
-/* Old tlswrapper: after fd 5 is closed, input that comes within this
- * many milliseconds of the last is still taken for cleartext (a
- * handshake and the client's first command take longer), for at most
- * STARTTLS_SETTLE_MAX_MS in all. */
-#define STARTTLS_SETTLE_MS 2
-#define STARTTLS_SETTLE_MAX_MS 200
-/* Of the UCSPI-TLS wrapper's report only the protocol and cipher are
- * logged, each cut to TLS_NAME_MAX. */
-#define TLS_INFO_MAX 1024
-#define TLS_NAME_MAX 64
-/* Plaintext read away after STARTTLS, at most.  Through UCSPI-TLS
- * anything beyond stays where it is and makes the handshake fail;
- * through tlswrapper it ends the session. */
-#define STARTTLS_DISCARD_MAX (4 * INPUT_MAX)
+/* ---------------------------------------------------------------- */
+/* STARTTLS and the PROXY header.                                    */
 
-static int flush_output(void);
-
-/* A descriptor the environment names for STARTTLS: open and not 0-2.
- * It is made close-on-exec here, so that no child ever holds it. */
-static int
-tls_env_fd(const char *name)
-{
-	int fd = ucspitls_fd(env_get(name));
-
-	if (fd <= 2)
-		return -1;
-	if (io_cloexec(fd) != 0)
-		return -1;
-	return fd;
-}
-
-/* fd 6 is tlswrapper's acknowledgement pipe (release 20260428 and
- * later): a pipe smtpd can read; made close-on-exec. */
-static int
-tlswrapper_ack_pipe(void)
-{
-	struct stat st;
-	int fl = fcntl(TLSWRAPPER_ACK_FD, F_GETFL);
-
-	if (fl == -1 || (fl & O_ACCMODE) == O_WRONLY)
-		return 0;
-	if (fstat(TLSWRAPPER_ACK_FD, &st) != 0 || !S_ISFIFO(st.st_mode))
-		return 0;
-	return io_cloexec(TLSWRAPPER_ACK_FD) == 0;
-}
-
-static void
-configure_tls(void)
-{
-	int wrapper_fl = -1;
-	int wrapper_ack = 0;
-
-	rt.tls_mode = TLS_OFF;
-	/*
-	 * sslserver sets the SSL descriptors for implicit TLS too
-	 * (ucspi-ssl's sslserver), so they are closed on exec whether or not
-	 * STARTTLS is offered.
-	 */
-	rt.tls_ctl_fd = tls_env_fd("SSLCTLFD");
-	rt.tls_read_fd = tls_env_fd("SSLREADFD");
-	rt.tls_write_fd = tls_env_fd("SSLWRITEFD");
-	if (env_get("TLSWRAPPER") != NULL) {
-		wrapper_fl = fcntl(TLSWRAPPER_FD, F_GETFL);
-		if (wrapper_fl != -1 && io_cloexec(TLSWRAPPER_FD) != 0)
-			wrapper_fl = -1;
-		wrapper_ack = tlswrapper_ack_pipe();
-	}
-	if (env_get("SMTPS") != NULL) {
-		rt.cfg.flags |= SMTP_CF_TLS;
-		return;
-	}
-	if (env_get("UCSPITLS") != NULL) {
-		if (rt.tls_ctl_fd < 0 || rt.tls_read_fd < 0 ||
-		    rt.tls_write_fd < 0) {
-			log_line("warning", "UCSPITLS is set but SSLCTLFD, "
-			    "SSLREADFD and SSLWRITEFD are not open descriptors "
-			    "above 2: STARTTLS is not offered");
-			return;
-		}
-		rt.tls_mode = TLS_UCSPI;
-		rt.cfg.flags |= SMTP_CF_STARTTLS;
-		return;
-	}
-	if (env_get("TLSWRAPPER") != NULL) {
-		if (wrapper_fl == -1 || (wrapper_fl & O_ACCMODE) == O_RDONLY) {
-			log_line("warning", "TLSWRAPPER is set but fd 5 is not "
-			    "a writable control pipe (tlswrapper -n): STARTTLS "
-			    "is not offered");
-			return;
-		}
-		rt.tls_mode = wrapper_ack ? TLS_WRAPPER : TLS_WRAPPER_OLD;
-		rt.cfg.flags |= SMTP_CF_STARTTLS;
-	}
-}
-
-/* A TLS handshake record header (type 22, version 3.x) in buf. */
-static int
-has_tls_record(const char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++)
-		if (buf[i] == 0x16 && buf[i + 1] == 0x03)
-			return 1;
-	return 0;
-}
-
-/*
- * Everything the client sent after STARTTLS was sent in the clear and
- * may have been put there by someone in the path (CVE-2011-0411): read
- * it away, buffered or waiting on fd 0, adding its size to *n.  With
- * quiet_ms 0 only what waits now; else until nothing has come for
- * quiet_ms or the clock passes until_ms.  0 when nothing more waits;
- * 1 when more does (past STARTTLS_DISCARD_MAX octets or until_ms); -1
- * when the client has gone.
- */
-static int
-discard_cleartext(size_t *n, int quiet_ms, long long until_ms)
-{
-	ssize_t r;
-	int w;
-
-	rt.starttls_saw_tls = 0;
-
-	*n += rt.in_len - rt.in_off;
-	rt.in_off = rt.in_len = 0;
-	for (;;) {
-		if (*n >= STARTTLS_DISCARD_MAX ||
-		    (quiet_ms > 0 && io_now_ms() >= until_ms))
-			return 1;
-		w = io_wait(0, 0, quiet_ms);
-		if (w == 0)
-			return 0;
-		if (w < 0)
-			return -1;
-		r = io_read(0, rt.in, sizeof(rt.in));
-		if (r <= 0)
-			return -1;
-		if (!rt.starttls_saw_tls)
-			rt.starttls_saw_tls = has_tls_record(rt.in, (size_t)r);
-		*n += (size_t)r;
-	}
-}
-
-static void
-log_discarded(size_t n)
-{
-	if (n > 0)
-		log_line("warning", "%s: STARTTLS: discarded %zu octets the "
-		    "client sent after it in the clear", rt.session_id, n);
-}
-
-/* The cleartext that came with or after STARTTLS, before the 220 goes:
- * nothing waiting yet can be the client's side of the handshake. */
-static int
-discard_pipelined(size_t *n)
-{
-	return discard_cleartext(n, 0, 0) < 0 ? -1 : 0;
-}
-
-/* A wrapper's string, fit for the log (lib/logesc.c), bounded. */
-static const char *
-tls_name(char *dst, size_t cap, const char *v, size_t n)
-{
-	return v == NULL || n == 0 ? "unknown" : logesc(dst, cap, v, n);
-}
-
-/* UCSPI-TLS (ucspi-ssl's sslserver): 220 in the clear, 'Y', the report, then
- * SSLREADFD/SSLWRITEFD become fd 0/fd 1 for the rest of the session. */
-static void
-starttls_ucspi(void)
-{
-	char info[TLS_INFO_MAX];
-	char protocol[TLS_NAME_MAX + 1];
-	char cipher[TLS_NAME_MAX + 1];
-	const char *p;
-	const char *v;
-	size_t len;
-	size_t vlen = 0;
-	size_t n = 0;
-	int r;
-
-	/* fd 0 is the client's socket: what the client sends after the
-	 * discard stays there, and the wrapper reads it as the start of
-	 * the handshake, which then fails.  Cleartext never reaches us. */
-	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
-	r = discard_pipelined(&n);
-	log_discarded(n);
-	if (r != 0 || flush_output() != 0) {
-		smtp_close(&rt.session);
-		return;
-	}
-	if (ucspitls_starttls(rt.tls_ctl_fd, info, sizeof(info), &len,
-	    wait_budget()) != 0) {
-		log_line("warning", "%s: STARTTLS: TLS handshake failed: %s",
-		    rt.session_id, errno == EPROTO ? "the wrapper closed "
-		    "SSLCTLFD" : errno_text(errno));
-		smtp_close(&rt.session);
-		return;
-	}
-	/* The wrapper owns the network connection now: our copies of it
-	 * go, and the session goes on over its pipes. */
-	if (dup2(rt.tls_read_fd, 0) == -1 || dup2(rt.tls_write_fd, 1) == -1) {
-		log_line("warning", "%s: STARTTLS: unable to switch to the "
-		    "TLS descriptors: %s", rt.session_id, errno_text(errno));
-		smtp_close(&rt.session);
-		return;
-	}
-	if (rt.tls_read_fd != rt.tls_ctl_fd)
-		(void)io_close(rt.tls_read_fd);
-	if (rt.tls_write_fd != rt.tls_ctl_fd &&
-	    rt.tls_write_fd != rt.tls_read_fd)
-		(void)io_close(rt.tls_write_fd);
-	smtp_tls_started(&rt.session);
-	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
-	v = ucspitls_get(info, len, "SSL_PROTOCOL", &vlen);
-	p = tls_name(protocol, sizeof(protocol), v, vlen);
-	v = ucspitls_get(info, len, "SSL_CIPHER", &vlen);
-	log_line("info", "%s: STARTTLS: TLS started: protocol %s cipher %s",
-	    rt.session_id, p, tls_name(cipher, sizeof(cipher), v, vlen));
-}
-
-/* TLS is on through tlswrapper: the session starts over. */
-static void
-tlswrapper_started(size_t discarded)
-{
-	log_discarded(discarded);
-	smtp_tls_started(&rt.session);
-	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
-	log_line("info", "%s: STARTTLS: handed to tlswrapper (it reports "
-	    "no protocol or cipher)", rt.session_id);
-}
-
-static void
-tlswrapper_failed(size_t discarded, const char *why, const char *detail)
-{
-	log_discarded(discarded);
-	log_line("warning", "%s: STARTTLS: %s%s%s", rt.session_id, why,
-	    detail[0] != '\0' ? ": " : "", detail);
-	smtp_close(&rt.session);
-}
-
-/*
- * tlswrapper -n from 20260428 (tlswrapper(1), -n): the 220 goes out on
- * fd 1, then a zero byte on fd 5; tlswrapper flushes the 220, stops
- * forwarding cleartext, and only then answers with a zero byte on
- * fd 6.  So once that byte is read, everything waiting on fd 0 is
- * cleartext, and it all goes; what comes after is decrypted.  (The
- * client's first decrypted octets can only follow a whole handshake
- * that starts after the acknowledgement, long after the few system
- * calls of the discard.)  fd 0/fd 1 stay tlswrapper's pipes.
- */
-static void
-starttls_tlswrapper(void)
-{
-	unsigned char ack = 0xff;
-	size_t n = 0;
-	ssize_t r;
-
-	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
-	if (discard_pipelined(&n) != 0 || flush_output() != 0) {
-		log_discarded(n);
-		smtp_close(&rt.session);
-		return;
-	}
-	/* The zero byte at once after the 220, no other system call
-	 * between: tlswrapper sends the 220 on before it reads fd 5, and a
-	 * ClientHello that reaches it first is forwarded as cleartext and
-	 * lost (a window only tlswrapper can close; this keeps our part of
-	 * it short).  One octet into this empty pipe does not block. */
-	if (write(TLSWRAPPER_FD, "", 1) != 1 &&
-	    io_write_timeout(TLSWRAPPER_FD, "", 1, wait_budget()) != 0) {
-		tlswrapper_failed(n, "unable to signal tlswrapper on fd 5",
-		    errno_text(errno));
-		return;
-	}
-	r = io_wait(TLSWRAPPER_ACK_FD, 0, wait_budget());
-	if (r == 0) {
-		r = -1;
-		errno = ETIMEDOUT;
-	} else if (r == 1) {
-		r = io_read(TLSWRAPPER_ACK_FD, &ack, 1);
-	}
-	if (r < 0) {
-		tlswrapper_failed(n, "no acknowledgement from tlswrapper on "
-		    "fd 6", errno_text(errno));
-		return;
-	}
-	if (r == 0) {
-		tlswrapper_failed(n, "tlswrapper closed fd 6 without "
-		    "acknowledging", "");
-		return;
-	}
-	if (ack != 0) {
-		tlswrapper_failed(n, "tlswrapper acknowledged with a byte "
-		    "other than zero on fd 6", "");
-		return;
-	}
-	(void)io_close(TLSWRAPPER_FD);
-	(void)io_close(TLSWRAPPER_ACK_FD);
-	/* r < 0: the client has gone, and the next read says so */
-	r = discard_cleartext(&n, 0, 0);
-	if (r > 0) {
-		tlswrapper_failed(n, "too much cleartext after it", "");
-		return;
-	}
-	/* tlswrapper sends our 220 before it reads fd 5: a client that
-	 * answers faster than that has had its ClientHello forwarded as
-	 * cleartext, just discarded.  The handshake cannot happen now. */
-	if (rt.starttls_saw_tls) {
-		tlswrapper_failed(n, "the client's TLS handshake came in the "
-		    "clear, before tlswrapper stopped forwarding cleartext",
-		    "");
-		return;
-	}
-	tlswrapper_started(n);
-}
-
-/*
- * tlswrapper -n before 20260428 (Debian 12's 0~20230101): the 220 goes
- * to fd 5, and its close starts TLS.  Until tlswrapper has read that
- * close it still forwards cleartext into fd 0, the pipe the decrypted
- * data will come through, and nothing tells us when it has stopped:
- * smtpd alone cannot rule injection out (SECURITY.md).  The best it
- * can do: discard what came before the 220, then, after the close,
- * what keeps coming with no pause of STARTTLS_SETTLE_MS; a handshake
- * takes longer than that.  Cleartext that tlswrapper forwards after a
- * longer pause (it was not scheduled) is read as if decrypted.
- */
-static void
-starttls_tlswrapper_old(void)
-{
-	const char *out;
-	size_t before;
-	size_t len;
-	size_t n = 0;
-	int r;
-	int e;
-
-	log_line("warning", "%s: STARTTLS: this tlswrapper has no "
-	    "acknowledgement on fd 6 (release 20260428 and later have it): "
-	    "commands injected in the clear cannot be ruled out",
-	    rt.session_id);
-	before = smtp_output(&rt.session, &out);
-	smtp_answer(&rt.session, REPLY_STARTTLS_GO);
-	if (discard_pipelined(&n) != 0) {
-		log_discarded(n);
-		smtp_close(&rt.session);
-		return;
-	}
-	len = smtp_output(&rt.session, &out);
-	if (io_write_timeout(1, out, before, wait_budget()) != 0) {
-		log_line("info", "%s: unable to write to the client: %s",
-		    rt.session_id, errno_text(errno));
-		smtp_output_done(&rt.session, len);
-		log_discarded(n);
-		smtp_close(&rt.session);
-		return;
-	}
-	r = io_write_timeout(TLSWRAPPER_FD, out + before, len - before,
-	    wait_budget());
-	e = errno;
-	smtp_output_done(&rt.session, len);
-	if (io_close(TLSWRAPPER_FD) != 0 && r == 0) {
-		r = -1;
-		e = errno;
-	}
-	if (r != 0) {
-		tlswrapper_failed(n, "unable to hand the 220 to tlswrapper "
-		    "(fd 5)", errno_text(e));
-		return;
-	}
-	/* r < 0: the client has gone, and the next read says so */
-	r = discard_cleartext(&n, STARTTLS_SETTLE_MS,
-	    io_now_ms() + STARTTLS_SETTLE_MAX_MS);
-	if (r > 0) {
-		tlswrapper_failed(n, "too much cleartext after it", "");
-		return;
-	}
-	tlswrapper_started(n);
-}
-
-/* Answer SMTP_EV_STARTTLS: reply, switch the descriptors, reset. */
+/* STARTTLS (lib/starttls.h): the wrapper does TLS; the engine starts
+ * over, and so does what smtpd knows of the client. */
 static void
 on_starttls(void)
 {
-	if (rt.tls_mode == TLS_UCSPI)
-		starttls_ucspi();
-	else if (rt.tls_mode == TLS_WRAPPER)
-		starttls_tlswrapper();
-	else if (rt.tls_mode == TLS_WRAPPER_OLD)
-		starttls_tlswrapper_old();
-	else
-		smtp_answer(&rt.session, REPLY_TLS_TEMP_FAIL);
+	/* RFC 3207 §4.2: forget a cleartext AUTH */
+	if (starttls_run(&rt.tls))
+		rt.auth_user = NULL;
 }
 
 /* Read a PROXY header within PROXY_TIMEOUT (or TIMEOUT): NULL, or why
@@ -1418,8 +756,8 @@ on_starttls(void)
 static const char *
 proxy_read(char *buf, size_t *len, struct proxy_header *h)
 {
-	long long deadline = io_now_ms() + (rt.timeout_ms < PROXY_TIMEOUT *
-	    1000 ? rt.timeout_ms : PROXY_TIMEOUT * 1000);
+	long long deadline = io_now_ms() + (rt.clock.timeout_ms <
+	    PROXY_TIMEOUT * 1000 ? rt.clock.timeout_ms : PROXY_TIMEOUT * 1000);
 	enum proxy_result r;
 
 	while ((r = proxy_parse(buf, *len, h)) == PROXY_NEED_MORE) {
@@ -1450,7 +788,7 @@ proxy_read(char *buf, size_t *len, struct proxy_header *h)
  * proxy_parse() says still belong to it, so the client's own bytes stay
  * unread on fd 0, socket or pipe.  A bad, truncated, late or missing
  * header closes the connection without a reply (§2.1: abort).  Its
- * source becomes the peer (rt.remote_ip: the log, Received:, TCPREMOTEIP
+ * source becomes the peer (rt.peer.remote_ip: the log, Received:, TCPREMOTEIP
  * for programs); LOCAL and UNKNOWN keep the connection's own addresses.
  * 0, or -1 when the connection must be closed.
  */
@@ -1482,249 +820,64 @@ read_proxy_header(void)
 	log_line("info", "%s: PROXY v%d: client %s port %u, to %s port %u, "
 	    "via %s", rt.session_id, h.version, LOG_ESC(src, h.src),
 	    h.src_port, LOG_ESC(dst, h.dst), h.dst_port,
-	    LOG_ESC(via, rt.remote_ip));
-	copy_name(rt.remote_ip, sizeof(rt.remote_ip), h.src);
-	snprintf(rt.remote_port, sizeof(rt.remote_port), "%u", h.src_port);
-	copy_name(rt.proxy_local_ip, sizeof(rt.proxy_local_ip), h.dst);
-	snprintf(rt.proxy_local_port, sizeof(rt.proxy_local_port), "%u",
-	    h.dst_port);
+	    LOG_ESC(via, rt.peer.remote_ip));
+	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip), h.src);
+	snprintf(rt.peer.remote_port, sizeof(rt.peer.remote_port), "%u",
+	    h.src_port);
+	copy_name(rt.peer.proxy_local_ip, sizeof(rt.peer.proxy_local_ip),
+	    h.dst);
+	snprintf(rt.peer.proxy_local_port, sizeof(rt.peer.proxy_local_port),
+	    "%u", h.dst_port);
 	/* TCPREMOTEHOST named the proxy. */
-	rt.remote_host = NULL;
+	rt.peer.remote_host = NULL;
 	return 0;
 }
 
-/*
- * Programs: RCPTCHECK and the environment of every program smtpd starts
- * for a message (smtpd.8, "THE HOOK API").  The parent never calls
- * setenv: build_session_env writes "NAME=value" strings into rt's
- * bounded buffer and returns the vector for spawn_start.
- */
+/* ---------------------------------------------------------------- */
+/* Programs: their environment and RCPTCHECK (smtpd.8 THE HOOK API). */
 
-/* The names build_session_env sets; inherited ones are dropped, the
- * after_proxy ones only when a PROXY header gave them (else tcpserver's
- * values pass on). */
-static const struct session_env_name {
-	const char *name;
-	size_t len;
-	int after_proxy;
-} session_env_names[] = {
-#define SESSION_ENV_NAME(s, p) { s, sizeof(s) - 1, p }
-	SESSION_ENV_NAME("SENDER", 0), SESSION_ENV_NAME("RECIPIENT", 0),
-	SESSION_ENV_NAME("RECIPIENTS", 0), SESSION_ENV_NAME("HELO", 0),
-	SESSION_ENV_NAME("AUTHUSER", 0), SESSION_ENV_NAME("TCPREMOTEIP", 0),
-	SESSION_ENV_NAME("TCPREMOTEPORT", 0),
-	SESSION_ENV_NAME("TCPREMOTEHOST", 0),
-	SESSION_ENV_NAME("TCPREMOTEINFO", 1),
-	SESSION_ENV_NAME("TCPLOCALIP", 1), SESSION_ENV_NAME("TCPLOCALPORT", 1)
-#undef SESSION_ENV_NAME
-};
-
-/* Is environ's "NAME=value" entry one of ours, to be dropped?  (Names
- * are compared by length first: this runs for every inherited entry.) */
-static int
-is_session_env_name(const char *entry, int proxied)
+/* What progenv left out, for the log. */
+static void
+log_progenv_dropped(void)
 {
-	const char *eq = strchr(entry, '=');
-	size_t n;
 	size_t i;
 
-	if (eq == NULL)
-		return 0;
-	n = (size_t)(eq - entry);
-	for (i = 0; i < sizeof(session_env_names) /
-	    sizeof(session_env_names[0]); i++) {
-		if (session_env_names[i].len == n &&
-		    memcmp(entry, session_env_names[i].name, n) == 0)
-			return proxied || !session_env_names[i].after_proxy;
-	}
-	return 0;
-}
-
-/* Client-given text as a variable's value: a control character (none
- * should have passed proto/) becomes '?', and so does a C1 control,
- * U+2028, U+2029 or a bidirectional control (refused by proto/address.c
- * too), so that no value can hold a line break, not even for a program
- * that splits lines the Unicode way (Python's splitlines); other octets
- * >= 0x80 (SMTPUTF8) pass. */
-static void
-env_add_clean(struct buf *b, const char *s)
-{
-	const char *run = s;
-	unsigned char c;
-	uint32_t cp;
-	size_t n;
-
-	/* Runs of clean octets are copied whole. */
-	for (;; s += n) {
-		c = (unsigned char)*s;
-		n = 1;
-		if (c >= 0x20 && c < 0x7f)
-			continue;
-		if (c >= 0x80) {
-			n = smtp_utf8_decode(s, strnlen(s, 4), &cp);
-			if (n == 0)
-				n = 1;
-			if (n == 1 || !smtp_is_forbidden_code_point(cp))
-				continue;
-		}
-		(void)buf_add(b, run, (size_t)(s - run));
-		if (c == '\0')
-			return;
-		(void)buf_addc(b, '?');
-		run = s + n;
-	}
-}
-
-/* Start a variable; its value follows; env_end finishes it. */
-static size_t
-env_begin(struct buf *b, const char *name)
-{
-	size_t mark = b->len;
-
-	(void)buf_adds(b, name);
-	(void)buf_addc(b, '=');
-	return mark;
-}
-
-static void
-env_end(struct buf *b, size_t mark, size_t *n)
-{
-	if (b->overflow || buf_addc(b, '\0') == -1) {
-		/* A pipe program's RECIPIENTS is budgeted at RCPT time, so
-		 * only qmail-queue's can get here: it has the envelope. */
-		const char *eq = memchr(b->p + mark, '=', b->len - mark);
-
-		log_line("warning", "%s: %.*s left out of the program's "
+	for (i = 0; i < rt.progenv.ndropped; i++)
+		log_line("warning", "%s: %s left out of the program's "
 		    "environment: too long", rt.session_id,
-		    (int)(eq != NULL ? (size_t)(eq - (b->p + mark)) :
-		    b->len - mark), b->p + mark);
-		b->len = mark;
-		b->overflow = 0;
-		return;
-	}
-	rt.session_envp[(*n)++] = b->p + mark;
+		    rt.progenv.dropped[i]);
 }
 
-static void
-env_set(struct buf *b, size_t *n, const char *name, const char *value)
-{
-	size_t mark = env_begin(b, name);
-
-	env_add_clean(b, value);
-	env_end(b, mark, n);
-}
-
-/*
- * The part of the programs' environment that comes from smtpd's own: the
- * same for every program of the session, so environ is filtered once, at
- * the first RCPTCHECK or message, when a PROXY header (read before any
- * command) has decided which TCP* names are ours.
- */
-static void
-inherited_env(void)
-{
-	char **e;
-
-	rt.ninherited = 0;
-	for (e = environ; e != NULL && *e != NULL; e++) {
-		if (rt.ninherited >= SESSION_ENV_INHERIT_MAX)
-			break;
-		if (is_session_env_name(*e, rt.proxy_local_ip[0] != '\0'))
-			continue;
-		rt.inherited_envp[rt.ninherited++] = *e;
-	}
-	rt.has_inherited = 1;
-}
-
-/*
- * The session's variables for pipe, qmail-queue and RCPTCHECK programs:
- * SENDER ("" for <>), RECIPIENT (rcpt for RCPTCHECK, else the first),
- * RECIPIENTS (all, one per line; not for RCPTCHECK), HELO, AUTHUSER
- * (when authenticated), TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST and,
- * after a PROXY header, TCPLOCALIP and TCPLOCALPORT as the header names
- * them (without a launcher that sets them, as getsockname gives them);
- * then smtpd's own environment (PATH, what envdir and tcprules
- * set), without the names above.  NULL for Maildir delivery.  Valid
- * until the next call.
- */
+/* The programs' environment: with rcpt, RCPTCHECK's; without, the
+ * message's (NULL for Maildir delivery).  Valid until the next call. */
 static char *const *
 build_session_env(const char *rcpt)
 {
-	struct buf b;
-	size_t n = 0;
-	size_t mark;
-	size_t i;
+	struct progenv_txn t;
+	char *const *envp;
 
 	if (rcpt == NULL && rt.kind != DELIVER_PIPE &&
 	    rt.kind != DELIVER_QMAIL_QUEUE)
 		return NULL;
-	buf_init(&b, rt.session_env_text, sizeof(rt.session_env_text));
-	env_set(&b, &n, "SENDER", rt.sender);
-	env_set(&b, &n, "RECIPIENT", rcpt != NULL ? rcpt :
-	    rt.nrcpt > 0 ? rt.rcpts[0] : "");
-	if (rcpt == NULL) {
-		mark = env_begin(&b, "RECIPIENTS");
-		for (i = 0; i < rt.nrcpt; i++) {
-			if (i > 0)
-				(void)buf_addc(&b, '\n');
-			env_add_clean(&b, rt.rcpts[i]);
-		}
-		env_end(&b, mark, &n);
-	}
-	env_set(&b, &n, "HELO", rt.helo);
-	if (rt.auth_user != NULL)
-		env_set(&b, &n, "AUTHUSER", rt.auth_user);
-	env_set(&b, &n, "TCPREMOTEIP", rt.remote_ip);
-	if (rt.remote_port[0] != '\0')
-		env_set(&b, &n, "TCPREMOTEPORT", rt.remote_port);
-	if (rt.remote_host != NULL)
-		env_set(&b, &n, "TCPREMOTEHOST", rt.remote_host);
-	if (rt.proxy_local_ip[0] != '\0') {
-		env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
-		env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
-	} else if (rt.sock_local_ip[0] != '\0') {
-		env_set(&b, &n, "TCPLOCALIP", rt.sock_local_ip);
-		env_set(&b, &n, "TCPLOCALPORT", rt.sock_local_port);
-	}
-	if (!rt.has_inherited)
-		inherited_env();
-	/* n <= SESSION_ENV_OURS_MAX: there is room for all of them. */
-	memcpy(&rt.session_envp[n], rt.inherited_envp,
-	    rt.ninherited * sizeof(rt.inherited_envp[0]));
-	n += rt.ninherited;
-	rt.session_envp[n] = NULL;
-	return rt.session_envp;
+	t.sender = rt.sender;
+	t.rcpts = rt.rcpts;
+	t.nrcpt = rt.nrcpt;
+	t.helo = rt.helo;
+	t.auth_user = rt.auth_user;
+	envp = progenv_session(&rt.progenv, environ, &rt.peer, &t, rcpt);
+	log_progenv_dropped();
+	return envp;
 }
 
-/*
- * smtpd's own environment for the checkpassword program, with the peer as
- * a PROXY header named it: TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP and
- * TCPLOCALPORT as build_session_env gives them, the proxy's own (and its
- * TCPREMOTEHOST, TCPREMOTEINFO) left out.  Without such a header,
- * environ itself.  Valid until the next call of either.
- */
+/* smtpd's own environment for the checkpassword program, with the peer
+ * as a PROXY header named it. */
 static char *const *
 peer_env(void)
 {
-	struct buf b;
-	size_t n = 0;
-	char **e;
+	char *const *envp = progenv_peer(&rt.progenv, environ, &rt.peer);
 
-	if (rt.proxy_local_ip[0] == '\0')
-		return environ;
-	buf_init(&b, rt.session_env_text, sizeof(rt.session_env_text));
-	env_set(&b, &n, "TCPREMOTEIP", rt.remote_ip);
-	env_set(&b, &n, "TCPREMOTEPORT", rt.remote_port);
-	env_set(&b, &n, "TCPLOCALIP", rt.proxy_local_ip);
-	env_set(&b, &n, "TCPLOCALPORT", rt.proxy_local_port);
-	for (e = environ; e != NULL && *e != NULL; e++) {
-		if (n >= SESSION_ENV_OURS_MAX + SESSION_ENV_INHERIT_MAX)
-			break;
-		if (!is_session_env_name(*e, 1))
-			rt.session_envp[n++] = *e;
-	}
-	rt.session_envp[n] = NULL;
-	return rt.session_envp;
+	log_progenv_dropped();
+	return envp;
 }
 
 /* RCPTCHECK; QMAILQUEUE is read with the arguments.  When any program
@@ -1735,7 +888,7 @@ static void
 configure_programs(void)
 {
 	rt.rcptcheck = env_or("RCPTCHECK", NULL);
-	if (rt.rcptcheck != NULL || rt.checkpassword != NULL ||
+	if (rt.rcptcheck != NULL || rt.auth.checkpassword != NULL ||
 	    rt.kind == DELIVER_PIPE || rt.kind == DELIVER_QMAIL_QUEUE) {
 		(void)spawn_cloexec_from(3);
 		/* A launcher may pass SIGCHLD ignored; then the system
@@ -1755,73 +908,41 @@ configure_delivery_programs(void)
 	rt.deliver.spool_dir = env_or("TMPDIR", "/tmp");
 }
 
-/* Run RCPTCHECK for one recipient (as qmail's RCPTCHECK patch): exit 0
- * accepts, 100 refuses (550 5.1.1), 111 and anything else, a crash or
- * TIMEOUT defer (451 4.3.0); the first line of its stdout, for 100 and
- * 111, is the reply's text. */
+/* Run RCPTCHECK for one recipient (deliver/rcptcheck.h) and log what
+ * became of it. */
 static enum reply_id
 run_rcptcheck(const struct smtp_path *p)
 {
-	char *argv[2];
-	struct spawn_fd plan[3];
-	char line[SMTP_REPLY_TEXT_MAX + 1];
+	struct rcptcheck_result res;
 	char rcpt[LOGESC_MAX + 1];
-	size_t len = 0;
-	pid_t pid;
-	int out[2];
-	int status = 0;
-	int code;
 
-	argv[0] = (char *)rt.rcptcheck;
-	argv[1] = NULL;
-	if (io_pipe(out) == -1) {
+	(void)rcptcheck_run(rt.rcptcheck, build_session_env(p->mailbox),
+	    rt.use_syslog ? -1 : 2, wait_budget(), &res);
+	if (res.unstarted != NULL && strcmp(res.unstarted, "pipe") == 0) {
 		log_line("warning", "%s: RCPTCHECK: pipe: %s", rt.session_id,
-		    errno_text(errno));
-		return REPLY_RCPT_TEMP_FAIL;
-	}
-	plan[0].child_fd = 0;
-	plan[0].parent_fd = -1;
-	plan[1].child_fd = 1;
-	plan[1].parent_fd = out[1];
-	plan[2].child_fd = 2;
-	plan[2].parent_fd = rt.use_syslog ? -1 : 2;
-	if (spawn_start(&pid, argv, build_session_env(p->mailbox), plan,
-	    3) == -1) {
+		    errno_text(res.err));
+	} else if (res.unstarted != NULL) {
 		log_line("warning", "%s: RCPTCHECK: unable to run %s: %s",
-		    rt.session_id, rt.rcptcheck, errno_text(errno));
-		(void)io_close(out[0]);
-		(void)io_close(out[1]);
-		return REPLY_RCPT_TEMP_FAIL;
-	}
-	(void)io_close(out[1]);
-	if (spawn_collect(pid, out[0], wait_budget(), line, sizeof(line), &len,
-	    &status) == -1) {
-		(void)io_close(out[0]);
+		    rt.session_id, rt.rcptcheck, errno_text(res.err));
+	} else if (res.unfinished) {
 		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
 		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len),
-		    errno != ETIMEDOUT ? errno_text(errno) :
+		    res.err != ETIMEDOUT ? errno_text(res.err) :
 		    session_expired() ? "killed at SESSIONTIMEOUT" :
 		    "killed at TIMEOUT");
-		return REPLY_RCPT_TEMP_FAIL;
-	}
-	(void)io_close(out[0]);
-	if (WIFSIGNALED(status)) {
+	} else if (res.signal != 0) {
 		log_line("warning", "%s: RCPTCHECK: <%s>: killed by signal %d",
 		    rt.session_id, logesc(rcpt, sizeof(rcpt), p->mailbox,
-		    p->len), WTERMSIG(status));
-		return REPLY_RCPT_TEMP_FAIL;
+		    p->len), res.signal);
+	} else if (res.code != 0) {
+		memcpy(rt.rcpt_reply, res.text, res.text_len + 1);
+		rt.rcpt_reply_len = res.text_len;
+		if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
+			log_line("info", "%s: RCPTCHECK: <%s>: exit %d",
+			    rt.session_id, logesc(rcpt, sizeof(rcpt),
+			    p->mailbox, p->len), res.code);
 	}
-	code = WEXITSTATUS(status);
-	if (code == 0)
-		return REPLY_RCPT_OK;
-	if (code == 100 || code == 111) {
-		memcpy(rt.rcpt_reply, line, len + 1);
-		rt.rcpt_reply_len = len;
-	}
-	if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
-		log_line("info", "%s: RCPTCHECK: <%s>: exit %d", rt.session_id,
-		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len), code);
-	return code == 100 ? REPLY_NO_MAILBOX : REPLY_RCPT_TEMP_FAIL;
+	return res.reply;
 }
 
 /* The last check of a RCPT, after RCPTHOSTS and the mailbox: the
@@ -1835,7 +956,7 @@ rcpt_check_program(const struct smtp_path *p)
 	if (rt.nrcpt == 0)
 		rt.rcpts_env_len = 0;
 	if (rt.kind == DELIVER_PIPE &&
-	    rt.rcpts_env_len + p->len + 1 > SESSION_ENV_RCPTS_MAX)
+	    rt.rcpts_env_len + p->len + 1 > PROGENV_RCPTS_MAX)
 		return REPLY_TOO_MANY_RCPTS;
 	if (rt.rcptcheck != NULL) {
 		r = run_rcptcheck(p);
@@ -1845,6 +966,9 @@ rcpt_check_program(const struct smtp_path *p)
 	rt.rcpts_env_len += p->len + 1;
 	return REPLY_RCPT_OK;
 }
+
+/* ---------------------------------------------------------------- */
+/* The rest of the configuration.                                    */
 
 /*
  * Errors (bad commands and refused recipients, counted by proto/) and
@@ -1869,10 +993,37 @@ configure_errors(void)
 {
 	rt.cfg.error_limit = (unsigned)env_number("ERRORLIMIT",
 	    SMTP_ERRORS_MAX, 1, ERRORLIMIT_MAX);
-	rt.tarpit_count = (unsigned)env_number("TARPITCOUNT",
+	rt.tarpit.count = (unsigned)env_number("TARPITCOUNT",
 	    TARPIT_COUNT_DEFAULT, 0, ERRORLIMIT_MAX);
-	rt.tarpit_delay_ms = (int)env_number("TARPITDELAY",
+	rt.tarpit.delay_ms = (int)env_number("TARPITDELAY",
 	    TARPIT_DELAY_DEFAULT, 0, TARPIT_DELAY_MAX) * 1000;
+}
+
+static int flush_output(void);
+
+/* UCSPITLS, TLSWRAPPER, SMTPS and the SSL descriptors (lib/starttls.h). */
+static void
+configure_tls(void)
+{
+	struct starttls_env env;
+
+	env.ssl_ctl_fd = env_get("SSLCTLFD");
+	env.ssl_read_fd = env_get("SSLREADFD");
+	env.ssl_write_fd = env_get("SSLWRITEFD");
+	env.ucspitls = env_get("UCSPITLS") != NULL;
+	env.tlswrapper = env_get("TLSWRAPPER") != NULL;
+	env.smtps = env_get("SMTPS") != NULL;
+	rt.tls.session = &rt.session;
+	rt.tls.in = rt.in.buf;
+	rt.tls.in_cap = sizeof(rt.in.buf);
+	rt.tls.in_off = &rt.in.off;
+	rt.tls.in_len = &rt.in.len;
+	rt.tls.session_id = rt.session_id;
+	rt.tls.flush = flush_output;
+	rt.tls.budget = wait_budget;
+	rt.tls.log = log_line;
+	rt.tls.errtext = errno_text;
+	rt.cfg.flags |= starttls_configure(&rt.tls, &env);
 }
 
 static void
@@ -1889,8 +1040,8 @@ configure(void)
 	timeout = env_number("TIMEOUT", SMTP_TIMEOUT_DEFAULT, 1, 86400);
 	session = env_number("SESSIONTIMEOUT", SMTP_SESSION_TIMEOUT_DEFAULT, 1,
 	    7 * 86400);
-	rt.timeout_ms = (int)(timeout * 1000);
-	rt.session_deadline = io_now_ms() + (long long)session * 1000;
+	rt.clock.timeout_ms = (int)(timeout * 1000);
+	rt.clock.session_end = io_now_ms() + (long long)session * 1000;
 	configure_errors();
 	rt.is_relay_client = env_get("RELAYCLIENT") != NULL;
 	if (rt.is_relay_client)
@@ -1907,8 +1058,10 @@ configure(void)
 	configure_tls();
 	configure_programs();
 	rcpthosts = env_or("RCPTHOSTS", NULL);
-	if (rcpthosts != NULL)
-		read_rcpthosts(rcpthosts);
+	if (rcpthosts != NULL && rcpthosts_read(&rt.rcpthosts, rcpthosts) != 0)
+		die(errno == EFBIG ? EXIT_PERM : EXIT_TEMP, errno == EFBIG ?
+		    "RCPTHOSTS %s is too large: %s" :
+		    "unable to read RCPTHOSTS %s: %s", rcpthosts);
 	/* Static tables up to the default MAXRCPTS (no malloc in a
 	 * session: its first call costs three system calls), malloc above.
 	 * Not calloc: on_rcpt writes a slot before anything reads it, and
@@ -1994,10 +1147,11 @@ rcpt_policy(const struct smtp_path *p)
 
 	if (p->domain_off == p->len)	/* <postmaster>: RFC 5321 §4.5.1 */
 		return REPLY_RCPT_OK;
-	if (rt.rcpthosts == NULL || rt.is_relay_client ||
+	if (rt.rcpthosts.text == NULL || rt.is_relay_client ||
 	    smtp_is_authenticated(&rt.session))
 		return REPLY_RCPT_OK;
-	return is_rcpthost(domain, dlen) ? REPLY_RCPT_OK : REPLY_RELAY_DENIED;
+	return rcpthosts_match(rt.rcpthosts.text, rt.rcpthosts.len, domain,
+	    dlen) ? REPLY_RCPT_OK : REPLY_RELAY_DENIED;
 }
 
 static void
@@ -2074,8 +1228,8 @@ on_data(void)
 	env->rcpt_domain_off = rt.rcpt_domain_off;
 	env->nrcpt = rt.nrcpt;
 	env->helo = rt.helo;
-	env->remote_ip = rt.remote_ip;
-	env->remote_host = rt.remote_host;
+	env->remote_ip = rt.peer.remote_ip;
+	env->remote_host = rt.peer.remote_host;
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
 	env->auth_user = rt.auth_user;
@@ -2305,22 +1459,21 @@ flush_output(void)
 /* Wait for input within TIMEOUT and the session deadline; read a block.
  * Returns 0 with input, or -1 when the session must end. */
 static int
-read_input(void)
+read_input(struct input *in, struct smtp_session *s)
 {
-	struct smtp_session *s = &rt.session;
 	int wait = wait_budget();
 	int r;
 	ssize_t n;
 
 	r = wait > 0 ? io_wait(0, 0, wait) : 0;
 	if (r == 0) {
-		if (wait < rt.timeout_ms)
+		if (wait < rt.clock.timeout_ms)
 			end_at_deadline();
 		else
 			smtp_timeout(s, REPLY_TIMEOUT);
 		return -1;
 	}
-	n = r < 0 ? -1 : io_read(0, rt.in, sizeof(rt.in));
+	n = r < 0 ? -1 : io_read(0, in->buf, sizeof(in->buf));
 	if (n <= 0) {
 		if (n < 0)
 			log_line("info", "%s: read error: %s", rt.session_id,
@@ -2328,8 +1481,8 @@ read_input(void)
 		smtp_eof(s);
 		return -1;
 	}
-	rt.in_off = 0;
-	rt.in_len = (size_t)n;
+	in->off = 0;
+	in->len = (size_t)n;
 	return 0;
 }
 
@@ -2366,28 +1519,28 @@ log_session_end(enum smtp_close why)
  * 4.7.0 at once.
  */
 static void
-tarpit(void)
+tarpit(struct tarpit *tp, struct smtp_session *s)
 {
-	unsigned n = smtp_errors(&rt.session);
+	unsigned n = smtp_errors(s);
 
-	if (n <= rt.errors_seen) {
-		rt.errors_seen = n;	/* an accepted message halves it */
+	if (n <= tp->errors_seen) {
+		tp->errors_seen = n;	/* an accepted message halves it */
 		return;
 	}
-	rt.errors_seen = n;
-	if (rt.tarpit_delay_ms == 0 || n <= rt.tarpit_count ||
-	    smtp_is_closed(&rt.session))
+	tp->errors_seen = n;
+	if (tp->delay_ms == 0 || n <= tp->count ||
+	    smtp_is_closed(s))
 		return;
-	if (!rt.tarpit_logged) {
-		rt.tarpit_logged = 1;
+	if (!tp->logged) {
+		tp->logged = 1;
 		log_line("info", "%s: tarpit: %u errors (TARPITCOUNT %u), "
-		    "slowing down", rt.session_id, n, rt.tarpit_count);
+		    "slowing down", rt.session_id, n, tp->count);
 	}
 	if (flush_output() != 0) {
-		smtp_close(&rt.session);
+		smtp_close(s);
 		return;
 	}
-	pause_ms((long long)(n - rt.tarpit_count) * rt.tarpit_delay_ms);
+	pause_ms((long long)(n - tp->count) * tp->delay_ms);
 	if (session_expired())
 		end_at_deadline();
 }
@@ -2411,22 +1564,22 @@ run_session(void)
 				break;
 			}
 			on_event(ev);
-			tarpit();
+			tarpit(&rt.tarpit, s);
 		}
 		if (smtp_is_closed(s))
 			break;
-		if (rt.in_off < rt.in_len) {
-			size_t n = smtp_feed(s, rt.in + rt.in_off,
-			    rt.in_len - rt.in_off);
+		if (rt.in.off < rt.in.len) {
+			size_t n = smtp_feed(s, rt.in.buf + rt.in.off,
+			    rt.in.len - rt.in.off);
 
-			rt.in_off += n;
+			rt.in.off += n;
 			/* An AUTH line, or the part of it this read holds:
-			 * each read starts at rt.in[0], so wiping all that is
+			 * each read starts at in.buf[0], so wiping all that is
 			 * consumed leaves no part of a split line behind
 			 * (nor a line the engine refused without an event). */
 			if (smtp_fed_secret(s))
-				wipe(rt.in, rt.in_off);
-			tarpit();
+				wipe(rt.in.buf, rt.in.off);
+			tarpit(&rt.tarpit, s);
 			if (n > 0 || smtp_event(s) != NULL)
 				continue;
 			if (smtp_is_closed(s))
@@ -2436,9 +1589,9 @@ run_session(void)
 			smtp_close(s);
 			break;
 		}
-		if (rt.in_off < rt.in_len)
+		if (rt.in.off < rt.in.len)
 			continue;	/* the engine paused for output */
-		if (read_input() != 0)
+		if (read_input(&rt.in, s) != 0)
 			break;
 	}
 	abort_delivery();
@@ -2459,16 +1612,17 @@ log_connect(void)
 	buf_init(&b, msg, sizeof(msg));
 	buf_adds(&b, rt.session_id);
 	buf_addlit(&b, ": connect from ");
-	logesc_add(&b, rt.remote_ip, strlen(rt.remote_ip), LOGESC_MAX);
-	if (rt.remote_port[0] != '\0') {
+	logesc_add(&b, rt.peer.remote_ip, strlen(rt.peer.remote_ip),
+	    LOGESC_MAX);
+	if (rt.peer.remote_port[0] != '\0') {
 		buf_addlit(&b, " port ");
-		logesc_add(&b, rt.remote_port, strlen(rt.remote_port),
+		logesc_add(&b, rt.peer.remote_port, strlen(rt.peer.remote_port),
 		    LOGESC_MAX);
 	}
-	if (rt.remote_host != NULL) {
+	if (rt.peer.remote_host != NULL) {
 		/* TCPREMOTEHOST is the client's PTR name: its DNS. */
 		buf_addlit(&b, " host ");
-		logesc_add(&b, rt.remote_host, strlen(rt.remote_host),
+		logesc_add(&b, rt.peer.remote_host, strlen(rt.peer.remote_host),
 		    LOGESC_MAX);
 	}
 	log_put("info", msg, b.len);
@@ -2494,19 +1648,19 @@ main(int argc, char **argv)
 	(void)buf_addhex(&id, (uint64_t)rt.pid & 0xfffff, 5);
 	(void)buf_nul(&id);
 	if (deliver_init(&rt.deliver, rt.kind, rt.deliver.path,
-	    rt.deliver.argv, rt.cfg.maxrcpts, rt.timeout_ms) != 0) {
+	    rt.deliver.argv, rt.cfg.maxrcpts, rt.clock.timeout_ms) != 0) {
 		char msg[SMTP_REPLY_TEXT_MAX + 32];
 		size_t n = reply_format(msg, sizeof(msg), REPLY_UNAVAILABLE,
 		    NULL, 0, 0);
 
 		log_line("fatal", "unable to set up delivery: %s: %s",
 		    rt.deliver.what ? rt.deliver.what : "init", errno_text(errno));
-		(void)io_write_timeout(1, msg, n, rt.timeout_ms);
+		(void)io_write_timeout(1, msg, n, rt.clock.timeout_ms);
 		return EXIT_TEMP;
 	}
 	configure_delivery_programs();
 	log_connect();
-	if (rt.is_relay_client && is_loopback(rt.remote_ip))
+	if (rt.is_relay_client && is_loopback(rt.peer.remote_ip))
 		log_line("warning", "%s: RELAYCLIENT is set for a loopback "
 		    "peer; behind a proxy this opens the relay", rt.session_id);
 	if (read_proxy_header() != 0)

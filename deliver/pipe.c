@@ -222,12 +222,7 @@ pipe_close(struct deliver *d, struct deliver_result *res)
 {
 	static char *const no_env[] = { NULL };
 	char line[SMTP_REPLY_TEXT_MAX + 1];
-	struct spawn_fd plan[3];
-	char *const *envp;
-	size_t len = 0;
-	pid_t pid;
-	int out[2];
-	int status = 0;
+	struct spawn_run run;
 	int waited;
 
 	if (d->failed) {
@@ -239,34 +234,20 @@ pipe_close(struct deliver *d, struct deliver_result *res)
 		pipe_abort(d);
 		return -1;
 	}
-	if (io_pipe(out) == -1) {
-		pipe_fail(d, "pipe");
+	run.in_fd = d->fd;
+	run.err_fd = d->child_stderr;
+	run.timeout_ms = d->timeout_ms;
+	run.line = line;
+	run.cap = sizeof(line);
+	waited = spawn_run_line(d->argv, d->env->session_env != NULL ?
+	    d->env->session_env : no_env, &run);
+	if (waited == -1 && run.what != NULL) {
+		pipe_fail(d, run.what);
 		pipe_abort(d);
 		return -1;
 	}
-	plan[0].child_fd = 0;
-	plan[0].parent_fd = d->fd;
-	plan[1].child_fd = 1;
-	plan[1].parent_fd = out[1];
-	plan[2].child_fd = 2;
-	plan[2].parent_fd = d->child_stderr;
-	envp = d->env->session_env != NULL ? d->env->session_env : no_env;
-	if (spawn_start(&pid, d->argv, envp, plan, 3) == -1) {
-		pipe_fail(d, "spawn");
-		goto fail_pipe;
-	}
-	(void)io_close(out[1]);
-	pipe_abort(d);		/* the child has its own spool fd */
-	waited = spawn_collect(pid, out[0], d->timeout_ms, line, sizeof(line),
-	    &len, &status);
-	(void)io_close(out[0]);
-	return pipe_result(res, waited, status, line, len);
-
-fail_pipe:
-	(void)io_close(out[0]);
-	(void)io_close(out[1]);
-	pipe_abort(d);
-	return -1;
+	pipe_abort(d);		/* the child had its own spool fd */
+	return pipe_result(res, waited, run.status, line, run.len);
 }
 
 void

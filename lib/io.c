@@ -4,15 +4,19 @@
  * so EINTR is retried here and nowhere else.
  */
 #include "linux.h"	/* first: before any system header */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "io.h"
 
 /*
@@ -270,4 +274,40 @@ io_now_ms(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 		return 0;
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
+    size_t servcap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const void *addr;
+	unsigned port;
+	struct buf b;
+	int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) :
+	    getsockname(fd, (struct sockaddr *)&ss, &len);
+
+	if (r != 0)
+		return -1;
+	/* inet_ntop, not getnameinfo: the same numeric text, without the
+	 * resolver that getnameinfo brings into a static build. */
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+
+		addr = &in->sin_addr;
+		port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+
+		addr = &in6->sin6_addr;
+		port = ntohs(in6->sin6_port);
+	} else {
+		return -1;
+	}
+	if (inet_ntop(ss.ss_family, addr, host, (socklen_t)hostcap) == NULL)
+		return -1;
+	buf_init(&b, serv, servcap);
+	(void)buf_addu64(&b, port);
+	return buf_nul(&b) == 0 && !b.overflow ? 0 : -1;
 }

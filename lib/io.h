@@ -36,6 +36,11 @@ int io_cloexec(int fd);
 /* pipe(2) with both ends close-on-exec (one system call where the
  * system has pipe2); 0, or -1 with errno and nothing open. */
 int io_pipe(int fds[2]);
+/* The numeric address ("192.0.2.1", "2001:db8::1") and port of socket
+ * fd's peer (peer != 0) or of fd itself.  0, or -1 (not an inet
+ * socket, or it does not fit). */
+int io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
+    size_t servcap);
 /* Milliseconds of a monotonic clock. */
 long long io_now_ms(void);
 

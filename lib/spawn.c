@@ -550,3 +550,44 @@ spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
 		line[*len] = '\0';
 	return r == -1 ? -1 : 0;
 }
+
+int
+spawn_run_line(char *const argv[], char *const envp[], struct spawn_run *r)
+{
+	struct spawn_fd plan[3];
+	pid_t pid;
+	int out[2];
+	int e;
+	int waited;
+
+	r->len = 0;
+	r->status = 0;
+	r->what = NULL;
+	if (r->cap > 0)
+		r->line[0] = '\0';
+	if (io_pipe(out) == -1) {
+		r->what = "pipe";
+		return -1;
+	}
+	plan[0].child_fd = 0;
+	plan[0].parent_fd = r->in_fd;
+	plan[1].child_fd = 1;
+	plan[1].parent_fd = out[1];
+	plan[2].child_fd = 2;
+	plan[2].parent_fd = r->err_fd;
+	if (spawn_start(&pid, argv, envp, plan, 3) == -1) {
+		e = errno;
+		(void)io_close(out[0]);
+		(void)io_close(out[1]);
+		errno = e;
+		r->what = "spawn";
+		return -1;
+	}
+	(void)io_close(out[1]);
+	waited = spawn_collect(pid, out[0], r->timeout_ms, r->line, r->cap,
+	    &r->len, &r->status);
+	e = errno;
+	(void)io_close(out[0]);
+	errno = e;
+	return waited;
+}

@@ -59,4 +59,30 @@ void spawn_kill(pid_t pid);
 int spawn_collect(pid_t pid, int fd, int timeout_ms, char *line, size_t cap,
     size_t *len, int *status);
 
+/*
+ * A program run for its verdict (RCPTCHECK, the pipe delivery): its exit
+ * status and the first line of its stdout, within a deadline.
+ */
+struct spawn_run {
+	int in_fd;		/* the child's stdin: a copy; -1 null */
+	int err_fd;		/* the child's stderr likewise */
+	int timeout_ms;
+	char *line;		/* its first line (spawn_collect) */
+	size_t cap;
+	size_t len;		/* set: the line's length */
+	int status;		/* set: as from waitpid, when it ended */
+	const char *what;	/* set: "pipe" or "spawn" when it never ran */
+};
+
+/*
+ * Start argv with envp, stdin and stderr as r names them and stdout a
+ * pipe, then spawn_collect it within r->timeout_ms.  Returns 0 with
+ * r->status once it has ended; -1 with errno otherwise: r->what set when
+ * it never started, else it did not end in time (ETIMEDOUT: killed and
+ * reaped) or could not be waited for.  Every descriptor it opened is
+ * closed again.
+ */
+int spawn_run_line(char *const argv[], char *const envp[],
+    struct spawn_run *r);
+
 #endif

@@ -263,6 +263,61 @@ test_collect(void)
 	ok(len == 0, "nothing printed, empty line");
 }
 
+/* spawn_run_line: stdin from a descriptor, the verdict, the first line,
+ * a program that cannot start, the deadline; no descriptor left open. */
+static void
+test_run_line(void)
+{
+	char *cat[] = { "/bin/sh", "-c", "read l; echo \"got $l\"; exit 100",
+	    NULL };
+	char *slow[] = { "/bin/sh", "-c", "echo slow; sleep 30", NULL };
+	char *missing[] = { "/nonexistent/rcptcheck", NULL };
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	char line[32];
+	struct spawn_run run;
+	long long t0;
+	int in[2];
+	int fd_before;
+	int fd_after;
+
+	fd_before = dup(0);
+	close(fd_before);
+	ok(io_pipe(in) == 0 && io_write_all(in[1], "hello\n", 6) == 0,
+	    "run_line: stdin pipe");
+	close(in[1]);
+	run.in_fd = in[0];
+	run.err_fd = -1;
+	run.timeout_ms = 5000;
+	run.line = line;
+	run.cap = sizeof(line);
+	ok(spawn_run_line(cat, env, &run) == 0 && run.what == NULL &&
+	    WIFEXITED(run.status) && WEXITSTATUS(run.status) == 100,
+	    "run_line: exit 100");
+	is_mem(line, run.len, "got hello", "run_line: the first line, from "
+	    "what stdin gave");
+	close(in[0]);
+
+	run.in_fd = -1;
+	errno = 0;
+	ok(spawn_run_line(missing, env, &run) == -1 && run.what != NULL &&
+	    strcmp(run.what, "spawn") == 0 && errno == ENOENT,
+	    "run_line: a missing program never ran: spawn, ENOENT");
+	ok(run.len == 0 && line[0] == '\0', "run_line: ... and no line");
+
+	run.timeout_ms = 300;
+	t0 = io_now_ms();
+	errno = 0;
+	ok(spawn_run_line(slow, env, &run) == -1 && run.what == NULL &&
+	    errno == ETIMEDOUT, "run_line: deadline: ETIMEDOUT");
+	ok(io_now_ms() - t0 < 2000, "run_line: ... on time (%lld ms)",
+	    io_now_ms() - t0);
+	is_mem(line, run.len, "slow", "run_line: deadline: what came is kept");
+	fd_after = dup(0);
+	close(fd_after);
+	ok(fd_after == fd_before, "run_line: no descriptor left open (%d %d)",
+	    fd_before, fd_after);
+}
+
 /* With SIGCHLD ignored the system reaps our children: the waits must
  * say so (ECHILD) at once, neither spin until the deadline nor kill a
  * pid that may be another process's by now.  smtpd never runs like this
@@ -348,6 +403,7 @@ main(void)
 	test_deadline();
 	test_errors();
 	test_collect();
+	test_run_line();
 	ok(count_fds() == before, "no descriptor leaked (%d)", count_fds());
 	ok(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD,
 	    "no child left");
