@@ -14,6 +14,7 @@
 
 #include "address.h"
 #include "ascii.h"
+#include "body.h"
 #include "limits.h"
 #include "reply.h"
 #include "smtp.h"
@@ -21,15 +22,6 @@
 /* Room kept free in the output buffer before a command is processed:
  * the largest reply one command can produce (the EHLO list) fits. */
 #define OUT_RESERVE 1024
-
-/* Where the DATA parser is inside a line (RFC 5321 §4.5.2). */
-enum {
-	D_BOL = 0,	/* at the beginning of a line */
-	D_DOT,		/* the line began with '.', nothing after it yet */
-	D_DOT_CR,	/* ".\r" at the beginning of a line */
-	D_MID,		/* inside a line */
-	D_CR		/* inside a line, a CR was the last octet */
-};
 
 static void raise_event(struct smtp_session *, enum smtp_event_type);
 
@@ -114,15 +106,7 @@ fail(struct smtp_session *s, enum reply_id id)
 static void
 reset_message(struct smtp_session *s)
 {
-	s->msg_size = 0;
-	s->wire_size = 0;
-	s->msg_refusal = REPLY_NONE;
-	s->hops = 0;
-	s->in_headers = 1;
-	s->line_len = 0;
-	s->dstate = D_BOL;
-	s->soft_bol = 0;
-	s->hdr_name_len = 0;
+	body_start(&s->msg, s->cfg->databytes, 0);
 	s->body_len = 0;
 	s->data_end_pending = 0;
 	s->in_chunk = 0;
@@ -198,36 +182,7 @@ smtp_event(const struct smtp_session *s)
 }
 
 /* ---------------------------------------------------------------- */
-/* The message: DATA text and BDAT chunks share one octet processor.  */
-
-/*
- * Note a reason to refuse the message; stop storing it.  When there are
- * several, the most important wins (the order below), never the first
- * seen: so the reply cannot depend on how the input was split into reads.
- */
-static int
-refusal_rank(enum reply_id why)
-{
-	switch (why) {
-	case REPLY_SIZE_EXCEEDED:
-		return 5;
-	case REPLY_TOO_MANY_HOPS:
-		return 4;
-	case REPLY_NUL_BYTE:
-		return 3;
-	case REPLY_BARE_LF:
-		return 2;
-	default:
-		return 0;
-	}
-}
-
-static void
-refuse_message(struct smtp_session *s, enum reply_id why)
-{
-	if (refusal_rank(why) > refusal_rank(s->msg_refusal))
-		s->msg_refusal = why;
-}
+/* The message: DATA text and BDAT chunks go through body.c.          */
 
 static int
 is_binary(const struct smtp_session *s)
@@ -235,277 +190,43 @@ is_binary(const struct smtp_session *s)
 	return s->params.body == SMTP_BODY_BINARYMIME;
 }
 
-/* Append message octets to the BODY buffer (room checked by caller). */
+/* A message starts: DATA text (dot-stuffed) or the first BDAT chunk. */
 static void
-store(struct smtp_session *s, const char *p, size_t n)
+start_message(struct smtp_session *s, int text)
 {
-	if (s->msg_refusal != REPLY_NONE)
-		return;
-	memcpy(s->body + s->body_len, p, n);
-	s->body_len += n;
-	s->msg_size += n;
-}
+	unsigned flags = 0;
 
-/* Header tracking: remember the start of each header line so that the
- * hop count (RFC 5321 §6.3) can look at its field name. */
-static void
-track_header(struct smtp_session *s, const char *p, size_t n)
-{
-	size_t room = sizeof(s->hdr_name) - s->hdr_name_len;
-
-	if (!s->in_headers || room == 0)
-		return;
-	if (n > room)
-		n = room;
-	memcpy(s->hdr_name + s->hdr_name_len, p, n);
-	s->hdr_name_len += n;
-}
-
-/* Count content octets of the current line and the octets of its end
- * as they came on the wire, against the size limit.  A line may be as
- * long as DATABYTES allows (limits.h says why there is no line limit). */
-static void
-count_octets(struct smtp_session *s, size_t content, size_t ending)
-{
-	s->line_len += content;
-	s->wire_size += content + ending;
-	if (s->wire_size > s->cfg->databytes)
-		refuse_message(s, REPLY_SIZE_EXCEEDED);
-}
-
-/* Content octets of the current line (no LF among them). */
-static void
-line_content(struct smtp_session *s, const char *p, size_t n)
-{
-	count_octets(s, n, 0);
-	if (s->in_headers)
-		track_header(s, p, n);
-	store(s, p, n);
-}
-
-/* A line ended (CRLF, or bare LF where that is allowed). */
-static void
-line_end(struct smtp_session *s)
-{
-	count_octets(s, 0, 2);
-	if (s->in_headers) {
-		if (s->line_len == 0) {
-			s->in_headers = 0;
-		} else if (has_prefix(s->hdr_name, s->hdr_name_len,
-		    "received:") || has_prefix(s->hdr_name,
-		    s->hdr_name_len, "delivered-to:")) {
-			if (++s->hops >= SMTP_HOPS_MAX)
-				refuse_message(s, REPLY_TOO_MANY_HOPS);
-		}
+	if (text) {
+		flags |= BODY_TEXT;
+		if (s->cfg->flags & SMTP_CF_BARE_LF)
+			flags |= BODY_BARE_LF;
 	}
-	s->hdr_name_len = 0;
-	s->line_len = 0;
-	store(s, "\n", 1);
+	if (is_binary(s))
+		flags |= BODY_BINARY;
+	body_start(&s->msg, s->cfg->databytes, flags);
 }
 
-/* A whole body line with its CRLF, outside the headers: line_content
- * and line_end in one step (the path of nearly every octet). */
-static void
-line_whole(struct smtp_session *s, const char *p, size_t n)
+static struct body_out
+body_out(struct smtp_session *s)
 {
-	count_octets(s, n, 2);
-	s->line_len = 0;
-	store(s, p, n);
-	store(s, "\n", 1);
+	struct body_out o;
+
+	o.buf = s->body;
+	o.len = s->body_len;
+	o.max = SMTP_BODY_CHUNK_MAX;
+	return o;
 }
 
-/* A CR or LF that is not part of a CRLF (RFC 5321 §2.3.8). */
-static void
-bare_line_end(struct smtp_session *s, char c)
-{
-	if (is_binary(s)) {
-		s->wire_size++;
-		store(s, &c, 1);
-		return;
-	}
-	refuse_message(s, REPLY_BARE_LF);
-}
-
-/*
- * The rest of a line, through its line end when that is in p: one memchr
- * finds the LF, one more looks for a CR inside the line.  NUL octets are
- * looked for once per read (feed_message).  Returns octets consumed; 0
- * when the BODY buffer is full (the caller flushes).
- */
+/* Message octets through the decoder; a full buffer raises BODY. */
 static size_t
-feed_line_run(struct smtp_session *s, const char *p, size_t len)
+feed_message(struct smtp_session *s, const char *p, size_t len)
 {
-	const char *lf = memchr(p, '\n', len);
-	size_t n = lf != NULL ? (size_t)(lf - p) : len;
-	size_t room = SMTP_BODY_CHUNK_MAX - s->body_len;
-	int has_cr = n > 0 && p[n - 1] == '\r';
-	int ends = 1;
+	struct body_out o = body_out(s);
+	size_t n = body_feed(&s->msg, &o, p, len);
 
-	if (has_cr)
-		n--;
-	/* Room for the content and its LF; else take what fits and come
-	 * back for the rest after the flush. */
-	if (s->msg_refusal == REPLY_NONE && n + (lf != NULL) > room) {
-		n = n < room ? n : room;
-		ends = 0;
-		if (n == 0)
-			return 0;
-	}
-	if (n > 0 && memchr(p, '\r', n) != NULL && !is_binary(s))
-		refuse_message(s, REPLY_BARE_LF);
-	if (ends && has_cr && lf != NULL && !s->in_headers) {
-		line_whole(s, p, n);
-		s->dstate = D_BOL;
-		s->soft_bol = 0;
-		return n + 2;
-	}
-	if (n > 0)
-		line_content(s, p, n);
-	if (!ends)
-		return n;
-	if (lf == NULL) {
-		if (has_cr)
-			s->dstate = D_CR;	/* the LF may come next read */
-		return n + has_cr;
-	}
-	if (has_cr) {
-		line_end(s);
-		s->dstate = D_BOL;
-		s->soft_bol = 0;
-		return n + 2;
-	}
-	/* A bare LF. */
-	if (s->cfg->flags & SMTP_CF_BARE_LF && !s->in_chunk) {
-		line_end(s);
-		s->dstate = D_BOL;
-		s->soft_bol = 1;
-		return n + 1;
-	}
-	/* Never a line end: "\n.\r\n" must not end the data. */
-	bare_line_end(s, '\n');
-	return n + 1;
-}
-
-/*
- * Process message octets.  in_data: DATA (dot-unstuffing, the end at
- * CRLF "." CRLF) or a BDAT chunk (raw octets, the caller bounds len).
- * Returns octets consumed; stops early when the BODY buffer is full (a
- * BODY event is raised) or, in DATA, right after the terminating line.
- */
-static size_t
-feed_message_octets(struct smtp_session *s, const char *p, size_t len,
-    int in_data)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (s->body_len >= SMTP_BODY_CHUNK_MAX) {
-			raise_body(s);
-			return i;
-		}
-		switch (s->dstate) {
-		case D_BOL:
-			if (in_data && c == '.' && i + 1 < len &&
-			    p[i + 1] != '\r' && p[i + 1] != '\n') {
-				/* A dot-stuffed line, all in this read: drop
-				 * the dot as D_DOT would, in one step. */
-				i++;
-				s->dstate = D_MID;
-				break;
-			}
-			if (in_data && c == '.') {
-				s->dstate = D_DOT;
-				s->wire_size++;	/* the line's octet count */
-				s->line_len++;
-				i++;
-				continue;
-			}
-			s->dstate = D_MID;
-			break;
-		case D_DOT:
-			if (c == '\r') {
-				s->dstate = D_DOT_CR;
-				i++;
-				continue;
-			}
-			if (c == '\n') {
-				/* "." ended by a bare LF: a smuggling attempt
-				 * whatever BARELF says. */
-				refuse_message(s, REPLY_BARE_LF);
-				s->dstate = D_MID;
-				i++;
-				continue;
-			}
-			/* A dot-stuffed line: the dot is dropped (§4.5.2),
-			 * and counts neither in the line (§4.5.3.1.6: "not
-			 * counting the leading dot duplicated for
-			 * transparency") nor in the size (RFC 1870 §4). */
-			s->wire_size--;
-			s->line_len--;
-			s->dstate = D_MID;
-			break;
-		case D_DOT_CR:
-			if (c == '\n') {
-				i++;
-				if (s->soft_bol) {
-					/* the line before ended in bare LF */
-					refuse_message(s, REPLY_BARE_LF);
-					s->line_len = 0;
-					s->dstate = D_BOL;
-					s->soft_bol = 0;
-					continue;
-				}
-				s->wire_size -= 1;
-				s->data_done = 1;
-				return i;
-			}
-			bare_line_end(s, '\r');
-			s->dstate = D_MID;
-			continue;
-		case D_CR:
-			if (c == '\n') {
-				line_end(s);
-				s->dstate = D_BOL;
-				s->soft_bol = 0;
-				i++;
-				continue;
-			}
-			/* The CR ended the last read and is bare: count it as
-			 * the line content it is, as feed_line_run does when
-			 * the same octets come in one read (the size limit
-			 * and the hop count must not depend on the split). */
-			if (!is_binary(s))
-				refuse_message(s, REPLY_BARE_LF);
-			line_content(s, "\r", 1);
-			s->dstate = D_MID;
-			continue;
-		default:
-			break;
-		}
-		{
-			size_t n = feed_line_run(s, p + i, len - i);
-
-			if (n == 0) {
-				raise_body(s);
-				return i;
-			}
-			i += n;
-		}
-	}
-	return i;
-}
-
-static size_t
-feed_message(struct smtp_session *s, const char *p, size_t len, int in_data)
-{
-	size_t n = feed_message_octets(s, p, len, in_data);
-
-	/* RFC 5321 §4.5.2 allows only 7- or 8-bit text: we refuse NUL
-	 * (downstream C tools truncate at it), except in BINARYMIME. */
-	if (!is_binary(s) && memchr(p, '\0', n) != NULL)
-		refuse_message(s, REPLY_NUL_BYTE);
+	s->body_len = o.len;
+	if (n < len && s->msg.at != BODY_END)
+		raise_body(s);
 	return n;
 }
 
@@ -513,12 +234,14 @@ feed_message(struct smtp_session *s, const char *p, size_t len, int in_data)
 static void
 finish_message(struct smtp_session *s)
 {
-	if (s->dstate == D_CR)
-		bare_line_end(s, '\r');
-	if (s->msg_refusal != REPLY_NONE) {
+	struct body_out o = body_out(s);
+
+	body_finish(&s->msg, &o);
+	s->body_len = o.len;
+	if (s->msg.refusal != REPLY_NONE) {
 		raise_event(s, SMTP_EV_DATA_ABORT);
-		s->event.refusal = s->msg_refusal;
-		s->event.size = s->wire_size;
+		s->event.refusal = s->msg.refusal;
+		s->event.size = s->msg.wire_size;
 		return;
 	}
 	if (s->body_len > 0) {
@@ -527,16 +250,15 @@ finish_message(struct smtp_session *s)
 		return;
 	}
 	raise_event(s, SMTP_EV_DATA_END);
-	s->event.size = s->msg_size;
+	s->event.size = s->msg.size;
 }
 
 static size_t
 feed_data(struct smtp_session *s, const char *p, size_t len)
 {
-	size_t n = feed_message(s, p, len, 1);
+	size_t n = feed_message(s, p, len);
 
-	if (s->data_done) {
-		s->data_done = 0;
+	if (s->msg.at == BODY_END) {
 		finish_message(s);
 	}
 	return n;
@@ -568,7 +290,7 @@ feed_chunk(struct smtp_session *s, const char *p, size_t len)
 	if (n > s->bdat_left)
 		n = (size_t)s->bdat_left;
 	if (!s->bdat_failed)
-		n = feed_message(s, p, n, 0);
+		n = feed_message(s, p, n);
 	s->bdat_left -= n;
 	if (s->bdat_left == 0 && !s->has_event)
 		chunk_end(s);
@@ -872,6 +594,7 @@ cmd_data(struct smtp_session *s, const char *arg, size_t len)
 		return;
 	}
 	reset_message(s);
+	start_message(s, 1);
 	raise_event(s, SMTP_EV_DATA);
 }
 
@@ -980,7 +703,7 @@ static void
 bad_bdat(struct smtp_session *s, uint64_t size)
 {
 	int was_open = s->delivery_open;
-	uint64_t octets = s->wire_size;
+	uint64_t octets = s->msg.wire_size;
 
 	if (s->state == SMTP_ST_BDAT)
 		reset_transaction(s);
@@ -1017,6 +740,7 @@ cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 	s->bdat_last = last;
 	if (s->state == SMTP_ST_RCPT) {
 		reset_message(s);
+		start_message(s, 0);
 		s->bdat_left = size;
 		s->bdat_last = last;
 		if (size > s->cfg->databytes) {
@@ -1043,7 +767,7 @@ cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 	}
 	/* wire_size + size could wrap: compare without the sum. */
 	if (size > s->cfg->databytes ||
-	    s->wire_size > s->cfg->databytes - size) {
+	    s->msg.wire_size > s->cfg->databytes - size) {
 		/* Over the limit: drop the open delivery now; the 552
 		 * goes out once the chunk has been read. */
 		refuse_chunk(s, REPLY_SIZE_EXCEEDED);
@@ -1051,7 +775,7 @@ cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 			s->delivery_open = 0;
 			raise_event(s, SMTP_EV_DATA_ABORT);
 			s->event.refusal = REPLY_SIZE_EXCEEDED;
-			s->event.size = s->wire_size;
+			s->event.size = s->msg.wire_size;
 			s->abort_is_silent = 1;
 		}
 		return;
@@ -1564,7 +1288,7 @@ body_answered(struct smtp_session *s)
 	if (s->data_end_pending) {
 		s->data_end_pending = 0;
 		raise_event(s, SMTP_EV_DATA_END);
-		s->event.size = s->msg_size;
+		s->event.size = s->msg.size;
 		return;
 	}
 	/* A chunk may have ended exactly at the flush. */
@@ -1728,7 +1452,7 @@ smtp_close_reason(const struct smtp_session *s)
 uint64_t
 smtp_message_octets(const struct smtp_session *s)
 {
-	return s->wire_size;
+	return s->msg.wire_size;
 }
 
 unsigned

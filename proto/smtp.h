@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "body.h"
 #include "limits.h"
 #include "reply.h"
 
@@ -172,19 +173,8 @@ struct smtp_session {
 	struct smtp_mail_params params;
 	struct smtp_path path;		/* of the pending MAIL or RCPT */
 	int delivery_open;		/* DATA/BDAT accepted, not finished */
-	uint64_t msg_size;		/* octets stored (LF line ends) */
-	uint64_t wire_size;		/* octets as sent, for DATABYTES */
-	enum reply_id msg_refusal;	/* why the message will be refused */
-	unsigned hops;
-	int in_headers;
-	uint64_t line_len;		/* octets of the current text line:
-					   any length, bounded by DATABYTES */
-	int dstate;			/* DATA parser state */
-	int soft_bol;			/* the last line ended in a bare LF */
-	int data_done;
+	struct body msg;		/* the message decoder (body.h) */
 	int data_end_pending;		/* DATA_END after the BODY flush */
-	size_t hdr_name_len;
-	char hdr_name[16];		/* start of the current header line */
 
 	/* BDAT (RFC 3030) */
 	int in_chunk;
