@@ -1,6 +1,6 @@
 /*
  * body.c: the message decoder (body.h).  A bare LF in DATA, followed:
- * body_feed() finds the line's end in line_run(), one scan for CR or LF;
+ * body_feed() finds the line's end in line_run(), one scan for CR, LF or NUL;
  * the LF has no CR before it, so it is a line end only with BODY_BARE_LF
  * (line_end, after_bare_lf set, which keeps the next "." line from ending
  * the message), else bare_line_end() refuses the message.  A line end
@@ -111,10 +111,8 @@ line_content(struct body *b, struct body_out *out, const char *p, size_t n)
 
 /* Does the header line start with the field name (lower-case, colon)? */
 static int
-header_is(const struct body *b, const char *name)
+header_is(const struct body *b, const char *name, size_t n)
 {
-	size_t n = strlen(name);
-
 	return b->hdr_name_len >= n && ascii_eq_n(b->hdr_name, name, n);
 }
 
@@ -126,8 +124,8 @@ line_end(struct body *b, struct body_out *out)
 	if (b->in_headers) {
 		if (b->line_len == 0) {
 			b->in_headers = 0;
-		} else if (header_is(b, "received:") ||
-		    header_is(b, "delivered-to:")) {
+		} else if (header_is(b, "received:", 9) ||
+		    header_is(b, "delivered-to:", 13)) {
 			if (++b->hops >= SMTP_HOPS_MAX)
 				refuse(b, REPLY_TOO_MANY_HOPS);
 		}
@@ -167,24 +165,37 @@ bare_line_end(struct body *b, struct body_out *out, char c)
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
-/* The first CR or LF in p[0..len), or len: eight octets a step, one
- * pass for both (a zero octet in w ^ CRs or w ^ LFs marks a hit). */
+static int
+is_special(char c, int find_nul)
+{
+	return c == '\r' || c == '\n' || (c == '\0' && find_nul);
+}
+
+/*
+ * The first CR, LF or (with find_nul) NUL in p[0..len), or len.  Eight
+ * octets a step: a word with no octet below 0x0e (CR, LF and NUL are; a
+ * text line seldom has another) is skipped with a few instructions, one
+ * pass for all three; a word that has one is looked at octet by octet.
+ */
 static size_t
-find_cr_or_lf(const char *p, size_t len)
+find_special(const char *p, size_t len, int find_nul)
 {
 	size_t i = 0;
+	size_t j;
 
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w, c, l;
+		uint64_t w;
 
 		memcpy(&w, p + i, 8);
-		c = w ^ (ONES * '\r');
-		l = w ^ (ONES * '\n');
-		if ((((c - ONES) & ~c) | ((l - ONES) & ~l)) & HIGHS)
-			break;
+		if (((w - ONES * 0x0e) & ~w & HIGHS) == 0)
+			continue;
+		for (j = i; j < i + 8; j++) {
+			if (is_special(p[j], find_nul))
+				return j;
+		}
 	}
 	for (; i < len; i++) {
-		if (p[i] == '\r' || p[i] == '\n')
+		if (is_special(p[i], find_nul))
 			return i;
 	}
 	return len;
@@ -192,39 +203,40 @@ find_cr_or_lf(const char *p, size_t len)
 
 /*
  * The rest of a line, through its line end when that is in p, found by
- * one scan for CR or LF; a CR not followed by LF (rare) is noted and the
- * scan goes on for the LF.  NUL octets are looked for once per read
- * (body_feed).  Returns octets consumed; 0 when out is full.
+ * one scan for CR, LF and NUL; a CR not followed by LF and a NUL (both
+ * rare) are noted and the scan goes on.  Returns octets consumed; 0 when
+ * out is full.
  */
 static size_t
 line_run(struct body *b, struct body_out *out, const char *p, size_t len)
 {
-	size_t k = find_cr_or_lf(p, len);
+	size_t k = 0;
 	size_t first_cr = len;		/* a CR inside the line */
-	size_t n = k;			/* content octets */
+	size_t first_nul = len;
+	size_t n;			/* content octets */
 	size_t room = out->max - out->len;
 	int has_lf = 0;
 	int has_cr = 0;
 	int ends = 1;
 
+	for (;;) {
+		k += find_special(p + k, len - k, !is_binary(b));
+		if (k == len || p[k] == '\n')
+			break;
+		if (p[k] == '\r' && (k + 1 == len || p[k + 1] == '\n'))
+			break;
+		if (p[k] == '\0' && first_nul == len)
+			first_nul = k;
+		else if (p[k] == '\r' && first_cr == len)
+			first_cr = k;
+		k++;
+	}
+	n = k;
 	if (k < len && p[k] == '\n') {
 		has_lf = 1;
 	} else if (k < len) {
-		if (k + 1 == len) {
-			has_cr = 1;		/* the LF may come next read */
-		} else if (p[k + 1] == '\n') {
-			has_cr = 1;
-			has_lf = 1;
-		} else {
-			const char *lf = memchr(p + k + 1, '\n', len - k - 1);
-
-			first_cr = k;
-			n = lf != NULL ? (size_t)(lf - p) : len;
-			has_lf = lf != NULL;
-			has_cr = n > 0 && p[n - 1] == '\r';
-			if (has_cr)
-				n--;
-		}
+		has_cr = 1;
+		has_lf = k + 1 < len;	/* else the LF may come next read */
 	}
 	/* Room for the content and its LF; else take what fits and come
 	 * back for the rest after the flush. */
@@ -236,6 +248,8 @@ line_run(struct body *b, struct body_out *out, const char *p, size_t len)
 	}
 	if (first_cr < n && !is_binary(b))
 		refuse(b, REPLY_BARE_LF);
+	if (first_nul < n)
+		b->nul_read = 1;
 	if (ends && has_cr && has_lf && !b->in_headers) {
 		line_whole(b, out, p, n);
 		b->at = BODY_BOL;
@@ -376,11 +390,17 @@ feed_octets(struct body *b, struct body_out *out, const char *p, size_t len)
 size_t
 body_feed(struct body *b, struct body_out *out, const char *p, size_t len)
 {
-	size_t n = feed_octets(b, out, p, len);
+	size_t n;
 
+	b->nul_read = 0;
+	n = feed_octets(b, out, p, len);
 	/* RFC 5321 §4.5.2 allows only 7- or 8-bit text: we refuse NUL
-	 * (downstream C tools truncate at it), except in BINARYMIME. */
-	if (!is_binary(b) && memchr(p, '\0', n) != NULL)
+	 * (downstream C tools truncate at it), except in BINARYMIME.  Every
+	 * octet but CR, LF and a line's first '.' goes through line_run,
+	 * which notes a NUL; the refusal counts from the end of the read,
+	 * so that the octets stored before it do not depend on where in
+	 * the read the NUL was. */
+	if (b->nul_read)
 		refuse(b, REPLY_NUL_BYTE);
 	return n;
 }

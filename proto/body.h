@@ -51,6 +51,7 @@ struct body {
 					   against databytes */
 	enum reply_id refusal;		/* why the message will be refused;
 					   REPLY_NONE: it will not */
+	int nul_read;			/* a NUL in this body_feed's octets */
 	size_t hdr_name_len;
 	char hdr_name[16];		/* start of the current header line */
 };

@@ -151,6 +151,9 @@ main(void)
 	ok(whole.wire_size == 4, "dot-stuffing: the dot is not counted");
 	CASE("headers", "Subject: x\r\n\r\nbody\r\n.\r\n", T, L,
 	    "Subject: x\n\nbody\n", REPLY_NONE, 23, 1);
+	CASE("control octets that are data",
+	    "tab\there\x01\x0b\x0c and more\tand more\r\n.\r\n", T, L,
+	    "tab\there\x01\x0b\x0c and more\tand more\n", REPLY_NONE, 34, 1);
 	CASE("input after the end", "a\r\n.\r\nMAIL", T, L, "a\n", REPLY_NONE,
 	    6, 1);
 	CASE("empty message", ".\r\n", T, L, "", REPLY_NONE, 3, 1);
