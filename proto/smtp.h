@@ -143,15 +143,25 @@ struct smtp_event {
 	int is_bdat;
 };
 
+/* Where the session is: the states of proto/command.c's table. */
 enum smtp_state {
 	SMTP_ST_GREETED = 0,	/* no HELO yet */
 	SMTP_ST_READY,		/* HELO/EHLO done, no transaction */
 	SMTP_ST_MAIL,		/* MAIL accepted, waiting for RCPT */
-	SMTP_ST_RCPT,		/* at least one RCPT accepted */
-	SMTP_ST_DATA,		/* inside DATA */
+	SMTP_ST_RCPT,		/* at least one RCPT accepted (and DATA's
+				   text is being read) */
 	SMTP_ST_BDAT,		/* between or inside BDAT chunks */
-	SMTP_ST_AUTH,		/* inside a SASL exchange */
 	SMTP_ST_CLOSED
+};
+
+/* What the engine reads next: each octet goes to one of these. */
+enum smtp_reading {
+	SMTP_READ_COMMAND = 0,	/* command lines */
+	SMTP_READ_AUTH,		/* the lines of a SASL exchange (RFC 4954) */
+	SMTP_READ_DATA,		/* DATA text, to CRLF "." CRLF (body.h) */
+	SMTP_READ_CHUNK,	/* a BDAT chunk's octets (bdat_left more) */
+	SMTP_READ_SKIP		/* a chunk sent after a BDAT we refused:
+				   dropped, then skip_refusal */
 };
 
 /* Everything below is private to the engine; fixed size, no pointers to
@@ -159,7 +169,7 @@ enum smtp_state {
 struct smtp_session {
 	const struct smtp_config *cfg;
 	enum smtp_state state;
-	enum smtp_state auth_return;	/* state to resume after AUTH */
+	enum smtp_reading reading;
 	enum smtp_close close_reason;
 	unsigned errors;
 	unsigned nrcpt;
@@ -177,14 +187,12 @@ struct smtp_session {
 	int data_end_pending;		/* DATA_END after the BODY flush */
 
 	/* BDAT (RFC 3030) */
-	int in_chunk;
-	uint64_t bdat_left;
+	uint64_t bdat_left;		/* octets of the chunk still to read */
 	int bdat_last;
-	int bdat_failed;
-	enum reply_id bdat_refusal;
-	int abort_is_silent;
-	int skip_chunk;			/* chunk after a refused BDAT */
-	enum reply_id skip_refusal;
+	enum reply_id bdat_refusal;	/* the message failed: this reply
+					   after each chunk */
+	int abort_is_silent;		/* DATA_ABORT's reply follows later */
+	enum reply_id skip_refusal;	/* SMTP_READ_SKIP: then this reply */
 
 	/* the pending event */
 	int has_event;

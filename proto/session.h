@@ -1,0 +1,53 @@
+/*
+ * session.h: the engine's inside, shared by smtp.c (reading, events,
+ * answers) and command.c (the command table and its handlers).  Private
+ * to proto/: not installed, not for callers.  The names carry the smtp_
+ * prefix because a library has one namespace for all its files.
+ */
+#ifndef SMTP_SESSION_H
+#define SMTP_SESSION_H
+
+#include <stddef.h>
+
+#include "reply.h"
+#include "smtp.h"
+
+/* Case-insensitive: does p[0..len) start with / equal the lower-case
+ * word? */
+int smtp_has_prefix(const char *p, size_t len, const char *word);
+int smtp_is_word(const char *p, size_t len, const char *word);
+
+/* Replies. */
+void smtp_queue_text(struct smtp_session *s, enum reply_id id, const char *text,
+    size_t len, int more);
+void smtp_queue(struct smtp_session *s, enum reply_id id);
+void smtp_close_session(struct smtp_session *s, enum smtp_close why);
+/* An error counted: 1 when it reached the limit (421 queued, closed). */
+int smtp_count_error(struct smtp_session *s);
+/* A protocol error: its reply, or the 421 at the error limit. */
+void smtp_fail(struct smtp_session *s, enum reply_id id);
+
+/* The transaction and the message. */
+void smtp_reset_message(struct smtp_session *s);
+void smtp_reset_transaction(struct smtp_session *s);
+int smtp_in_transaction(const struct smtp_session *s);
+int smtp_is_binary(const struct smtp_session *s);
+void smtp_start_message(struct smtp_session *s, int text);
+void smtp_chunk_end(struct smtp_session *s);
+
+void smtp_raise_event(struct smtp_session *s, enum smtp_event_type type);
+
+/* command.c: a command line (without CRLF), a SASL line, and the answers
+ * to the events the commands raise. */
+void smtp_command(struct smtp_session *s, char *line, size_t len);
+void smtp_auth_line(struct smtp_session *s, char *line, size_t len);
+void smtp_helo_answered(struct smtp_session *s, enum reply_id id);
+void smtp_mail_answered(struct smtp_session *s, enum reply_id id);
+void smtp_rcpt_answered(struct smtp_session *s, enum reply_id id,
+    const char *text, size_t len);
+void smtp_data_answered(struct smtp_session *s, enum reply_id id);
+void smtp_auth_answered(struct smtp_session *s, enum reply_id id,
+    const char *text, size_t len);
+void smtp_starttls_answered(struct smtp_session *s, enum reply_id id);
+
+#endif
