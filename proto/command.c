@@ -17,8 +17,6 @@
 #include "session.h"
 #include "smtp.h"
 
-/* A set of states: bits of enum smtp_state. */
-#define IN(st) (1u << (st))
 #define ANY_STATE (IN(SMTP_ST_GREETED) | IN(SMTP_ST_READY) | \
 	IN(SMTP_ST_MAIL) | IN(SMTP_ST_RCPT) | IN(SMTP_ST_BDAT))
 /* Between BDAT chunks only BDAT, RSET, QUIT, NOOP, HELO, EHLO and HELP
@@ -32,15 +30,13 @@ enum arg_rule {
 	ARG_NEEDED	/* something: else 501 */
 };
 
-static enum reply_id wrong_state(const struct smtp_session *, unsigned);
-
 typedef void command_fn(struct smtp_session *, char *, size_t);
 /* Is the command offered at all now?  REPLY_NONE, or why not. */
 typedef enum reply_id offered_fn(const struct smtp_session *);
 
 struct command {
 	const char *verb;	/* upper case, as SMTP_EV_REFUSED names it */
-	unsigned states;	/* where it is allowed: else wrong_state() */
+	unsigned states;	/* where it is allowed: else smtp_wrong_state() */
 	enum arg_rule arg;
 	offered_fn *offered;	/* NULL: always */
 	command_fn *run;
@@ -83,6 +79,7 @@ ehlo_line(struct smtp_session *s, const char *text, int more)
 	smtp_queue_text(s, REPLY_EHLO, text, strlen(text), more);
 }
 
+/* The EHLO reply: the extensions we implement (RFC 5321 §4.1.1.1). */
 static void
 queue_ehlo(struct smtp_session *s)
 {
@@ -189,6 +186,9 @@ param_refusal(enum param_result r)
 	}
 }
 
+/* "FROM:" / "TO:", then the path.  A space after the colon is tolerated:
+ * RFC 5321 §4.1.2 has none, but widely deployed clients send one and
+ * nothing is ambiguous about it. */
 static int
 skip_keyword(const char **arg, size_t *len, const char *keyword)
 {
@@ -318,7 +318,7 @@ smtp_rcpt_answered(struct smtp_session *s, enum reply_id id, const char *text,
 }
 
 /* ---------------------------------------------------------------- */
-/* DATA, BDAT.                                                      */
+/* DATA (BDAT: bdat.c).                                            */
 
 static void
 cmd_data(struct smtp_session *s, char *arg, size_t len)
@@ -355,170 +355,6 @@ smtp_data_answered(struct smtp_session *s, enum reply_id id)
 		s->reading = SMTP_READ_DATA;
 		s->delivery_open = 1;
 	}
-}
-
-static int
-parse_bdat(const char *arg, size_t len, uint64_t *size, int *last,
-    int *has_size)
-{
-	size_t i = 0;
-	size_t start;
-	uint64_t v = 0;
-
-	*last = 0;
-	*has_size = 0;
-	while (i < len && arg[i] == ' ')
-		i++;
-	start = i;
-	for (; i < len && arg[i] >= '0' && arg[i] <= '9'; i++) {
-		unsigned d = (unsigned)(arg[i] - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	if (i == start)
-		return -1;
-	*size = v;
-	*has_size = 1;
-	if (start > 0)
-		return -1;
-	if (i == len)
-		return 0;
-	if (smtp_is_word(arg + i, len - i, " last")) {
-		*last = 1;
-		return 0;
-	}
-	return -1;
-}
-
-/* Discard a chunk we will not take, then answer with why. */
-static void
-refuse_chunk(struct smtp_session *s, enum reply_id why)
-{
-	s->reading = SMTP_READ_CHUNK;
-	s->bdat_refusal = why;
-	s->state = SMTP_ST_BDAT;
-	if (s->bdat_left == 0)
-		smtp_chunk_end(s);
-}
-
-/* The chunk of a BDAT we refuse follows it whatever we answer: read
- * and drop it, then answer why (RFC 3030 §2). */
-static void
-skip_next_chunk(struct smtp_session *s, uint64_t size, enum reply_id why)
-{
-	s->bdat_left = size;
-	s->bdat_last = 0;
-	s->skip_refusal = why;
-	if (size == 0) {
-		s->reading = SMTP_READ_COMMAND;
-		smtp_fail(s, why);
-		return;
-	}
-	s->reading = SMTP_READ_SKIP;
-}
-
-/*
- * A BDAT line with a size but bad syntax: skip its chunk, then 501.
- * Before the first chunk the transaction stays (nothing is lost yet);
- * between chunks the message would miss one, so it is dropped, and the
- * chunks that follow are skipped as out of sequence.
- */
-static void
-bad_bdat(struct smtp_session *s, uint64_t size)
-{
-	int was_open = s->delivery_open;
-	unsigned nrcpt = s->nrcpt;
-	uint64_t octets = s->msg.wire_size;
-
-	if (s->state == SMTP_ST_BDAT)
-		smtp_reset_transaction(s);
-	skip_next_chunk(s, size, REPLY_SYNTAX);
-	if (was_open) {
-		/* The 501 follows the chunk.  Until the abort is answered
-		 * the caller still sees the message it is to drop. */
-		smtp_raise_event(s, SMTP_EV_DATA_ABORT);
-		s->event.refusal = REPLY_SYNTAX;
-		s->event.size = octets;
-		s->abort_is_silent = 1;
-		s->delivery_open = 1;
-		s->nrcpt = nrcpt;
-	}
-}
-
-/* A chunk after the first, of an open (or failed) transaction. */
-static void
-next_chunk(struct smtp_session *s, uint64_t size)
-{
-	if (s->bdat_refusal != REPLY_NONE) {
-		s->reading = SMTP_READ_CHUNK;
-		if (size == 0)
-			smtp_chunk_end(s);
-		return;
-	}
-	/* wire_size + size could wrap: compare without the sum. */
-	if (size > s->cfg->databytes ||
-	    s->msg.wire_size > s->cfg->databytes - size) {
-		/* Over the limit: the open delivery is dropped now; the
-		 * 552 goes out once the chunk has been read. */
-		refuse_chunk(s, REPLY_SIZE_EXCEEDED);
-		if (s->delivery_open) {
-			smtp_raise_event(s, SMTP_EV_DATA_ABORT);
-			s->event.refusal = REPLY_SIZE_EXCEEDED;
-			s->event.size = s->msg.wire_size;
-			s->abort_is_silent = 1;
-		}
-		return;
-	}
-	s->reading = SMTP_READ_CHUNK;
-	if (size == 0)
-		smtp_chunk_end(s);
-}
-
-static void
-cmd_bdat(struct smtp_session *s, char *arg, size_t len)
-{
-	uint64_t size;
-	int last;
-	int has_size;
-
-	if (parse_bdat(arg, len, &size, &last, &has_size) != 0) {
-		if (has_size)
-			bad_bdat(s, size);
-		else
-			smtp_fail(s, REPLY_SYNTAX);
-		return;
-	}
-	/* Its own state check, after the size is known: the chunk follows
-	 * whatever we answer.  The state stays as it is. */
-	if (s->state != SMTP_ST_RCPT && s->state != SMTP_ST_BDAT) {
-		skip_next_chunk(s, size, wrong_state(s, IN(SMTP_ST_RCPT)));
-		return;
-	}
-	s->bdat_left = size;
-	s->bdat_last = last;
-	if (s->state == SMTP_ST_BDAT) {
-		next_chunk(s, size);
-		return;
-	}
-	smtp_reset_message(s);
-	smtp_start_message(s, 0);
-	s->bdat_left = size;
-	s->bdat_last = last;
-	if (size > s->cfg->databytes) {
-		/* Refused before any DATA event: DATA_ABORT tells the
-		 * caller, so that the message is logged too; the 552
-		 * follows the chunk. */
-		refuse_chunk(s, REPLY_SIZE_EXCEEDED);
-		smtp_raise_event(s, SMTP_EV_DATA_ABORT);
-		s->event.refusal = REPLY_SIZE_EXCEEDED;
-		s->event.size = size;
-		s->abort_is_silent = 1;
-		return;
-	}
-	smtp_raise_event(s, SMTP_EV_DATA);
-	s->event.is_bdat = 1;
 }
 
 /* ---------------------------------------------------------------- */
@@ -627,6 +463,7 @@ auth_offered(const struct smtp_session *s)
 	return REPLY_NONE;
 }
 
+/* Is mech one of the space-separated words of the configured list? */
 static int
 mech_offered(const char *mechs, const char *mech, size_t len)
 {
@@ -741,7 +578,7 @@ static const struct command commands[] = {
 	[V_DATA] = { "DATA", IN(SMTP_ST_RCPT), ARG_NONE, NULL, cmd_data,
 	    0, 0 },
 	/* BDAT checks its state itself: its chunk must be skipped. */
-	[V_BDAT] = { "BDAT", ANY_STATE, ARG_ANY, NULL, cmd_bdat, 0, 0 },
+	[V_BDAT] = { "BDAT", ANY_STATE, ARG_ANY, NULL, smtp_cmd_bdat, 0, 0 },
 	[V_RSET] = { "RSET", ANY_STATE, ARG_NONE, NULL, cmd_rset, 0, 0 },
 	[V_NOOP] = { "NOOP", ANY_STATE, ARG_ANY, NULL, cmd_noop, 0, 0 },
 	[V_QUIT] = { "QUIT", ANY_STATE, ARG_NONE, NULL, cmd_quit, 0, 0 },
@@ -759,6 +596,7 @@ static const struct command commands[] = {
 #define VERB4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
 	(uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 
+/* One switch on the four octets: the verb costs a few instructions. */
 static enum verb
 verb_of(const char *p, size_t n)
 {
@@ -816,8 +654,8 @@ verb_of(const char *p, size_t n)
  * needs MAIL or RCPT), a RCPT (it needs RCPT); else it is out of
  * sequence.
  */
-static enum reply_id
-wrong_state(const struct smtp_session *s, unsigned allowed)
+enum reply_id
+smtp_wrong_state(const struct smtp_session *s, unsigned allowed)
 {
 	enum smtp_state st = s->state;
 
@@ -886,7 +724,7 @@ smtp_command(struct smtp_session *s, char *line, size_t len)
 	    (c->arg == ARG_NEEDED && alen == 0)))
 		why = REPLY_SYNTAX;
 	if (why == REPLY_NONE && !(c->states & IN(s->state)))
-		why = wrong_state(s, c->states);
+		why = smtp_wrong_state(s, c->states);
 	if (why != REPLY_NONE)
 		smtp_fail(s, why);
 	else
@@ -895,6 +733,7 @@ smtp_command(struct smtp_session *s, char *line, size_t len)
 		report_refusal(s, c, arg, alen);
 }
 
+/* Case-insensitive: does p[0..len) start with the lower-case word? */
 int
 smtp_has_prefix(const char *p, size_t len, const char *word)
 {

@@ -35,11 +35,22 @@ int smtp_is_binary(const struct smtp_session *s);
 void smtp_start_message(struct smtp_session *s, int text);
 void smtp_chunk_end(struct smtp_session *s);
 
+/* Message octets through the decoder; a full buffer raises BODY. */
+size_t smtp_feed_message(struct smtp_session *s, const char *p, size_t len);
+/* The message is complete: DATA_ABORT, or BODY then DATA_END. */
+void smtp_finish_message(struct smtp_session *s);
+
 void smtp_raise_event(struct smtp_session *s, enum smtp_event_type type);
+
+/* A set of states: bits of enum smtp_state. */
+#define IN(st) (1u << (st))
 
 /* command.c: a command line (without CRLF), a SASL line, and the answers
  * to the events the commands raise. */
 void smtp_command(struct smtp_session *s, char *line, size_t len);
+/* The reply for a command whose states (IN() bits) exclude the current. */
+enum reply_id smtp_wrong_state(const struct smtp_session *s,
+    unsigned allowed);
 void smtp_auth_line(struct smtp_session *s, char *line, size_t len);
 void smtp_helo_answered(struct smtp_session *s, enum reply_id id);
 void smtp_mail_answered(struct smtp_session *s, enum reply_id id);
@@ -49,5 +60,10 @@ void smtp_data_answered(struct smtp_session *s, enum reply_id id);
 void smtp_auth_answered(struct smtp_session *s, enum reply_id id,
     const char *text, size_t len);
 void smtp_starttls_answered(struct smtp_session *s, enum reply_id id);
+
+/* bdat.c: the BDAT command, and the chunks that follow it. */
+void smtp_cmd_bdat(struct smtp_session *s, char *arg, size_t len);
+size_t smtp_feed_chunk(struct smtp_session *s, const char *p, size_t len);
+size_t smtp_skip_chunk(struct smtp_session *s, size_t len);
 
 #endif

@@ -195,8 +195,8 @@ body_out(struct smtp_session *s)
 }
 
 /* Message octets through the decoder; a full buffer raises BODY. */
-static size_t
-feed_message(struct smtp_session *s, const char *p, size_t len)
+size_t
+smtp_feed_message(struct smtp_session *s, const char *p, size_t len)
 {
 	struct body_out o = body_out(s);
 	size_t n = body_feed(&s->msg, &o, p, len);
@@ -208,8 +208,8 @@ feed_message(struct smtp_session *s, const char *p, size_t len)
 }
 
 /* The message is complete: refuse it, or flush and commit it. */
-static void
-finish_message(struct smtp_session *s)
+void
+smtp_finish_message(struct smtp_session *s)
 {
 	struct body_out o = body_out(s);
 
@@ -234,44 +234,11 @@ finish_message(struct smtp_session *s)
 static size_t
 feed_data(struct smtp_session *s, const char *p, size_t len)
 {
-	size_t n = feed_message(s, p, len);
+	size_t n = smtp_feed_message(s, p, len);
 
 	if (s->msg.at == BODY_END) {
-		finish_message(s);
+		smtp_finish_message(s);
 	}
-	return n;
-}
-
-/* The current BDAT chunk is complete (RFC 3030 §2). */
-void
-smtp_chunk_end(struct smtp_session *s)
-{
-	s->reading = SMTP_READ_COMMAND;
-	if (s->bdat_refusal != REPLY_NONE) {
-		smtp_queue(s, s->bdat_refusal);
-		if (s->bdat_last)
-			smtp_reset_transaction(s);
-		return;
-	}
-	if (!s->bdat_last) {
-		smtp_queue(s, REPLY_CHUNK_OK);
-		return;
-	}
-	finish_message(s);
-}
-
-static size_t
-feed_chunk(struct smtp_session *s, const char *p, size_t len)
-{
-	size_t n = len;
-
-	if (n > s->bdat_left)
-		n = (size_t)s->bdat_left;
-	if (s->bdat_refusal == REPLY_NONE)
-		n = feed_message(s, p, n);
-	s->bdat_left -= n;
-	if (s->bdat_left == 0 && !s->has_event)
-		smtp_chunk_end(s);
 	return n;
 }
 
@@ -366,22 +333,6 @@ feed_command(struct smtp_session *s, const char *p, size_t len)
 	return n + 1;
 }
 
-/* A chunk sent after a BDAT we refused: drop it, then answer. */
-static size_t
-skip_chunk(struct smtp_session *s, size_t len)
-{
-	size_t n = len;
-
-	if (n > s->bdat_left)
-		n = (size_t)s->bdat_left;
-	s->bdat_left -= n;
-	if (s->bdat_left == 0) {
-		s->reading = SMTP_READ_COMMAND;
-		smtp_fail(s, s->skip_refusal);
-	}
-	return n;
-}
-
 int
 smtp_fed_secret(struct smtp_session *s)
 {
@@ -412,10 +363,10 @@ smtp_feed(struct smtp_session *s, const char *buf, size_t len)
 			used += feed_data(s, buf + used, len - used);
 			break;
 		case SMTP_READ_CHUNK:
-			used += feed_chunk(s, buf + used, len - used);
+			used += smtp_feed_chunk(s, buf + used, len - used);
 			break;
 		case SMTP_READ_SKIP:
-			used += skip_chunk(s, len - used);
+			used += smtp_skip_chunk(s, len - used);
 			break;
 		}
 	}
