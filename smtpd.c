@@ -101,7 +101,6 @@ struct runtime {
 	unsigned long refusals_logged;
 	unsigned long refusals_unlogged;
 	int is_relay_client;
-	const char *auth_user;		/* set by a successful AUTH */
 	/* AUTH (configure_auth, on_auth) */
 	char *checkpassword;		/* CHECKPASSWORD; NULL: no AUTH */
 	int auth_delay_ms;		/* AUTHDELAY: before each failure */
@@ -135,10 +134,8 @@ struct runtime {
 	char (*rcpt_text)[SMTP_MAILBOX_MAX];
 	const char **rcpts;
 	size_t *rcpt_domain_off;	/* the parser's split of each */
-	size_t nrcpt;
 	char message_id[48];
 	struct envelope env;
-	int delivery_open;
 	/* programs (rcpt_check_program, build_session_env) */
 	const char *rcptcheck;		/* RCPTCHECK, or NULL */
 	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
@@ -901,7 +898,6 @@ auth_check(const struct sasl *x)
 	switch (r) {
 	case CHECKPASSWORD_OK:
 		memcpy(rt.auth_user_text, x->user, x->user_len + 1);
-		rt.auth_user = rt.auth_user_text;
 		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
 		    rt.session_id, LOG_ESC(ip, rt.remote_ip),
 		    logesc(user, sizeof(user), x->user, x->user_len),
@@ -1221,7 +1217,6 @@ starttls_ucspi(void)
 	    rt.tls_write_fd != rt.tls_read_fd)
 		(void)io_close(rt.tls_write_fd);
 	smtp_tls_started(&rt.session);
-	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
 	v = ucspitls_get(info, len, "SSL_PROTOCOL", &vlen);
 	p = tls_name(protocol, sizeof(protocol), v, vlen);
 	v = ucspitls_get(info, len, "SSL_CIPHER", &vlen);
@@ -1235,7 +1230,6 @@ tlswrapper_started(size_t discarded)
 {
 	log_discarded(discarded);
 	smtp_tls_started(&rt.session);
-	rt.auth_user = NULL;	/* RFC 3207 §4.2: forget a cleartext AUTH */
 	log_line("info", "%s: STARTTLS: handed to tlswrapper (it reports "
 	    "no protocol or cipher)", rt.session_id);
 }
@@ -1651,10 +1645,10 @@ build_session_env(const char *rcpt)
 	buf_init(&b, rt.session_env_text, sizeof(rt.session_env_text));
 	env_set(&b, &n, "SENDER", rt.sender);
 	env_set(&b, &n, "RECIPIENT", rcpt != NULL ? rcpt :
-	    rt.nrcpt > 0 ? rt.rcpts[0] : "");
+	    smtp_rcpt_count(&rt.session) > 0 ? rt.rcpts[0] : "");
 	if (rcpt == NULL) {
 		mark = env_begin(&b, "RECIPIENTS");
-		for (i = 0; i < rt.nrcpt; i++) {
+		for (i = 0; i < smtp_rcpt_count(&rt.session); i++) {
 			if (i > 0)
 				(void)buf_addc(&b, '\n');
 			env_add_clean(&b, rt.rcpts[i]);
@@ -1662,8 +1656,8 @@ build_session_env(const char *rcpt)
 		env_end(&b, mark, &n);
 	}
 	env_set(&b, &n, "HELO", rt.helo);
-	if (rt.auth_user != NULL)
-		env_set(&b, &n, "AUTHUSER", rt.auth_user);
+	if (smtp_is_authenticated(&rt.session))	/* forgotten at STARTTLS */
+		env_set(&b, &n, "AUTHUSER", rt.auth_user_text);
 	env_set(&b, &n, "TCPREMOTEIP", rt.remote_ip);
 	if (rt.remote_port[0] != '\0')
 		env_set(&b, &n, "TCPREMOTEPORT", rt.remote_port);
@@ -1822,7 +1816,7 @@ rcpt_check_program(const struct smtp_path *p)
 	enum reply_id r;
 
 	rt.rcpt_reply_len = 0;
-	if (rt.nrcpt == 0)
+	if (smtp_rcpt_count(&rt.session) == 0)
 		rt.rcpts_env_len = 0;
 	if (rt.kind == DELIVER_PIPE &&
 	    rt.rcpts_env_len + p->len + 1 > SESSION_ENV_RCPTS_MAX)
@@ -1931,12 +1925,11 @@ log_message(const struct deliver_result *res, uint64_t size,
 static void
 abort_delivery(void)
 {
-	if (!rt.delivery_open)
+	if (!smtp_in_data(&rt.session))
 		return;
 	/* A qmail-queue is given what is left of the session to go. */
 	rt.deliver.timeout_ms = wait_budget();
 	deliver_abort(&rt.deliver);
-	rt.delivery_open = 0;
 	if (rt.in_message)
 		log_message(NULL, smtp_message_octets(&rt.session),
 		    REPLY_NONE, NULL);
@@ -1961,7 +1954,6 @@ on_helo(const struct smtp_event *ev)
 	size_t n = ev->helo_len < SMTP_HELO_MAX ? ev->helo_len : SMTP_HELO_MAX;
 
 	abort_delivery();
-	rt.nrcpt = 0;
 	memcpy(rt.helo, ev->helo, n);
 	rt.helo[n] = '\0';
 	smtp_answer(&rt.session, REPLY_NONE);
@@ -1971,7 +1963,6 @@ static void
 on_mail(const struct smtp_event *ev)
 {
 	memcpy(rt.sender, ev->path->mailbox, ev->path->len + 1);
-	rt.nrcpt = 0;
 	smtp_answer(&rt.session, REPLY_MAIL_OK);
 }
 
@@ -1996,6 +1987,7 @@ on_rcpt(const struct smtp_event *ev)
 	const struct smtp_path *p = ev->path;
 	enum reply_id r = rcpt_policy(p);
 	const char *reason = NULL;	/* the catalogue's word */
+	unsigned i = smtp_rcpt_count(&rt.session);
 
 	rt.rcpt_reply_len = 0;
 	if (r == REPLY_RCPT_OK)
@@ -2011,12 +2003,12 @@ on_rcpt(const struct smtp_event *ev)
 		end_at_deadline();
 		return;
 	}
-	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
-		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
-		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
+	if (r == REPLY_RCPT_OK && i < rt.cfg.maxrcpts) {
+		/* The engine counts it once answered. */
+		memcpy(rt.rcpt_text[i], p->mailbox, p->len + 1);
+		rt.rcpts[i] = rt.rcpt_text[i];
 		/* Delivery splits it where deliver_check_rcpt did. */
-		rt.rcpt_domain_off[rt.nrcpt] = p->domain_off;
-		rt.nrcpt++;
+		rt.rcpt_domain_off[i] = p->domain_off;
 	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
 		log_refusal("recipient", p->mailbox, p->len, r, reason, 1);
 	}
@@ -2062,13 +2054,14 @@ on_data(void)
 	env->sender = rt.sender;
 	env->rcpts = rt.rcpts;
 	env->rcpt_domain_off = rt.rcpt_domain_off;
-	env->nrcpt = rt.nrcpt;
+	env->nrcpt = smtp_rcpt_count(&rt.session);
 	env->helo = rt.helo;
 	env->remote_ip = rt.remote_ip;
 	env->remote_host = rt.remote_host;
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
-	env->auth_user = rt.auth_user;
+	env->auth_user = smtp_is_authenticated(&rt.session) ?
+	    rt.auth_user_text : NULL;
 	env->session_env = build_session_env(NULL);
 	env->id = rt.message_id;
 	env->when = time(NULL);
@@ -2085,7 +2078,6 @@ on_data(void)
 		smtp_answer(&rt.session, r);
 		return;
 	}
-	rt.delivery_open = 1;
 	smtp_answer(&rt.session, REPLY_DATA_GO);
 }
 
@@ -2107,7 +2099,7 @@ log_message(const struct deliver_result *res, uint64_t size,
 	buf_adds(&b, ": from <");
 	logesc_add(&b, rt.sender, strlen(rt.sender), LOGESC_MAX);
 	buf_adds(&b, "> rcpts ");
-	buf_addu64(&b, rt.nrcpt);
+	buf_addu64(&b, smtp_rcpt_count(&rt.session));
 	buf_adds(&b, " size ");
 	buf_addu64(&b, size);
 	buf_adds(&b, ": ");
@@ -2132,7 +2124,6 @@ on_data_end(const struct smtp_event *ev)
 	int failed;
 
 	memset(&res, 0, sizeof(res));
-	rt.delivery_open = 0;
 	failed = deliver_close(&rt.deliver, &res) != 0;
 	if (failed && res.err == ETIMEDOUT && session_expired()) {
 		/* The program was killed at SESSIONTIMEOUT: nothing was
@@ -2160,7 +2151,6 @@ on_data_end(const struct smtp_event *ev)
 		    res.text_len);
 	else
 		smtp_answer(&rt.session, res.reply);
-	rt.nrcpt = 0;
 }
 
 static void
@@ -2194,14 +2184,13 @@ on_event(const struct smtp_event *ev)
 	case SMTP_EV_RSET:
 	case SMTP_EV_QUIT:
 		abort_delivery();
-		rt.nrcpt = 0;
 		smtp_answer(s, REPLY_NONE);
 		break;
 	case SMTP_EV_DATA:
 		on_data();
 		break;
 	case SMTP_EV_BODY:
-		if (rt.delivery_open)
+		if (smtp_in_data(s))
 			(void)deliver_write(&rt.deliver, ev->data, ev->len);
 		smtp_answer(s, REPLY_NONE);
 		break;

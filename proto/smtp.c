@@ -576,6 +576,12 @@ smtp_in_data(const struct smtp_session *s)
 	return s->delivery_open;
 }
 
+unsigned
+smtp_rcpt_count(const struct smtp_session *s)
+{
+	return s->nrcpt;
+}
+
 const char *
 smtp_with_protocol(const struct smtp_session *s)
 {

@@ -278,9 +278,20 @@ unsigned smtp_errors(const struct smtp_session *s);
 /* True once AUTH succeeded (RFC 4954): relaying is allowed. */
 int smtp_is_authenticated(const struct smtp_session *s);
 
-/* True while a transaction's data is being received (DATA or BDAT):
- * an EOF or timeout now must abort the open delivery. */
+/*
+ * True while the caller has a message open that it has not yet been told
+ * to finish: from the REPLY_DATA_GO answer (DATA or BDAT) until
+ * SMTP_EV_DATA_END is raised (the caller commits) or the event that
+ * drops the message (DATA_ABORT, HELO, RSET, QUIT) is answered.  An EOF,
+ * a timeout or a transport failure while it is true must abort the
+ * caller's delivery: the engine has nothing else to tell.
+ */
 int smtp_in_data(const struct smtp_session *s);
+
+/* Recipients accepted in the current transaction: the index the next
+ * accepted RCPT takes.  It stays readable until the event that ends the
+ * transaction (DATA_END, DATA_ABORT, HELO, RSET) is answered. */
+unsigned smtp_rcpt_count(const struct smtp_session *s);
 
 /* The WITH keyword for Received: (RFC 3848, RFC 6531 §3.7.3):
  * "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA", "UTF8SMTP", ... */
