@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "limits.h"
 #include "reply.h"
 #include "session.h"
@@ -48,7 +49,7 @@ parse_bdat(const char *arg, size_t len, uint64_t *size, int *last,
 		return -1;
 	if (i == len)
 		return 0;
-	if (smtp_is_word(arg + i, len - i, " last")) {
+	if (len - i == 5 && ascii_eq_n(arg + i, " last", 5)) {
 		*last = 1;
 		return 0;
 	}

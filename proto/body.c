@@ -284,100 +284,104 @@ line_run(struct body *b, struct body_out *out, const char *p, size_t len)
 	return n + 1;
 }
 
-/* The octets at the start of a line and a line end split between reads;
- * everything else goes to line_run. */
+/*
+ * One step where line_run cannot go: a line's first octet (a '.' there
+ * is dot-stuffing or the end line), the octets after that '.', and the
+ * octet after a CR that ended the last read.  Returns the octets it
+ * consumed; 0 when p[0] is for line_run (b->at is BODY_MID then).
+ */
+static size_t
+line_edge(struct body *b, struct body_out *out, const char *p, size_t len)
+{
+	int text = (b->flags & BODY_TEXT) != 0;
+
+	switch (b->at) {
+	case BODY_BOL:
+		b->at = BODY_MID;
+		if (!text || p[0] != '.')
+			return 0;
+		if (len > 1 && p[1] != '\r' && p[1] != '\n')
+			return 1;	/* dot-stuffed, all in this read: the
+					   dot dropped as BODY_DOT would */
+		b->at = BODY_DOT;
+		b->wire_size++;		/* the line's octet count */
+		b->line_len++;
+		return 1;
+	case BODY_DOT:
+		if (p[0] == '\r') {
+			b->at = BODY_DOT_CR;
+			return 1;
+		}
+		b->at = BODY_MID;
+		if (p[0] == '\n') {
+			/* "." ended by a bare LF: a smuggling attempt
+			 * whatever BARELF says. */
+			refuse(b, REPLY_BARE_LF);
+			return 1;
+		}
+		/* A dot-stuffed line: the dot is dropped (§4.5.2), and
+		 * counts neither in the line (§4.5.3.1.6: "not counting
+		 * the leading dot duplicated for transparency") nor in the
+		 * size (RFC 1870 §4). */
+		b->wire_size--;
+		b->line_len--;
+		return 0;
+	case BODY_DOT_CR:
+		if (p[0] != '\n') {
+			bare_line_end(b, out, '\r');
+			b->at = BODY_MID;
+			return 0;
+		}
+		if (b->after_bare_lf) {
+			/* the line before ended in a bare LF: not the end */
+			refuse(b, REPLY_BARE_LF);
+			b->line_len = 0;
+			b->at = BODY_BOL;
+			b->after_bare_lf = 0;
+			return 1;
+		}
+		b->wire_size -= 1;
+		b->at = BODY_END;
+		return 1;
+	case BODY_CR:
+		if (p[0] == '\n') {
+			line_end(b, out);
+			b->at = BODY_BOL;
+			b->after_bare_lf = 0;
+			return 1;
+		}
+		/* The CR ended the last read and is bare: count it as the
+		 * line content it is, as line_run does when the same octets
+		 * come in one read (the size limit and the hop count must
+		 * not depend on the split). */
+		if (!is_binary(b))
+			refuse(b, REPLY_BARE_LF);
+		line_content(b, out, "\r", 1);
+		b->at = BODY_MID;
+		return 0;
+	case BODY_MID:
+	case BODY_END:
+		break;
+	}
+	return 0;
+}
+
+/* Lines through line_run, their edges through line_edge; stops when out
+ * is full and after the end line. */
 static size_t
 feed_octets(struct body *b, struct body_out *out, const char *p, size_t len)
 {
-	int text = (b->flags & BODY_TEXT) != 0;
 	size_t i = 0;
 
-	while (i < len) {
-		unsigned char c = (unsigned char)p[i];
+	while (i < len && b->at != BODY_END) {
 		size_t n;
 
 		if (out->len >= out->max)
 			return i;
-		switch (b->at) {
-		case BODY_BOL:
-			if (text && c == '.' && i + 1 < len &&
-			    p[i + 1] != '\r' && p[i + 1] != '\n') {
-				/* A dot-stuffed line, all in this read: drop
-				 * the dot as BODY_DOT would, in one step. */
-				i++;
-				b->at = BODY_MID;
-				break;
-			}
-			if (text && c == '.') {
-				b->at = BODY_DOT;
-				b->wire_size++;	/* the line's octet count */
-				b->line_len++;
-				i++;
+		if (b->at != BODY_MID) {
+			i += line_edge(b, out, p + i, len - i);
+			if (b->at != BODY_MID || i == len)
 				continue;
-			}
-			b->at = BODY_MID;
-			break;
-		case BODY_DOT:
-			if (c == '\r') {
-				b->at = BODY_DOT_CR;
-				i++;
-				continue;
-			}
-			if (c == '\n') {
-				/* "." ended by a bare LF: a smuggling attempt
-				 * whatever BARELF says. */
-				refuse(b, REPLY_BARE_LF);
-				b->at = BODY_MID;
-				i++;
-				continue;
-			}
-			/* A dot-stuffed line: the dot is dropped (§4.5.2),
-			 * and counts neither in the line (§4.5.3.1.6: "not
-			 * counting the leading dot duplicated for
-			 * transparency") nor in the size (RFC 1870 §4). */
-			b->wire_size--;
-			b->line_len--;
-			b->at = BODY_MID;
-			break;
-		case BODY_DOT_CR:
-			if (c == '\n') {
-				i++;
-				if (b->after_bare_lf) {
-					/* the line before ended in bare LF */
-					refuse(b, REPLY_BARE_LF);
-					b->line_len = 0;
-					b->at = BODY_BOL;
-					b->after_bare_lf = 0;
-					continue;
-				}
-				b->wire_size -= 1;
-				b->at = BODY_END;
-				return i;
-			}
-			bare_line_end(b, out, '\r');
-			b->at = BODY_MID;
-			continue;
-		case BODY_CR:
-			if (c == '\n') {
-				line_end(b, out);
-				b->at = BODY_BOL;
-				b->after_bare_lf = 0;
-				i++;
-				continue;
-			}
-			/* The CR ended the last read and is bare: count it as
-			 * the line content it is, as line_run does when the
-			 * same octets come in one read (the size limit and
-			 * the hop count must not depend on the split). */
-			if (!is_binary(b))
-				refuse(b, REPLY_BARE_LF);
-			line_content(b, out, "\r", 1);
-			b->at = BODY_MID;
-			continue;
-		case BODY_END:
-			return i;
-		case BODY_MID:
-			break;
 		}
 		n = line_run(b, out, p + i, len - i);
 		if (n == 0)

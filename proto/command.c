@@ -45,6 +45,23 @@ struct command {
 				   (with SMTP_CF_REFUSAL_EVENTS) */
 };
 
+/* Case-insensitive: does p[0..len) start with the lower-case word? */
+static int
+has_prefix(const char *p, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+	size_t i;
+
+	if (len < n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (ascii_lower((unsigned char)p[i]) != (unsigned char)word[i])
+			return 0;
+	}
+	return 1;
+}
+
+
 /* ---------------------------------------------------------------- */
 /* HELO, EHLO.                                                      */
 
@@ -194,7 +211,7 @@ skip_keyword(const char **arg, size_t *len, const char *keyword)
 {
 	size_t n = strlen(keyword);
 
-	if (!smtp_has_prefix(*arg, *len, keyword))
+	if (!has_prefix(*arg, *len, keyword))
 		return 0;
 	*arg += n;
 	*len -= n;
@@ -600,10 +617,10 @@ static const struct command commands[] = {
 static enum verb
 verb_of(const char *p, size_t n)
 {
-	if (n == 8 && smtp_has_prefix(p, n, "starttls"))
+	if (n == 8 && has_prefix(p, n, "starttls"))
 		return V_STARTTLS;
-	if ((n == 7 && smtp_has_prefix(p, n, "xclient")) ||
-	    (n == 8 && smtp_has_prefix(p, n, "xforward")))
+	if ((n == 7 && has_prefix(p, n, "xclient")) ||
+	    (n == 8 && has_prefix(p, n, "xforward")))
 		return V_UNIMPLEMENTED;
 	if (n != 4)
 		return V_UNKNOWN;
@@ -732,26 +749,3 @@ smtp_command(struct smtp_session *s, char *line, size_t len)
 	if (c->report)
 		report_refusal(s, c, arg, alen);
 }
-
-/* Case-insensitive: does p[0..len) start with the lower-case word? */
-int
-smtp_has_prefix(const char *p, size_t len, const char *word)
-{
-	size_t n = strlen(word);
-	size_t i;
-
-	if (len < n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (ascii_lower((unsigned char)p[i]) != (unsigned char)word[i])
-			return 0;
-	}
-	return 1;
-}
-
-int
-smtp_is_word(const char *p, size_t len, const char *word)
-{
-	return len == strlen(word) && smtp_has_prefix(p, len, word);
-}
-

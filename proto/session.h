@@ -8,14 +8,11 @@
 #define SMTP_SESSION_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "reply.h"
 #include "smtp.h"
 
-/* Case-insensitive: does p[0..len) start with / equal the lower-case
- * word? */
-int smtp_has_prefix(const char *p, size_t len, const char *word);
-int smtp_is_word(const char *p, size_t len, const char *word);
 
 /* Replies. */
 void smtp_queue_text(struct smtp_session *s, enum reply_id id, const char *text,
@@ -40,7 +37,16 @@ size_t smtp_feed_message(struct smtp_session *s, const char *p, size_t len);
 /* The message is complete: DATA_ABORT, or BODY then DATA_END. */
 void smtp_finish_message(struct smtp_session *s);
 
-void smtp_raise_event(struct smtp_session *s, enum smtp_event_type type);
+/* The one pending event: cleared, typed, is_bdat filled in. */
+static inline void
+smtp_raise_event(struct smtp_session *s, enum smtp_event_type type)
+{
+	memset(&s->event, 0, sizeof(s->event));
+	s->event.type = type;
+	s->event.is_bdat = s->state == SMTP_ST_BDAT ||
+	    s->reading == SMTP_READ_CHUNK || s->reading == SMTP_READ_SKIP;
+	s->has_event = 1;
+}
 
 /* A set of states: bits of enum smtp_state. */
 #define IN(st) (1u << (st))

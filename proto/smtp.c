@@ -134,16 +134,6 @@ smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 /* ---------------------------------------------------------------- */
 /* Events.                                                          */
 
-void
-smtp_raise_event(struct smtp_session *s, enum smtp_event_type type)
-{
-	memset(&s->event, 0, sizeof(s->event));
-	s->event.type = type;
-	s->event.is_bdat = s->state == SMTP_ST_BDAT ||
-	    s->reading == SMTP_READ_CHUNK || s->reading == SMTP_READ_SKIP;
-	s->has_event = 1;
-}
-
 static void
 raise_body(struct smtp_session *s)
 {
@@ -255,7 +245,7 @@ static int
 line_is_secret(const struct smtp_session *s)
 {
 	return s->reading == SMTP_READ_AUTH ||
-	    smtp_has_prefix(s->line, s->cmd_len, "auth");
+	    (s->cmd_len >= 4 && ascii_eq_n(s->line, "auth", 4));
 }
 
 /* A complete line arrived (LF seen); line[] holds it without the LF. */
