@@ -378,7 +378,9 @@ feed_octets(struct body *b, struct body_out *out, const char *p, size_t len)
 
 		if (out->len >= out->max)
 			return i;
-		if (b->at != BODY_MID) {
+		if (b->at == BODY_BOL && p[i] != '.') {
+			b->at = BODY_MID;	/* most lines: no call */
+		} else if (b->at != BODY_MID) {
 			i += line_edge(b, out, p + i, len - i);
 			if (b->at != BODY_MID || i == len)
 				continue;
