@@ -182,7 +182,8 @@ struct smtp_session {
 	/* the transaction */
 	struct smtp_mail_params params;
 	struct smtp_path path;		/* of the pending MAIL or RCPT */
-	int delivery_open;		/* DATA/BDAT accepted, not finished */
+	int delivery_open;		/* the caller has the message open:
+					   smtp_in_data() */
 	struct body msg;		/* the message decoder (body.h) */
 	int data_end_pending;		/* DATA_END after the BODY flush */
 
