@@ -11,12 +11,22 @@ PORT ?= 2525
 VERSION = 0.1.0
 
 PROTO_SRC = $(sort $(wildcard proto/*.c))
+# The engine, proto/, is a library: libsmtpproto.a and the headers a
+# program that embeds it includes (smtp.h and what it includes; proxy.h
+# for PROXY).  ascii.h and session.h stay private.  One build per set of
+# flags: the production one (installed), the sanitizer one (tests).
+PROTO_PUBLIC_HDR = proto/smtp.h proto/address.h proto/body.h \
+	proto/limits.h proto/reply.h proto/proxy.h
+PROTO_LIB = build/libsmtpproto.a
+PROTO_LIB_ASAN = build/asan/libsmtpproto.a
 LIB_SRC = $(sort $(wildcard lib/*.c))
 AUTH_SRC = $(sort $(wildcard auth/*.c))
 DELIVER_SRC = $(sort $(wildcard deliver/*.c))
 # What smtpd and the tests link besides the engine (proto/) and smtpd.c.
 SUPPORT_SRC = $(LIB_SRC) $(AUTH_SRC) $(DELIVER_SRC)
 SRC = smtpd.c $(PROTO_SRC) $(SUPPORT_SRC)
+# What smtpd links besides the engine library.
+SMTPD_SRC = smtpd.c $(SUPPORT_SRC)
 HDR = $(wildcard proto/*.h lib/*.h auth/*.h deliver/*.h)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 
@@ -36,8 +46,24 @@ endif
 
 all: smtpd
 
-smtpd: $(SRC) $(HDR)
-	$(PROD_CC) $(WARN) $(CFLAGS) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC) $(PROD_LDFLAGS) $(LDFLAGS)
+build/proto/%.o: proto/%.c $(wildcard proto/*.h)
+	@mkdir -p build/proto
+	$(PROD_CC) $(WARN) $(CFLAGS) -c -o $@ $<
+
+build/asan/proto/%.o: proto/%.c $(wildcard proto/*.h)
+	@mkdir -p build/asan/proto
+	$(CC) $(WARN) -Werror $(SAN) -c -o $@ $<
+
+$(PROTO_LIB): $(patsubst proto/%.c,build/proto/%.o,$(PROTO_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(PROTO_LIB_ASAN): $(patsubst proto/%.c,build/asan/proto/%.o,$(PROTO_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+smtpd: $(SMTPD_SRC) $(HDR) $(PROTO_LIB)
+	$(PROD_CC) $(WARN) $(CFLAGS) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SMTPD_SRC) $(PROTO_LIB) $(PROD_LDFLAGS) $(LDFLAGS)
 
 # The glibc builds: dynamic (the fallback, and what `make` built before)
 # and static.
@@ -48,9 +74,9 @@ smtpd-static: $(SRC) $(HDR)
 	$(CC) $(WARN) $(CFLAGS) -static -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC)
 
 # The sanitizer build the test suite runs.
-build/asan/smtpd: $(SRC) $(HDR)
+build/asan/smtpd: $(SMTPD_SRC) $(HDR) $(PROTO_LIB_ASAN)
 	@mkdir -p build/asan
-	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SRC)
+	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_VERSION='"$(VERSION)"' -o $@ $(SMTPD_SRC) $(PROTO_LIB_ASAN)
 
 build/werror/smtpd: $(SRC) $(HDR)
 	@mkdir -p build/werror
@@ -64,23 +90,23 @@ build/werror/smtpd: $(SRC) $(HDR)
 		$(MUSL_GCC) $(WARN) -Werror -O2 -static -DSMTPD_VERSION='"$(VERSION)"' -o $@.musl $(SRC) || exit 1; \
 	fi
 
-build/unit/%: tests/unit/%.c $(PROTO_SRC) $(SUPPORT_SRC) $(HDR) tests/unit/tap.h
+build/unit/%: tests/unit/%.c $(SUPPORT_SRC) $(HDR) tests/unit/tap.h $(PROTO_LIB_ASAN)
 	@mkdir -p build/unit
-	$(CC) $(WARN) -Werror $(SAN) -o $@ $< $(PROTO_SRC) $(SUPPORT_SRC)
+	$(CC) $(WARN) -Werror $(SAN) -o $@ $< $(SUPPORT_SRC) $(PROTO_LIB_ASAN)
 
 # lib/ again without the Linux system calls (pidfd, close_range, pipe2):
 # the fallbacks other systems run.
-build/unit/test_spawn_portable: tests/unit/test_spawn.c $(PROTO_SRC) $(SUPPORT_SRC) $(HDR) tests/unit/tap.h
+build/unit/test_spawn_portable: tests/unit/test_spawn.c $(SUPPORT_SRC) $(HDR) tests/unit/tap.h $(PROTO_LIB_ASAN)
 	@mkdir -p build/unit
-	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_PORTABLE -o $@ $< $(PROTO_SRC) $(SUPPORT_SRC)
+	$(CC) $(WARN) -Werror $(SAN) -DSMTPD_PORTABLE -o $@ $< $(SUPPORT_SRC) $(PROTO_LIB_ASAN)
 
-build/embed: examples/embed.c $(PROTO_SRC) $(HDR)
+build/embed: examples/embed.c $(HDR) $(PROTO_LIB_ASAN)
 	@mkdir -p build
-	$(CC) $(WARN) -Werror $(SAN) -o $@ examples/embed.c $(PROTO_SRC)
+	$(CC) $(WARN) -Werror $(SAN) -Iproto -o $@ examples/embed.c $(PROTO_LIB_ASAN)
 
-build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(PROTO_SRC) $(SUPPORT_SRC) $(HDR)
+build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(SUPPORT_SRC) $(HDR) $(PROTO_LIB_ASAN)
 	@mkdir -p build/fuzz-replay
-	$(CC) $(WARN) -Werror $(SAN) -o $@ $< tests/fuzz/replay.c $(PROTO_SRC) $(SUPPORT_SRC)
+	$(CC) $(WARN) -Werror $(SAN) -o $@ $< tests/fuzz/replay.c $(SUPPORT_SRC) $(PROTO_LIB_ASAN)
 
 UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC)) \
 	build/unit/test_spawn_portable
@@ -147,10 +173,19 @@ bench-deps:
 bench: bench-deps smtpd smtpd-glibc smtpd-static
 	@sh bench/run.sh $(BENCH)
 
-install: smtpd
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+# smtpd, and the engine as a library: libsmtpproto.a, its headers in
+# include/smtpproto/, smtpproto.pc for pkg-config, smtp_engine.3.
+install: smtpd $(PROTO_LIB)
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include/smtpproto
 	cp smtpd $(DESTDIR)$(PREFIX)/bin/smtpd
 	cp smtpd.8 $(DESTDIR)$(PREFIX)/share/man/man8/smtpd.8
+	cp $(PROTO_LIB) $(DESTDIR)$(PREFIX)/lib/libsmtpproto.a
+	cp $(PROTO_PUBLIC_HDR) $(DESTDIR)$(PREFIX)/include/smtpproto/
+	cp proto/smtp_engine.3 $(DESTDIR)$(PREFIX)/share/man/man3/smtp_engine.3
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    proto/smtpproto.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/smtpproto.pc
 
 clean:
 	rm -rf smtpd smtpd-glibc smtpd-static build

@@ -105,7 +105,6 @@ struct runtime {
 	unsigned long refusals_logged;
 	unsigned long refusals_unlogged;
 	int is_relay_client;
-	const char *auth_user;		/* set by a successful AUTH */
 	struct auth_policy auth;	/* configure_auth, on_auth */
 	/* peer and local names */
 	struct peer peer;		/* the client, as programs see it */
@@ -118,10 +117,8 @@ struct runtime {
 	char (*rcpt_text)[SMTP_MAILBOX_MAX];
 	const char **rcpts;
 	size_t *rcpt_domain_off;	/* the parser's split of each */
-	size_t nrcpt;
 	char message_id[48];
 	struct envelope env;
-	int delivery_open;
 	/* programs (rcpt_check_program, build_session_env) */
 	const char *rcptcheck;		/* RCPTCHECK, or NULL */
 	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
@@ -701,7 +698,6 @@ on_auth(const struct smtp_event *ev)
 		    res.challenge, res.challenge_len);
 		break;
 	case AUTH_OK:
-		rt.auth_user = rt.auth.user_text;
 		log_line("info", "%s: auth ok: ip=%s user=%s mech=%s",
 		    rt.session_id, LOG_ESC(ip, rt.peer.remote_ip),
 		    logesc(user, sizeof(user), res.user, res.user_len),
@@ -746,9 +742,8 @@ on_auth(const struct smtp_event *ev)
 static void
 on_starttls(void)
 {
-	/* RFC 3207 §4.2: forget a cleartext AUTH */
-	if (starttls_run(&rt.tls))
-		rt.auth_user = NULL;
+	/* RFC 3207 §4.2: the engine forgets a cleartext AUTH (auth_user) */
+	(void)starttls_run(&rt.tls);
 }
 
 /* Read a PROXY header within PROXY_TIMEOUT (or TIMEOUT): NULL, or why
@@ -848,6 +843,14 @@ log_progenv_dropped(void)
 		    rt.progenv.dropped[i]);
 }
 
+/* The AUTH user while the engine counts the client as authenticated:
+ * NULL again after STARTTLS, which forgets a cleartext AUTH. */
+static const char *
+auth_user(void)
+{
+	return smtp_is_authenticated(&rt.session) ? rt.auth.user_text : NULL;
+}
+
 /* The programs' environment: with rcpt, RCPTCHECK's; without, the
  * message's (NULL for Maildir delivery).  Valid until the next call. */
 static char *const *
@@ -861,9 +864,9 @@ build_session_env(const char *rcpt)
 		return NULL;
 	t.sender = rt.sender;
 	t.rcpts = rt.rcpts;
-	t.nrcpt = rt.nrcpt;
+	t.nrcpt = smtp_rcpt_count(&rt.session);
 	t.helo = rt.helo;
-	t.auth_user = rt.auth_user;
+	t.auth_user = auth_user();
 	envp = progenv_session(&rt.progenv, environ, &rt.peer, &t, rcpt);
 	log_progenv_dropped();
 	return envp;
@@ -953,7 +956,7 @@ rcpt_check_program(const struct smtp_path *p)
 	enum reply_id r;
 
 	rt.rcpt_reply_len = 0;
-	if (rt.nrcpt == 0)
+	if (smtp_rcpt_count(&rt.session) == 0)
 		rt.rcpts_env_len = 0;
 	if (rt.kind == DELIVER_PIPE &&
 	    rt.rcpts_env_len + p->len + 1 > PROGENV_RCPTS_MAX)
@@ -1094,12 +1097,11 @@ log_message(const struct deliver_result *res, uint64_t size,
 static void
 abort_delivery(void)
 {
-	if (!rt.delivery_open)
+	if (!smtp_in_data(&rt.session))
 		return;
 	/* A qmail-queue is given what is left of the session to go. */
 	rt.deliver.timeout_ms = wait_budget();
 	deliver_abort(&rt.deliver);
-	rt.delivery_open = 0;
 	if (rt.in_message)
 		log_message(NULL, smtp_message_octets(&rt.session),
 		    REPLY_NONE, NULL);
@@ -1124,7 +1126,6 @@ on_helo(const struct smtp_event *ev)
 	size_t n = ev->helo_len < SMTP_HELO_MAX ? ev->helo_len : SMTP_HELO_MAX;
 
 	abort_delivery();
-	rt.nrcpt = 0;
 	memcpy(rt.helo, ev->helo, n);
 	rt.helo[n] = '\0';
 	smtp_answer(&rt.session, REPLY_NONE);
@@ -1134,7 +1135,6 @@ static void
 on_mail(const struct smtp_event *ev)
 {
 	memcpy(rt.sender, ev->path->mailbox, ev->path->len + 1);
-	rt.nrcpt = 0;
 	smtp_answer(&rt.session, REPLY_MAIL_OK);
 }
 
@@ -1160,6 +1160,7 @@ on_rcpt(const struct smtp_event *ev)
 	const struct smtp_path *p = ev->path;
 	enum reply_id r = rcpt_policy(p);
 	const char *reason = NULL;	/* the catalogue's word */
+	unsigned i = smtp_rcpt_count(&rt.session);
 
 	rt.rcpt_reply_len = 0;
 	if (r == REPLY_RCPT_OK)
@@ -1175,12 +1176,12 @@ on_rcpt(const struct smtp_event *ev)
 		end_at_deadline();
 		return;
 	}
-	if (r == REPLY_RCPT_OK && rt.nrcpt < rt.cfg.maxrcpts) {
-		memcpy(rt.rcpt_text[rt.nrcpt], p->mailbox, p->len + 1);
-		rt.rcpts[rt.nrcpt] = rt.rcpt_text[rt.nrcpt];
+	if (r == REPLY_RCPT_OK && i < rt.cfg.maxrcpts) {
+		/* The engine counts it once answered. */
+		memcpy(rt.rcpt_text[i], p->mailbox, p->len + 1);
+		rt.rcpts[i] = rt.rcpt_text[i];
 		/* Delivery splits it where deliver_check_rcpt did. */
-		rt.rcpt_domain_off[rt.nrcpt] = p->domain_off;
-		rt.nrcpt++;
+		rt.rcpt_domain_off[i] = p->domain_off;
 	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
 		log_refusal("recipient", p->mailbox, p->len, r, reason, 1);
 	}
@@ -1226,13 +1227,13 @@ on_data(void)
 	env->sender = rt.sender;
 	env->rcpts = rt.rcpts;
 	env->rcpt_domain_off = rt.rcpt_domain_off;
-	env->nrcpt = rt.nrcpt;
+	env->nrcpt = smtp_rcpt_count(&rt.session);
 	env->helo = rt.helo;
 	env->remote_ip = rt.peer.remote_ip;
 	env->remote_host = rt.peer.remote_host;
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
-	env->auth_user = rt.auth_user;
+	env->auth_user = auth_user();
 	env->session_env = build_session_env(NULL);
 	env->id = rt.message_id;
 	env->when = time(NULL);
@@ -1249,7 +1250,6 @@ on_data(void)
 		smtp_answer(&rt.session, r);
 		return;
 	}
-	rt.delivery_open = 1;
 	smtp_answer(&rt.session, REPLY_DATA_GO);
 }
 
@@ -1271,7 +1271,7 @@ log_message(const struct deliver_result *res, uint64_t size,
 	buf_addlit(&b, ": from <");
 	logesc_add(&b, rt.sender, strlen(rt.sender), LOGESC_MAX);
 	buf_addlit(&b, "> rcpts ");
-	buf_addu64(&b, rt.nrcpt);
+	buf_addu64(&b, smtp_rcpt_count(&rt.session));
 	buf_addlit(&b, " size ");
 	buf_addu64(&b, size);
 	buf_addlit(&b, ": ");
@@ -1296,7 +1296,6 @@ on_data_end(const struct smtp_event *ev)
 	int failed;
 
 	memset(&res, 0, sizeof(res));
-	rt.delivery_open = 0;
 	failed = deliver_close(&rt.deliver, &res) != 0;
 	if (failed && res.err == ETIMEDOUT && session_expired()) {
 		/* The program was killed at SESSIONTIMEOUT: nothing was
@@ -1324,7 +1323,6 @@ on_data_end(const struct smtp_event *ev)
 		    res.text_len);
 	else
 		smtp_answer(&rt.session, res.reply);
-	rt.nrcpt = 0;
 }
 
 static void
@@ -1358,14 +1356,13 @@ on_event(const struct smtp_event *ev)
 	case SMTP_EV_RSET:
 	case SMTP_EV_QUIT:
 		abort_delivery();
-		rt.nrcpt = 0;
 		smtp_answer(s, REPLY_NONE);
 		break;
 	case SMTP_EV_DATA:
 		on_data();
 		break;
 	case SMTP_EV_BODY:
-		if (rt.delivery_open)
+		if (smtp_in_data(s))
 			(void)deliver_write(&rt.deliver, ev->data, ev->len);
 		smtp_answer(s, REPLY_NONE);
 		break;

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../proto/smtp.h"
+#include "smtp.h"	/* -Iproto, or pkg-config --cflags smtpproto */
 
 #define EMBED_CONN_MAX	8	/* sessions served at once */
 #define EMBED_IN_MAX	16384	/* input read per connection at a time */

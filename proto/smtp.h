@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "body.h"
 #include "limits.h"
 #include "reply.h"
 
@@ -142,15 +143,25 @@ struct smtp_event {
 	int is_bdat;
 };
 
+/* Where the session is: the states of proto/command.c's table. */
 enum smtp_state {
 	SMTP_ST_GREETED = 0,	/* no HELO yet */
 	SMTP_ST_READY,		/* HELO/EHLO done, no transaction */
 	SMTP_ST_MAIL,		/* MAIL accepted, waiting for RCPT */
-	SMTP_ST_RCPT,		/* at least one RCPT accepted */
-	SMTP_ST_DATA,		/* inside DATA */
+	SMTP_ST_RCPT,		/* at least one RCPT accepted (and DATA's
+				   text is being read) */
 	SMTP_ST_BDAT,		/* between or inside BDAT chunks */
-	SMTP_ST_AUTH,		/* inside a SASL exchange */
 	SMTP_ST_CLOSED
+};
+
+/* What the engine reads next: each octet goes to one of these. */
+enum smtp_reading {
+	SMTP_READ_COMMAND = 0,	/* command lines */
+	SMTP_READ_AUTH,		/* the lines of a SASL exchange (RFC 4954) */
+	SMTP_READ_DATA,		/* DATA text, to CRLF "." CRLF (body.h) */
+	SMTP_READ_CHUNK,	/* a BDAT chunk's octets (bdat_left more) */
+	SMTP_READ_SKIP		/* a chunk sent after a BDAT we refused:
+				   dropped, then skip_refusal */
 };
 
 /* Everything below is private to the engine; fixed size, no pointers to
@@ -158,7 +169,7 @@ enum smtp_state {
 struct smtp_session {
 	const struct smtp_config *cfg;
 	enum smtp_state state;
-	enum smtp_state auth_return;	/* state to resume after AUTH */
+	enum smtp_reading reading;
 	enum smtp_close close_reason;
 	unsigned errors;
 	unsigned nrcpt;
@@ -171,30 +182,18 @@ struct smtp_session {
 	/* the transaction */
 	struct smtp_mail_params params;
 	struct smtp_path path;		/* of the pending MAIL or RCPT */
-	int delivery_open;		/* DATA/BDAT accepted, not finished */
-	uint64_t msg_size;		/* octets stored (LF line ends) */
-	uint64_t wire_size;		/* octets as sent, for DATABYTES */
-	enum reply_id msg_refusal;	/* why the message will be refused */
-	unsigned hops;
-	int in_headers;
-	uint64_t line_len;		/* octets of the current text line:
-					   any length, bounded by DATABYTES */
-	int dstate;			/* DATA parser state */
-	int soft_bol;			/* the last line ended in a bare LF */
-	int data_done;
+	int delivery_open;		/* the caller has the message open:
+					   smtp_in_data() */
+	struct body msg;		/* the message decoder (body.h) */
 	int data_end_pending;		/* DATA_END after the BODY flush */
-	size_t hdr_name_len;
-	char hdr_name[16];		/* start of the current header line */
 
 	/* BDAT (RFC 3030) */
-	int in_chunk;
-	uint64_t bdat_left;
+	uint64_t bdat_left;		/* octets of the chunk still to read */
 	int bdat_last;
-	int bdat_failed;
-	enum reply_id bdat_refusal;
-	int abort_is_silent;
-	int skip_chunk;			/* chunk after a refused BDAT */
-	enum reply_id skip_refusal;
+	enum reply_id bdat_refusal;	/* the message failed: this reply
+					   after each chunk */
+	int abort_is_silent;		/* DATA_ABORT's reply follows later */
+	enum reply_id skip_refusal;	/* SMTP_READ_SKIP: then this reply */
 
 	/* the pending event */
 	int has_event;
@@ -280,9 +279,20 @@ unsigned smtp_errors(const struct smtp_session *s);
 /* True once AUTH succeeded (RFC 4954): relaying is allowed. */
 int smtp_is_authenticated(const struct smtp_session *s);
 
-/* True while a transaction's data is being received (DATA or BDAT):
- * an EOF or timeout now must abort the open delivery. */
+/*
+ * True while the caller has a message open that it has not yet been told
+ * to finish: from the REPLY_DATA_GO answer (DATA or BDAT) until
+ * SMTP_EV_DATA_END is raised (the caller commits) or the event that
+ * drops the message (DATA_ABORT, HELO, RSET, QUIT) is answered.  An EOF,
+ * a timeout or a transport failure while it is true must abort the
+ * caller's delivery: the engine has nothing else to tell.
+ */
 int smtp_in_data(const struct smtp_session *s);
+
+/* Recipients accepted in the current transaction: the index the next
+ * accepted RCPT takes.  It stays readable until the event that ends the
+ * transaction (DATA_END, DATA_ABORT, HELO, RSET) is answered. */
+unsigned smtp_rcpt_count(const struct smtp_session *s);
 
 /* The WITH keyword for Received: (RFC 3848, RFC 6531 §3.7.3):
  * "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA", "UTF8SMTP", ... */

@@ -148,3 +148,79 @@ EOF
 	run find "$T/mail" -type f
 	assert_equal "$(printf '%s\n' "$output" | wc -l)" 1
 }
+
+# The engine as a library: `make install` into a temporary PREFIX, then
+# examples/embed.c built from the installed files alone (a copy of it in
+# another directory, pkg-config for the flags), then a session through it.
+@test "embed: built from the installed library with pkg-config, it takes a message" {
+	command -v pkg-config >/dev/null || fail "pkg-config is needed"
+	local top=$BATS_TEST_DIRNAME/..
+	make -s -C "$top" install PREFIX="$T/prefix" >"$T/install.log" 2>&1 ||
+	    fail "make install: $(tail -n 5 "$T/install.log")"
+	[ -f "$T/prefix/lib/libsmtpproto.a" ]
+	[ -f "$T/prefix/include/smtpproto/smtp.h" ]
+	[ -f "$T/prefix/share/man/man3/smtp_engine.3" ]
+	# ascii.h and session.h are the engine's own.
+	[ ! -e "$T/prefix/include/smtpproto/ascii.h" ]
+	[ ! -e "$T/prefix/include/smtpproto/session.h" ]
+	mkdir "$T/src"
+	cp "$top/examples/embed.c" "$T/src/"
+	cd "$T/src"
+	run env PKG_CONFIG_PATH="$T/prefix/lib/pkgconfig" \
+	    pkg-config --cflags --libs smtpproto
+	assert_success
+	# (pkg-config ends the line with a space)
+	assert_equal "$(echo $output)" \
+	    "-I$T/prefix/include/smtpproto -L$T/prefix/lib -lsmtpproto"
+	# shellcheck disable=SC2046
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+	    -o embed embed.c $(PKG_CONFIG_PATH="$T/prefix/lib/pkgconfig" \
+	    pkg-config --cflags --libs smtpproto)
+	EMBED=$T/src/embed
+	start_embed
+	run "$PY" - "$PORT" <<'PYEOF'
+import smtplib, sys
+
+c = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.sendmail("a@example.org", ["b@example.net"],
+           b"Subject: installed\r\n\r\nfrom the library\r\n")
+c.quit()
+print("ok")
+PYEOF
+	assert_success
+	assert_output "ok"
+	run cat "$T/mail"/msg.*
+	assert_output "$(printf 'Subject: installed\n\nfrom the library')"
+}
+
+# smtp_engine(3)'s EXAMPLE, cut out of the installed page, built against
+# a DESTDIR install (pkg-config finds it through its sysroot), and run on
+# a pipelined session: the example must compile and work as printed.
+@test "embed: smtp_engine(3)'s example compiles from a DESTDIR install and takes a message" {
+	command -v pkg-config >/dev/null || fail "pkg-config is needed"
+	local top=$BATS_TEST_DIRNAME/..
+	local dest=$T/dest prefix=/usr/local
+	make -s -C "$top" install DESTDIR="$dest" PREFIX="$prefix" \
+	    >"$T/install.log" 2>&1 ||
+	    fail "make install: $(tail -n 5 "$T/install.log")"
+	# The second .EX block is the program; \e is roff's backslash.
+	awk '/^\.EX$/ { n++; on = 1; next } /^\.EE$/ { on = 0 } on && n == 2' \
+	    "$dest$prefix/share/man/man3/smtp_engine.3" |
+	    sed 's/\\e/\\/g' >"$T/example.c"
+	grep -q '^main(void)' "$T/example.c"
+	# shellcheck disable=SC2046
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+	    -o "$T/example" "$T/example.c" $(PKG_CONFIG_SYSROOT_DIR="$dest" \
+	    PKG_CONFIG_PATH="$dest$prefix/lib/pkgconfig" \
+	    pkg-config --cflags --libs smtpproto)
+	run sh -c 'printf "EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: man\r\n\r\n..dot\r\n.\r\nQUIT\r\n" |
+	    "$1" 2>"$2" >"$3"' sh "$T/example" "$T/message" "$T/replies"
+	assert_success
+	run tr -d '\r' <"$T/replies"
+	assert_success
+	assert_line --index 0 "220 mx.example ESMTP smtpd"
+	assert_line "250 2.0.0 Message accepted"
+	assert_equal "${lines[-1]}" "221 2.0.0 Goodbye"
+	run cat "$T/message"
+	assert_output "$(printf 'Subject: man\n\n.dot')"
+}
