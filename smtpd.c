@@ -2042,6 +2042,8 @@ log_lmtp_refusal(const struct smtp_path *p, const struct deliver_result *res)
 static enum reply_id
 rcpt_lmtp(const struct smtp_path *p, struct deliver_result *res)
 {
+	/* What is left after RCPTCHECK, if it ran. */
+	rt.deliver.timeout_ms = wait_budget();
 	if (deliver_rcpt(&rt.deliver, &rt.mail, p->mailbox, p->len,
 	    res) == 0)
 		return res->reply;

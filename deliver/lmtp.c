@@ -645,8 +645,10 @@ lmtp_rcpt(struct deliver *d, const struct deliver_mail *m,
 		if (read_reply(d, &r, NULL, "MAIL") != 0)
 			goto failed;
 		if (r.code / 100 != 2) {
+			struct lmtp_reply dropped;
+
 			/* Its pipelined RCPT gets a 503: read and drop. */
-			if (pipelined && read_reply(d, &r, NULL,
+			if (pipelined && read_reply(d, &dropped, NULL,
 			    "RCPT") != 0)
 				goto failed;
 			if (r.code / 100 == 4 || r.code / 100 == 5)

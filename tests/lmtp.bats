@@ -79,7 +79,7 @@ two_users() {
 	assert_log 'to <bob@example.net>: 250 2.0.0 said='
 	# QUIT ended the LMTP session.
 	stop_server
-	for i in $(seq 100); do
+	for i in $(seq 400); do
 		grep -q 'Disconnect from .*Logged out' "$DV/dovecot.log" && break
 		sleep 0.05
 	done
@@ -332,14 +332,25 @@ s.ehlo()
 print(s.mail("a@example.org"))
 print(s.rcpt("alice@example.net"))
 pid = int(open(sys.argv[2]).read())
+def children(ppid):
+    kids = []
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and int(open("/proc/%s/stat" % d).read()
+                                   .rsplit(")", 1)[1].split()[1]) == ppid:
+                kids.append(int(d))
+        except (OSError, IndexError, ValueError):
+            pass
+    return kids
+kids = children(pid)            # the lmtp process among them
 os.kill(pid, signal.SIGTERM)
-for _ in range(200):            # the master and its lmtp process go
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        break
-    time.sleep(0.05)
-time.sleep(0.5)
+for p in [pid] + kids:          # all gone, within 20 s
+    for _ in range(400):
+        try:
+            os.kill(p, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
 try:
     print(s.data(b"Subject: x\r\n\r\nx\r\n"))
 except smtplib.SMTPResponseException as e:

@@ -101,14 +101,18 @@ socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
 
 dovecot_stop()
 {
-	local pid i
+	local pid p i kids
 	[ -n "${DV:-}" ] && [ -s "$DV/run/master.pid" ] || return 0
 	pid=$(cat "$DV/run/master.pid")
+	# The master's children (log, auth, lmtp...), to wait for them too.
+	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
 	kill "$pid" 2>/dev/null || true
 	# The master ends its children, then itself (within a second).
-	for i in $(seq 200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
+	for p in $pid $kids; do
+		for i in $(seq 400); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.05
+		done
 	done
 	rm -f "$DV/run/master.pid"
 }
