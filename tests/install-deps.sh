@@ -38,7 +38,7 @@ SERVE_PACKAGES="ucspi-tcp-ipv6 musl-tools"
 # which conflicts with postfix and so is only unpacked (see below).
 # Dovecot's LMTP server for tests/lmtp.bats (a private instance per test;
 # the system's service is never started: --no-services), and GNU time for
-# its peak memory.
+# its peak memory; aiosmtpd's LMTP server, a second one (without CHUNKING).
 TEST_PACKAGES="ucspi-tcp-ipv6 musl-tools parallel swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd

@@ -370,3 +370,26 @@ PYEOF
 	assert_output --partial '421 4.3.0'
 	grep -q 'lmtp target' "$T/err"
 }
+
+@test "unix: a server without CHUNKING or PIPELINING (aiosmtpd's LMTP): DATA, dot-stuffed, and SMTPUTF8 passed on" {
+	mkdir "$T/aio"
+	/usr/bin/python3 "$HELPERS/lmtp-aiosmtpd.py" "$T/aio.sock" "$T/aio" 3>&- &
+	SERVER_PIDS+=("$!")
+	for i in $(seq 200); do
+		[ -S "$T/aio.sock" ] && break
+		sleep 0.05
+	done
+	DELIVERY=(lmtp "$T/aio.sock")
+	start_server
+	run raw_session 'EHLO c.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<u@example.net>\r\nDATA\r\nSubject: dots\r\n\r\n..one\r\n...two\r\n.\r\nMAIL FROM:<j\xc3\xb6@example.org> SMTPUTF8\r\nRCPT TO:<\xc3\xbc@example.net>\r\nDATA\r\nSubject: utf8\r\n\r\nx\r\n.\r\nQUIT\r\n'
+	assert_success
+	assert_replies 220 250 '250 2.1.0' 250 354 '250 2.0.0 Message accepted' \
+	    '250 2.1.0' 250 354 '250 2.0.0 Message accepted' 221
+	# The body exactly, dot-unstuffed by aiosmtpd: smtpd stuffed it.
+	run sed '1,/^\r$/d' "$T/aio/1"
+	assert_output $'.one\r\n..two\r'
+	grep -q '^to u@example.net$' "$T/aio/1.env"
+	# The server offers SMTPUTF8: the keyword and the UTF-8 recipient go on.
+	grep -q '^options .*SMTPUTF8' "$T/aio/2.env"
+	grep -q '^to ü@example.net$' "$T/aio/2.env"
+}
