@@ -42,7 +42,7 @@ SERVE_PACKAGES="ucspi-tcp-ipv6 musl-tools"
 TEST_PACKAGES="ucspi-tcp-ipv6 musl-tools parallel swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
-util-linux postfix msmtp s-nail neomutt nodejs dovecot-core dovecot-lmtpd time
+util-linux postfix msmtp s-nail neomutt nodejs dovecot-core dovecot-lmtpd time python3-aiosmtpd
 libbearssl-dev libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0"
 
 # Not Debian packages, fetched into build/ (gitignored) after the packages:
