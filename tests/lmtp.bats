@@ -306,6 +306,17 @@ fault_server()
 	assert_log "lmtp $T/fault.sock: greeting: Connection timed out"
 }
 
+@test "unix: a server that stalls past SESSIONTIMEOUT: 421 4.4.2, the session ends" {
+	fault_server stall
+	DELIVERY=(lmtp "$T/fault.sock")
+	start_server SESSIONTIMEOUT=3 TIMEOUT=60
+	run raw_session 'EHLO c.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.net>\r\nDATA\r\n'
+	assert_success
+	assert_replies 220 250 '250 2.1.0' '421 4.4.2'
+	assert_log 'SESSIONTIMEOUT reached: closing'
+	assert_log "lmtp $T/fault.sock: greeting: Connection timed out"
+}
+
 @test "unix: a server that answers garbage or closes: 451, a log line naming it" {
 	fault_server garbage
 	DELIVERY=(lmtp "$T/fault.sock")
