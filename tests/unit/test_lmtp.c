@@ -9,6 +9,7 @@
 
 #include "../../deliver/lmtp.h"
 #include "../../proto/reply.h"
+#include "../../proto/smtp.h"
 #include "tap.h"
 
 static struct lmtp_reply
@@ -235,9 +236,86 @@ test_relayed(void)
 	    "reply_is_relayable");
 }
 
+/* Feed in, answering events as `decide` says; the output in out. */
+static struct smtp_session sess;
+static struct smtp_config cfg;
+static char got[8192];
+static size_t got_len;
+
+static void
+engine_flush(void)
+{
+	const char *o;
+	size_t n = smtp_output(&sess, &o);
+
+	if (got_len + n < sizeof(got)) {
+		memcpy(got + got_len, o, n);
+		got_len += n;
+	}
+	smtp_output_done(&sess, n);
+}
+
+static void
+engine_feed(const char *in, int rcpt_code, const char *rcpt_status,
+    enum reply_id rcpt_id)
+{
+	size_t off = 0;
+	size_t len = strlen(in);
+	const struct smtp_event *ev;
+
+	for (;;) {
+		while ((ev = smtp_event(&sess)) != NULL) {
+			if (ev->type == SMTP_EV_MAIL)
+				smtp_answer(&sess, REPLY_MAIL_OK);
+			else if (ev->type == SMTP_EV_RCPT)
+				smtp_answer_relayed(&sess, rcpt_id, rcpt_code,
+				    rcpt_status, "from the server", 15);
+			else
+				smtp_answer(&sess, REPLY_NONE);
+		}
+		engine_flush();
+		if (off == len)
+			break;
+		off += smtp_feed(&sess, in + off, len - off);
+	}
+}
+
+static int
+got_has(const char *want)
+{
+	got[got_len] = '\0';
+	return strstr(got, want) != NULL;
+}
+
+static void
+test_engine(void)
+{
+	cfg.hostname = "mx.test";
+	cfg.maxrcpts = 10;
+	smtp_init(&sess, &cfg);
+	got_len = 0;
+	engine_feed("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\n", 552,
+	    "5.2.2", REPLY_NO_MAILBOX);
+	ok(got_has("\r\n552 5.2.2 from the server\r\n"),
+	    "a refused RCPT: the server's code, status and text");
+	ok(smtp_errors(&sess) == 1, "... counted as an error");
+	got_len = 0;
+	engine_feed("RCPT TO:<x@y.z>\r\n", 452, "4.2.2", REPLY_NO_MAILBOX);
+	ok(got_has("550 5.1.1 from the server\r\n"),
+	    "a code of another class than id's: id's code and status");
+	got_len = 0;
+	engine_feed("RCPT TO:<x@y.z>\r\n", 250, "2.1.5", REPLY_RCPT_OK);
+	ok(got_has("250 2.1.5 from the server\r\n"), "an accepted RCPT");
+	got_len = 0;
+	engine_feed("DATA\r\n", 0, NULL, REPLY_NONE);
+	ok(got_has("503") == 0, "... counts as a recipient: DATA is not "
+	    "refused for want of one");
+}
+
 int
 main(void)
 {
+	test_engine();
 	test_parse();
 	test_keywords();
 	test_combine();
