@@ -404,3 +404,60 @@ PYEOF
 	grep -q '^options .*SMTPUTF8' "$T/aio/2.env"
 	grep -q '^to ü@example.net$' "$T/aio/2.env"
 }
+
+# lmtp_backend NAME TARGET: smtpd lmtp TARGET behind haproxy (PROXYPROTOCOL),
+# under tcpserver -l NAME; sets BACKEND_PORT.
+lmtp_backend()
+{
+	local san i
+	mapfile -t san < <(san_env)
+	env -i PATH=/usr/bin:/bin "${san[@]}" PROXYPROTOCOL=1 TIMEOUT=10 \
+	    tcpserver -1 -HR -l "$1" 127.0.0.1 0 "$SMTPD" lmtp "$2" \
+	    >"$T/$1.port" 2>>"$T/server.log" 3>&- &
+	SERVER_PIDS+=("$!")
+	for i in $(seq 200); do
+		[ -s "$T/$1.port" ] && break
+		sleep 0.05
+	done
+	BACKEND_PORT=$(head -n 1 "$T/$1.port")
+	[ -n "$BACKEND_PORT" ] || fail "backend $1 did not start"
+}
+
+@test "more than one machine: haproxy (contrib's config), two smtpd, LMTP to one Dovecot (socket and TCP)" {
+	local port p1 p2 i
+	lmtp_backend mx1 "$LMTP_SOCKET"
+	p1=$BACKEND_PORT
+	lmtp_backend mx2 "$LMTP_TCP"
+	p2=$BACKEND_PORT
+	port=$(free_port)
+	sed -e "s|^\(\tlog\) /dev/log |\1 stderr format short |" \
+	    -e "s|^\(\tbind\) :25\$|\1 127.0.0.1:$port|" \
+	    -e "s|inter 30s|inter 500|" \
+	    -e "s|^\(\tserver mx1\) .*|\1 127.0.0.1:$p1|" \
+	    -e "s|^\(\tserver mx2\) .*|\1 127.0.0.1:$p2|" \
+	    "$BATS_TEST_DIRNAME/../contrib/haproxy/haproxy.cfg" >"$T/haproxy.cfg"
+	haproxy -c -q -f "$T/haproxy.cfg" || fail "haproxy -c refused the config"
+	haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 3>&- &
+	SERVER_PIDS+=("$!")
+	for i in $(seq 200); do
+		"$PY" -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' \
+		    "$port" 2>/dev/null && break
+		sleep 0.05
+	done
+	for i in 1 2 3 4; do
+		run swaks --server "127.0.0.1:$port" --local-interface 127.0.0.2 \
+		    --from a@example.org --to alice@example.net,nobody@example.net \
+		    --header "Subject: via haproxy $i" --body 'through the front' \
+		    --timeout 30
+		assert_success
+		assert_output --partial '<** 550 5.1.1 <nobody@example.net> User'
+		assert_output --partial '<-  250 2.0.0 Message accepted'
+	done
+	[ "$(mailbox_count alice)" -eq 4 ]
+	run cat $(mailbox_files alice)
+	# Each names the real client, and both backends took some.
+	[ "$(grep -c 'from .*(\[127\.0\.0\.2\])' <<<"$output")" -eq 4 ]
+	grep -q 'by mx1 (smtpd)' <<<"$output" && grep -q 'by mx2 (smtpd)' <<<"$output" ||
+	    fail "not balanced: $(grep '(smtpd)' <<<"$output")"
+}
