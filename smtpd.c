@@ -114,6 +114,8 @@ struct runtime {
 	/* the transaction */
 	char helo[SMTP_HELO_MAX + 1];
 	char sender[SMTP_MAILBOX_MAX];
+	struct deliver_mail mail;	/* the sender and MAIL's parameters,
+					   for LMTP's MAIL (deliver_rcpt) */
 	char (*rcpt_text)[SMTP_MAILBOX_MAX];
 	const char **rcpts;
 	size_t *rcpt_domain_off;	/* the parser's split of each */
@@ -483,6 +485,8 @@ usage(void)
 	    "user, %d domain\n"
 	    "       smtpd pipe PROGRAM [ARG...] run PROGRAM for each message\n"
 	    "       smtpd qmail-queue [PROGRAM] hand messages to qmail-queue\n"
+	    "       smtpd lmtp SOCKET|IP:PORT   hand messages to an LMTP server "
+	    "(Dovecot)\n"
 	    "\n"
 	    "One SMTP session on fd 0/fd 1 (tcpserver, xinetd, systemd "
 	    "Accept=yes); one log\nline per event on fd 2, or syslog when "
@@ -569,8 +573,14 @@ parse_args(int argc, char **argv)
 		    env_or("QMAILQUEUE", "/var/qmail/bin/qmail-queue");
 		return;
 	}
+	/* LMTP (deliver/lmtp.c): "/socket", "IPv4:PORT", "[IPv6]:PORT". */
+	if (argc == 3 && strcmp(argv[1], "lmtp") == 0 && argv[2][0]) {
+		rt.kind = DELIVER_LMTP;
+		rt.deliver.path = argv[2];
+		return;
+	}
 	log_line("fatal", "usage: smtpd maildir DIR | pipe PROGRAM [ARG...] "
-	    "| qmail-queue [PROGRAM] (smtpd --help)");
+	    "| qmail-queue [PROGRAM] | lmtp SOCKET|IP:PORT (smtpd --help)");
 	exit(EXIT_PERM);
 }
 
@@ -909,6 +919,8 @@ configure_delivery_programs(void)
 	 * client (then /dev/null: nothing may reach the client). */
 	rt.deliver.child_stderr = rt.use_syslog ? -1 : 2;
 	rt.deliver.spool_dir = env_or("TMPDIR", "/tmp");
+	/* LMTP: our name in LHLO. */
+	rt.deliver.local_name = rt.local_host;
 }
 
 /* Run RCPTCHECK for one recipient (deliver/rcptcheck.h) and log what
@@ -1126,6 +1138,7 @@ on_helo(const struct smtp_event *ev)
 	size_t n = ev->helo_len < SMTP_HELO_MAX ? ev->helo_len : SMTP_HELO_MAX;
 
 	abort_delivery();
+	deliver_reset(&rt.deliver);	/* LMTP: RSET theirs too */
 	memcpy(rt.helo, ev->helo, n);
 	rt.helo[n] = '\0';
 	smtp_answer(&rt.session, REPLY_NONE);
@@ -1135,6 +1148,15 @@ static void
 on_mail(const struct smtp_event *ev)
 {
 	memcpy(rt.sender, ev->path->mailbox, ev->path->len + 1);
+	/* LMTP: sends its MAIL at the first RCPT, with these. */
+	deliver_reset(&rt.deliver);
+	memset(&rt.mail, 0, sizeof(rt.mail));
+	rt.mail.sender = rt.sender;
+	if (ev->params != NULL) {
+		rt.mail.body = (int)ev->params->body;
+		rt.mail.smtputf8 = ev->params->smtputf8;
+		rt.mail.size = ev->params->has_size ? ev->params->size : 0;
+	}
 	smtp_answer(&rt.session, REPLY_MAIL_OK);
 }
 
@@ -1154,6 +1176,82 @@ rcpt_policy(const struct smtp_path *p)
 	    dlen) ? REPLY_RCPT_OK : REPLY_RELAY_DENIED;
 }
 
+/* ---- LMTP (deliver/lmtp.c): the server's own replies, logged. ---- */
+
+/* "SESSION: recipient <RCPT> refused: CODE STATUS reason=lmtp said=TEXT":
+ * the server's code and status, not the catalogue's. */
+static void
+log_lmtp_refusal(const struct smtp_path *p, const struct deliver_result *res)
+{
+	char msg[LOG_LINE_MAX];
+	struct buf b;
+
+	buf_init(&b, msg, sizeof(msg));
+	(void)buf_adds(&b, rt.session_id);
+	(void)buf_adds(&b, ": recipient <");
+	(void)logesc_add(&b, p->mailbox, p->len, LOGESC_MAX);
+	(void)buf_adds(&b, "> refused: ");
+	(void)buf_addu64(&b, (uint64_t)res->code);
+	if (res->status_code[0] != '\0') {
+		(void)buf_addc(&b, ' ');
+		(void)buf_adds(&b, res->status_code);
+	}
+	(void)buf_adds(&b, " reason=lmtp said=");
+	(void)logesc_add(&b, res->text, res->text_len, LOGESC_MAX);
+	log_put("info", msg, b.len);
+}
+
+/* After smtpd's own policy: the LMTP server's answer to the RCPT.  A
+ * fault (no server, a close, a stall, garbage) is logged, naming it. */
+static enum reply_id
+rcpt_lmtp(const struct smtp_path *p, struct deliver_result *res)
+{
+	/* What is left after RCPTCHECK, if it ran. */
+	rt.deliver.timeout_ms = wait_budget();
+	if (deliver_rcpt(&rt.deliver, &rt.mail, p->mailbox, p->len,
+	    res) == 0)
+		return res->reply;
+	if (res->what != NULL)
+		log_line("warning", "%s: %s: %s", rt.session_id, res->what,
+		    errno_text(res->err));
+	return res->reply;
+}
+
+/* "ID: to <RCPT>: CODE STATUS said=TEXT", one line per recipient, from
+ * the LMTP server's replies after the data. */
+static void
+log_lmtp_results(void)
+{
+	char msg[LOG_LINE_MAX];
+	struct buf b;
+	const char *status;
+	const char *text;
+	size_t text_len;
+	size_t i;
+	int code;
+
+	for (i = 0; deliver_rcpt_result(&rt.deliver, i, &code, &status,
+	    &text, &text_len) == 0; i++) {
+		buf_init(&b, msg, sizeof(msg));
+		(void)buf_adds(&b, rt.message_id);
+		(void)buf_adds(&b, ": to <");
+		if (i < smtp_rcpt_count(&rt.session))
+			(void)logesc_add(&b, rt.rcpts[i], strlen(rt.rcpts[i]),
+			    LOGESC_MAX);
+		(void)buf_adds(&b, ">: ");
+		(void)buf_addu64(&b, (uint64_t)code);
+		if (status[0] != '\0') {
+			(void)buf_addc(&b, ' ');
+			(void)buf_adds(&b, status);
+		}
+		(void)buf_adds(&b, " said=");
+		(void)logesc_add(&b, text, text_len, LOGESC_MAX);
+		log_put("info", msg, b.len);
+	}
+}
+
+/* ---- end of LMTP ---- */
+
 static void
 on_rcpt(const struct smtp_event *ev)
 {
@@ -1161,7 +1259,10 @@ on_rcpt(const struct smtp_event *ev)
 	enum reply_id r = rcpt_policy(p);
 	const char *reason = NULL;	/* the catalogue's word */
 	unsigned i = smtp_rcpt_count(&rt.session);
+	struct deliver_result next;	/* LMTP: the server's reply */
 
+	next.code = 0;
+	next.text_len = 0;
 	rt.rcpt_reply_len = 0;
 	if (r == REPLY_RCPT_OK)
 		r = deliver_check_rcpt(&rt.deliver, p->mailbox, p->local_len,
@@ -1171,8 +1272,15 @@ on_rcpt(const struct smtp_event *ev)
 		if (r != REPLY_RCPT_OK && r != REPLY_TOO_MANY_RCPTS)
 			reason = "rcptcheck";
 	}
-	if (rt.rcptcheck != NULL && session_expired()) {
-		/* RCPTCHECK took what was left of the session. */
+	if (r == REPLY_RCPT_OK && rt.kind == DELIVER_LMTP &&
+	    !session_expired()) {
+		r = rcpt_lmtp(p, &next);
+		reason = "lmtp";
+	}
+	if ((rt.rcptcheck != NULL || rt.kind == DELIVER_LMTP) &&
+	    session_expired()) {
+		/* RCPTCHECK or the LMTP server took what was left of the
+		 * session. */
 		end_at_deadline();
 		return;
 	}
@@ -1183,9 +1291,19 @@ on_rcpt(const struct smtp_event *ev)
 		/* Delivery splits it where deliver_check_rcpt did. */
 		rt.rcpt_domain_off[i] = p->domain_off;
 	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
-		log_refusal("recipient", p->mailbox, p->len, r, reason, 1);
+		if (next.code != 0)
+			log_lmtp_refusal(p, &next);
+		else
+			log_refusal("recipient", p->mailbox, p->len, r, reason,
+			    1);
 	}
-	if (rt.rcpt_reply_len > 0)	/* RCPTCHECK's own words */
+	if (next.code != 0)		/* the LMTP server's reply */
+		smtp_answer_relayed(&rt.session, r, next.code,
+		    next.status_code[0] != '\0' ? next.status_code : NULL,
+		    next.text, next.text_len);
+	else if (next.text_len > 0)	/* LMTP: our words for it */
+		smtp_answer_text(&rt.session, r, next.text, next.text_len);
+	else if (rt.rcpt_reply_len > 0)	/* RCPTCHECK's own words */
 		smtp_answer_text(&rt.session, r, rt.rcpt_reply,
 		    rt.rcpt_reply_len);
 	else
@@ -1275,10 +1393,19 @@ log_message(const struct deliver_result *res, uint64_t size,
 	buf_addlit(&b, " size ");
 	buf_addu64(&b, size);
 	buf_addlit(&b, ": ");
-	if (id == REPLY_NONE)
+	if (id == REPLY_NONE) {
 		buf_addlit(&b, "aborted");
-	else
+	} else if (res != NULL && res->code != 0) {
+		/* An LMTP server's reply, passed on. */
+		buf_addu64(&b, (uint64_t)res->code);
+		if (res->status_code[0] != '\0') {
+			buf_addc(&b, ' ');
+			buf_adds(&b, res->status_code);
+		}
+		buf_addlit(&b, " reason=lmtp");
+	} else {
 		log_add_reply(&b, id, reason);
+	}
 	if (res != NULL && res->what != NULL) {
 		buf_addlit(&b, " failed at ");
 		buf_adds(&b, res->what);
@@ -1315,10 +1442,19 @@ on_data_end(const struct smtp_event *ev)
 		log_line("warning", "%s: delivery failed: %s: %s",
 		    rt.message_id, res.what, errno_text(res.err));
 	}
+	if (rt.kind == DELIVER_LMTP) {
+		log_lmtp_results();	/* each recipient's own result */
+		if (failed)
+			reason = "lmtp";
+	}
 	log_message(&res, ev->size, res.reply, reason);
 	if (reply_code(res.reply) / 100 == 2)
 		rt.naccepted++;
-	if (res.text_len > 0)
+	if (res.code != 0)		/* the LMTP server's reply */
+		smtp_answer_relayed(&rt.session, res.reply, res.code,
+		    res.status_code[0] != '\0' ? res.status_code : NULL,
+		    res.text, res.text_len);
+	else if (res.text_len > 0)
 		smtp_answer_text(&rt.session, res.reply, res.text,
 		    res.text_len);
 	else
@@ -1356,6 +1492,8 @@ on_event(const struct smtp_event *ev)
 	case SMTP_EV_RSET:
 	case SMTP_EV_QUIT:
 		abort_delivery();
+		if (ev->type == SMTP_EV_RSET)
+			deliver_reset(&rt.deliver); /* LMTP: RSET theirs */
 		smtp_answer(s, REPLY_NONE);
 		break;
 	case SMTP_EV_DATA:
@@ -1593,6 +1731,11 @@ run_session(void)
 	}
 	abort_delivery();
 	(void)flush_output();
+	if (rt.kind == DELIVER_LMTP) {
+		/* QUIT to the LMTP server, after the client's last reply. */
+		rt.deliver.timeout_ms = wait_budget();
+		deliver_free(&rt.deliver);
+	}
 	if (rt.refusals_unlogged > 0)
 		log_line("info", "%s: %lu more refusals not logged",
 		    rt.session_id, rt.refusals_unlogged);

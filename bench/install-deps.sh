@@ -13,9 +13,12 @@
 #   strace          system calls per session
 #   time            GNU time -v: peak RSS
 #   python3         the harness, bench/bench.py
+#   dovecot-core, dovecot-lmtpd
+#                   the LMTP server of bench/lmtp.py (a private
+#                   instance; the system's service is never started)
 set -u
 PACKAGES="postfix python3-aiosmtpd mailfront musl-tools ucspi-tcp-ipv6
-valgrind strace time python3"
+valgrind strace time python3 dovecot-core dovecot-lmtpd"
 
 # shellcheck disable=SC2086
 missing=$(sh "$(dirname "$0")/../tests/install-deps.sh" --missing $PACKAGES)
@@ -35,7 +38,8 @@ echo "bench: installing$missing" >&2
 echo "postfix postfix/main_mailer_type select No configuration" |
     debconf-set-selections || exit 111
 apt-get update -q || exit 111
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing || exit 111
+DEBIAN_FRONTEND=noninteractive sh "$(dirname "$0")/../tests/install-deps.sh" \
+    --no-services apt-get install -y -q $missing || exit 111
 # "No configuration" leaves no main.cf: then Postfix cannot have started.
 if [ -e /etc/postfix/main.cf ]; then
 	echo "bench: warning: /etc/postfix/main.cf exists; Postfix may be" \

@@ -29,4 +29,6 @@ $CC $WARN -O2 -static -o build/bench/qq-maildir bench/qq-maildir.c
 for p in smtpd smtpd-glibc smtpd-static; do
 	[ -x "$p" ] || { echo "bench: build $p first (make $p)" >&2; exit 100; }
 done
-exec /usr/bin/python3 bench/bench.py "$@"
+/usr/bin/python3 bench/bench.py "$@"
+# The LMTP row: smtpd lmtp to a private Dovecot, beside smtpd maildir.
+exec sh bench/lmtp.sh "$@"

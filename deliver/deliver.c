@@ -1,6 +1,6 @@
 /*
  * deliver.c: the one interface of deliver.h in front of the delivery
- * kinds (maildir.c, pipe.c, qmail_queue.c).  It keeps the state every
+ * kinds (maildir.c, pipe.c, qmail_queue.c, lmtp.c).  It keeps the state every
  * kind shares (open, failed, the failed step) and maps a failure of
  * smtpd's own (an errno) to the reply smtpd.c sends; the kinds do the
  * work, and a program's verdict comes from the kind that ran it.
@@ -10,6 +10,7 @@
 
 #include "../proto/reply.h"
 #include "deliver.h"
+#include "lmtp.h"
 #include "maildir.h"
 #include "pipe.h"
 #include "qmail_queue.h"
@@ -47,6 +48,8 @@ deliver_kind_open(struct deliver *d)
 		return pipe_open(d);
 	case DELIVER_QMAIL_QUEUE:
 		return qmail_queue_open(d);
+	case DELIVER_LMTP:
+		return lmtp_open(d);
 	default:
 		return maildir_open(d);
 	}
@@ -60,6 +63,8 @@ deliver_kind_write(struct deliver *d, const char *buf, size_t len)
 		return pipe_write(d, buf, len);
 	case DELIVER_QMAIL_QUEUE:
 		return qmail_queue_write(d, buf, len);
+	case DELIVER_LMTP:
+		return lmtp_write(d, buf, len);
 	default:
 		return maildir_write(d, buf, len);
 	}
@@ -95,6 +100,8 @@ deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
 		errno = EINVAL;
 		return -1;
 	}
+	if (kind == DELIVER_LMTP)
+		return lmtp_init(d);
 	if (kind == DELIVER_QMAIL_QUEUE) {
 		if (path[0] != '\0')
 			return 0;
@@ -117,11 +124,47 @@ deliver_check_rcpt(struct deliver *d, const char *mailbox, size_t local_len,
 		return maildir_check_rcpt(d, mailbox, local_len, domain_off);
 	case DELIVER_PIPE:
 	case DELIVER_QMAIL_QUEUE:
-		/* The program decides, at the end (or RCPTCHECK, now). */
+	case DELIVER_LMTP:
+		/* The program decides, at the end (or RCPTCHECK, now); the
+		 * LMTP server after smtpd's own policy (deliver_rcpt). */
 		return REPLY_RCPT_OK;
 	default:
 		return REPLY_TEMP_FAIL;
 	}
+}
+
+int
+deliver_rcpt(struct deliver *d, const struct deliver_mail *m,
+    const char *mailbox, size_t len, struct deliver_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->reply = REPLY_RCPT_OK;
+	res->status = -1;
+	if (d->kind != DELIVER_LMTP)
+		return 0;
+	return lmtp_rcpt(d, m, mailbox, len, res);
+}
+
+void
+deliver_reset(struct deliver *d)
+{
+	if (d->kind == DELIVER_LMTP)
+		lmtp_reset(d);
+}
+
+int
+deliver_rcpt_result(const struct deliver *d, size_t i, int *code,
+    const char **status, const char **text, size_t *text_len)
+{
+	const struct lmtp_reply *r;
+
+	if (d->kind != DELIVER_LMTP || (r = lmtp_result(d, i)) == NULL)
+		return -1;
+	*code = r->code;
+	*status = r->status;
+	*text = r->text;
+	*text_len = r->text_len;
+	return 0;
 }
 
 int
@@ -181,6 +224,7 @@ deliver_close(struct deliver *d, struct deliver_result *res)
 	int r = 0;
 	int is_program = d->kind == DELIVER_PIPE ||
 	    d->kind == DELIVER_QMAIL_QUEUE;
+	int is_lmtp = d->kind == DELIVER_LMTP;
 
 	memset(res, 0, sizeof(*res));
 	res->reply = REPLY_MESSAGE_ACCEPTED;
@@ -200,6 +244,13 @@ deliver_close(struct deliver *d, struct deliver_result *res)
 		    qmail_queue_close(d, res);
 		if (r == 0)
 			res->reply = REPLY_MESSAGE_ACCEPTED;
+	} else if (is_lmtp) {
+		/* The server's replies (or a fault) fill res. */
+		r = lmtp_close(d, res);
+		d->is_open = 0;
+		d->env = NULL;
+		errno = res->err;
+		return r;
 	} else if (d->failed || maildir_close(d) == -1) {
 		r = -1;
 	}
@@ -227,6 +278,8 @@ deliver_abort(struct deliver *d)
 		maildir_abort(d);
 	else if (d->kind == DELIVER_PIPE)
 		pipe_abort(d);
+	else if (d->kind == DELIVER_LMTP)
+		lmtp_abort(d);
 	else
 		qmail_queue_abort(d);
 	d->is_open = 0;
@@ -239,4 +292,6 @@ deliver_free(struct deliver *d)
 	deliver_abort(d);
 	if (deliver_is_maildir(d))
 		maildir_free(d);
+	else if (d->kind == DELIVER_LMTP)
+		lmtp_free(d);
 }

@@ -2,13 +2,16 @@
  * deliver.h: where accepted messages go, behind one interface.
  *
  *	deliver_check_rcpt  at RCPT: is there a mailbox for this recipient?
+ *	deliver_rcpt        at RCPT, after smtpd's own policy: the next
+ *	                    server's answer (LMTP; the others take it)
  *	deliver_open        at DATA/first BDAT: start a message
  *	deliver_write       each BODY chunk (LF line ends, already unstuffed)
  *	deliver_close       at the end: commit durably, fill the final reply
  *	deliver_abort       at any failure or disconnect: nothing may remain
+ *	deliver_reset       RSET, HELO, a new MAIL: the transaction is gone
  *
  * Targets: maildir DIR, maildir TEMPLATE (%l, %d), pipe PROGRAM ARGS,
- * qmail-queue PROGRAM.  The module does its own system calls but never
+ * qmail-queue PROGRAM, lmtp SOCKET|HOST:PORT.  The module does its own system calls but never
  * prints, never exits and never writes to the client: results come back
  * as return values and a struct deliver_result that smtpd.c reports.
  *
@@ -57,7 +60,16 @@ enum deliver_kind {
 	DELIVER_MAILDIR,		/* one Maildir for everybody */
 	DELIVER_MAILDIR_TEMPLATE,	/* %l / %d per recipient */
 	DELIVER_PIPE,
-	DELIVER_QMAIL_QUEUE
+	DELIVER_QMAIL_QUEUE,
+	DELIVER_LMTP			/* an LMTP server (lmtp.c) */
+};
+
+/* The client's MAIL, for a next server that is asked at RCPT (LMTP). */
+struct deliver_mail {
+	const char *sender;		/* mailbox text; "" for <> */
+	int body;			/* enum smtp_body_type */
+	int smtputf8;
+	unsigned long long size;	/* SIZE=; 0 when not given */
 };
 
 /* The outcome of deliver_close (and the step that failed, for logs). */
@@ -71,9 +83,15 @@ struct deliver_result {
 	/* pipe / qmail-queue: how the program ended, for the log:
 	 * exit code (what "exit"), signal (what "signal"), or -1. */
 	int status;
+	/* lmtp: the next server's own code and enhanced status, to pass
+	 * on (smtp_answer_relayed) with text; reply is a catalogue reply
+	 * of the same class.  code 0: answer reply itself. */
+	int code;
+	char status_code[12];
 };
 
 struct maildir_target;			/* private to maildir.c */
+struct lmtp;				/* private to lmtp.c */
 
 /* maildir: at most this many octets are held back between writes. */
 #define DELIVER_CARRY_MAX 4096
@@ -115,6 +133,10 @@ struct deliver {
 	int child_stderr;
 	/* pipe: directory of the spool file (the caller's TMPDIR). */
 	const char *spool_dir;
+	/* lmtp: the connection and its transaction (from init), and our
+	 * name for LHLO (set by the caller after init). */
+	struct lmtp *lmtp;
+	const char *local_name;
 };
 
 /* Prepare d; for maildir DIR creates DIR, DIR/tmp, DIR/new, DIR/cur when
@@ -128,6 +150,22 @@ int deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
  * uses the same split (envelope rcpt_domain_off). */
 enum reply_id deliver_check_rcpt(struct deliver *d, const char *mailbox,
     size_t local_len, size_t domain_off);
+
+/* After smtpd's own policy took a recipient: 0 when the next server
+ * took it too (always, but for lmtp), -1 with res saying what to
+ * answer (res->what set for a fault, which the caller logs). */
+int deliver_rcpt(struct deliver *d, const struct deliver_mail *m,
+    const char *mailbox, size_t len, struct deliver_result *res);
+
+/* The client's transaction is gone (RSET, HELO, MAIL): the next
+ * server's too.  After deliver_abort, for an open message. */
+void deliver_reset(struct deliver *d);
+
+/* After deliver_close of an lmtp message: recipient i's own result for
+ * the log, as "CODE STATUS" and the server's text; 0, or -1 when there
+ * is none (i past the end, another kind). */
+int deliver_rcpt_result(const struct deliver *d, size_t i, int *code,
+    const char **status, const char **text, size_t *text_len);
 
 /* Start a message: 0, or -1 with errno (nothing is left behind). */
 int deliver_open(struct deliver *d, const struct envelope *env);

@@ -214,34 +214,51 @@ is_text_octet(unsigned char c)
 	return c >= 0x20 && c != 0x7f;
 }
 
-size_t
-reply_format(char *out, size_t cap, enum reply_id id, const char *text,
-    size_t textlen, int more)
+/* Is status an enhanced status code (RFC 3463) of class code/100:
+ * "C.SSS.DDD", C one of 2, 4, 5, SSS and DDD 1 to 3 digits? */
+static int
+is_status_of(const char *status, int code)
 {
-	const struct reply_entry *e = reply_get(id);
+	size_t i = 2;
+	size_t n;
+	int part;
+
+	if (status == NULL || status[0] != (char)('0' + code / 100) ||
+	    (code / 100 != 2 && code / 100 != 4 && code / 100 != 5) ||
+	    status[1] != '.')
+		return 0;
+	for (part = 0; part < 2; part++) {
+		for (n = 0; status[i] >= '0' && status[i] <= '9'; n++)
+			i++;
+		if (n == 0 || n > 3)
+			return 0;
+		if (part == 0 && status[i++] != '.')
+			return 0;
+	}
+	return status[i] == '\0';
+}
+
+/* One line: "ddd-" or "ddd ", the status and a space when there is one,
+ * the text (filtered unless trusted), CRLF; 0 when cap is too small. */
+static size_t
+render(char *out, size_t cap, int code, const char *status,
+    const char *text, size_t textlen, int trusted, int more)
+{
 	size_t len = 0;
 	size_t i;
 	size_t kept = 0;
 
-	int trusted = text == NULL;
-
-	if (e->code == 0)
-		return 0;
-	if (trusted) {
-		text = e->text;
-		textlen = strlen(text);
-	}
 	/* "ddd-" + status + " " + text + CRLF, bounded. */
 	if (cap < 4 + 16 + SMTP_REPLY_TEXT_MAX + 2)
 		return 0;
-	out[len++] = (char)('0' + e->code / 100);
-	out[len++] = (char)('0' + e->code / 10 % 10);
-	out[len++] = (char)('0' + e->code % 10);
+	out[len++] = (char)('0' + code / 100);
+	out[len++] = (char)('0' + code / 10 % 10);
+	out[len++] = (char)('0' + code % 10);
 	out[len++] = more ? '-' : ' ';
-	if (e->status != NULL) {
-		size_t slen = strlen(e->status);
+	if (status != NULL) {
+		size_t slen = strlen(status);
 
-		memcpy(out + len, e->status, slen);
+		memcpy(out + len, status, slen);
 		len += slen;
 		if (textlen > 0)
 			out[len++] = ' ';
@@ -261,4 +278,38 @@ reply_format(char *out, size_t cap, enum reply_id id, const char *text,
 	out[len++] = '\r';
 	out[len++] = '\n';
 	return len;
+}
+
+size_t
+reply_format(char *out, size_t cap, enum reply_id id, const char *text,
+    size_t textlen, int more)
+{
+	const struct reply_entry *e = reply_get(id);
+	int trusted = text == NULL;
+
+	if (e->code == 0)
+		return 0;
+	if (trusted) {
+		text = e->text;
+		textlen = strlen(text);
+	}
+	return render(out, cap, e->code, e->status, text, textlen, trusted,
+	    more);
+}
+
+int
+reply_is_relayable(int code, const char *status)
+{
+	return code >= 200 && code <= 599 &&
+	    (status == NULL || is_status_of(status, code));
+}
+
+size_t
+reply_format_relayed(char *out, size_t cap, int code, const char *status,
+    const char *text, size_t textlen, int more)
+{
+	if (!reply_is_relayable(code, status))
+		return 0;
+	return render(out, cap, code, status, text != NULL ? text : "",
+	    text != NULL ? textlen : 0, 0, more);
 }

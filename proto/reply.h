@@ -120,4 +120,15 @@ int reply_closes(enum reply_id id);
 size_t reply_format(char *out, size_t cap, enum reply_id id,
     const char *text, size_t textlen, int more);
 
+/*
+ * A reply another server gave (an LMTP server's, deliver/lmtp.c), passed
+ * on: code 200-599 and status, when not NULL, an RFC 3463 code of the
+ * same class ("5.1.1" for 550); the text is filtered as above.
+ * reply_is_relayable says whether code and status are such; otherwise
+ * reply_format_relayed renders nothing (0).
+ */
+int reply_is_relayable(int code, const char *status);
+size_t reply_format_relayed(char *out, size_t cap, int code,
+    const char *status, const char *text, size_t textlen, int more);
+
 #endif

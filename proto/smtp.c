@@ -34,6 +34,15 @@ smtp_queue_text(struct smtp_session *s, enum reply_id id, const char *text,
     size_t len, int more)
 {
 	s->last_reply = id;
+	if (s->relay_code != 0 && id == s->relay_id) {
+		/* Only the reply being answered; never an error limit's 421
+		 * queued in its place. */
+		s->out_len += reply_format_relayed(s->out + s->out_len,
+		    sizeof(s->out) - s->out_len, s->relay_code,
+		    s->relay_status[0] != '\0' ? s->relay_status : NULL, text,
+		    len, more);
+		return;
+	}
 	s->out_len += reply_format(s->out + s->out_len,
 	    sizeof(s->out) - s->out_len, id, text, len, more);
 }
@@ -471,6 +480,23 @@ void
 smtp_answer(struct smtp_session *s, enum reply_id id)
 {
 	smtp_answer_text(s, id, NULL, 0);
+}
+
+void
+smtp_answer_relayed(struct smtp_session *s, enum reply_id id, int code,
+    const char *status, const char *text, size_t len)
+{
+	size_t slen = status != NULL ? strlen(status) : 0;
+
+	if (code / 100 == reply_code(id) / 100 &&
+	    reply_is_relayable(code, status) &&
+	    slen < sizeof(s->relay_status)) {
+		s->relay_id = id;
+		s->relay_code = code;
+		memcpy(s->relay_status, status != NULL ? status : "", slen + 1);
+	}
+	smtp_answer_text(s, id, text, len);
+	s->relay_code = 0;
 }
 
 size_t

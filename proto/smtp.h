@@ -207,6 +207,11 @@ struct smtp_session {
 
 	/* queued replies; the last one (SMTP_EV_REFUSED) */
 	enum reply_id last_reply;
+	/* smtp_answer_relayed: the code and status rendered in place of
+	 * relay_id's (relay_code 0: none) */
+	enum reply_id relay_id;
+	int relay_code;
+	char relay_status[12];
 	size_t out_len;
 	char out[SMTP_OUTPUT_MAX];
 
@@ -243,6 +248,17 @@ void smtp_answer(struct smtp_session *s, enum reply_id id);
  * RCPTCHECK program's and the AUTH challenge. */
 void smtp_answer_text(struct smtp_session *s, enum reply_id id,
     const char *text, size_t len);
+
+/*
+ * The same with the code and enhanced status of another server's reply
+ * (an LMTP server's): id, a catalogue reply of the same class, decides
+ * what the engine does (2xx accepts a recipient or ends a message, 421
+ * closes, a refusal counts as an error); the line sent carries code,
+ * status (NULL: none) and text.  When code and status do not qualify
+ * (reply_is_relayable, the same first digit as id's) id's own are sent.
+ */
+void smtp_answer_relayed(struct smtp_session *s, enum reply_id id, int code,
+    const char *status, const char *text, size_t len);
 
 /* Queued reply bytes: *out is valid until the next call on s. */
 size_t smtp_output(const struct smtp_session *s, const char **out);

@@ -9,6 +9,10 @@
 #	sh tests/install-deps.sh --preseed
 #	                                  answer the packages' install-time
 #	                                  questions (before apt-get install)
+#	sh tests/install-deps.sh --no-services COMMAND...
+#	                                  run COMMAND (apt-get install) with
+#	                                  services kept from starting
+#	                                  (policy-rc.d), as .ci/run does
 #	sh tests/install-deps.sh --missing PACKAGE...
 #	                                  print those not installed (one line;
 #	                                  bench/install-deps.sh uses it)
@@ -32,10 +36,13 @@ SERVE_PACKAGES="ucspi-tcp-ipv6 musl-tools"
 # a private instance per test, never the system service), msmtp, s-nail,
 # neomutt, Node.js (whose npm installs nodemailer), and the libraries of Exim,
 # which conflicts with postfix and so is only unpacked (see below).
+# Dovecot's LMTP server for tests/lmtp.bats (a private instance per test;
+# the system's service is never started: --no-services), and GNU time for
+# its peak memory; aiosmtpd's LMTP server, a second one (without CHUNKING).
 TEST_PACKAGES="ucspi-tcp-ipv6 musl-tools parallel swaks curl bats bats-assert bats-support
 mblaze python3 openssl socat tlswrapper stunnel4 xinetd haproxy checkpw
 libclang-rt-14-dev clang valgrind strace fail2ban daemontools systemd
-util-linux postfix msmtp s-nail neomutt nodejs
+util-linux postfix msmtp s-nail neomutt nodejs dovecot-core dovecot-lmtpd time python3-aiosmtpd
 libbearssl-dev libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0"
 
 # Not Debian packages, fetched into build/ (gitignored) after the packages:
@@ -69,7 +76,28 @@ preseed()
 	    debconf-set-selections
 }
 
+# no_services COMMAND...: run it with invoke-rc.d (and deb-systemd-invoke)
+# refusing to start services: Dovecot's packages would otherwise start
+# the system's dovecot.  A policy-rc.d already there is kept as it is.
+no_services()
+{
+	made=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d &&
+		    chmod +x /usr/sbin/policy-rc.d && made=1
+	fi
+	"$@"
+	rc=$?
+	[ -z "$made" ] || rm -f /usr/sbin/policy-rc.d
+	return $rc
+}
+
 case ${1:-} in
+--no-services)
+	shift
+	no_services "$@"
+	exit $?
+	;;
 serve)	packages=$SERVE_PACKAGES ;;
 --list)	echo $TEST_PACKAGES; exit 0 ;;
 --preseed)
@@ -137,6 +165,7 @@ fi
 echo "install-deps: installing$missing" >&2
 preseed
 apt-get update -q || exit 111
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing || exit 111
+DEBIAN_FRONTEND=noninteractive no_services apt-get install -y -q $missing ||
+    exit 111
 fetch_senders
 exit 0
