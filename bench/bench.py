@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 
-from peers import PeerTable
+from peers import PeerTable, sum_callgrind
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(ROOT, "build", "bench")
@@ -214,14 +214,7 @@ class Bench:
                 "--callgrind-out-file=" + os.path.join(out, "cg.%p")]
         self.run_stdin(self.argv(who, build, target, self.fresh_dir("md")),
                        self.session_input(nmsg), wrap=wrap)
-        total = 0
-        for name in os.listdir(out):
-            with open(os.path.join(out, name)) as f:
-                for line in f:
-                    m = re.match(r"(?:summary|totals): (\d+)", line)
-                    if m:
-                        total += int(m.group(1))
-                        break
+        total = sum_callgrind(out)
         shutil.rmtree(out)
         return total
 

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from peers import sum_callgrind
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -153,14 +154,7 @@ class Bench:
         codes = re.findall(rb"^(\d{3}) ", p.stdout, re.M)
         if codes.count(b"250") < 2 * nmsg + 1 or codes[-1] != b"221":
             die("%s: %s" % (target, p.stdout.decode(errors="replace")))
-        total = 0
-        for name in os.listdir(out):
-            with open(os.path.join(out, name)) as f:
-                for line in f:
-                    m = re.match(r"(?:summary|totals): (\d+)", line)
-                    if m:
-                        total += int(m.group(1))
-                        break
+        total = sum_callgrind(out)
         return total
 
     def rate(self, target):
