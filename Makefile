@@ -110,7 +110,9 @@ build/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(SUPP
 
 UNIT_BIN = $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC)) \
 	build/unit/test_spawn_portable
-FUZZ_SRC = $(filter-out tests/fuzz/replay.c,$(sort $(wildcard tests/fuzz/*.c)))
+# The fuzz targets (tests/fuzz/fuzz_*.c), each replayed on its seeds;
+# differential.c and diff_session.c are differential.sh's, not targets.
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,build/fuzz-replay/%,$(FUZZ_SRC))
 
 check-deps:
