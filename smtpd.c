@@ -30,6 +30,7 @@
 #include "deliver/deliver.h"
 #include "deliver/progenv.h"
 #include "deliver/rcptcheck.h"
+#include "deliver/txn.h"
 #include "lib/buf.h"
 #include "lib/envindex.h"
 #include "lib/io.h"
@@ -97,7 +98,6 @@ struct runtime {
 	int out_is_not_socket;		/* flush_output: send() said ENOTSOCK */
 	unsigned long pid;
 	char session_id[32];
-	unsigned long nmessages;	/* DATA/BDAT transactions started */
 	unsigned long naccepted;	/* of them, answered 250 */
 	int in_message;			/* started, not yet logged */
 	struct deadline clock;		/* TIMEOUT, SESSIONTIMEOUT */
@@ -111,31 +111,17 @@ struct runtime {
 	char local_host[PEER_NAME_MAX];
 	const char *greeting_host;
 	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
-	/* the transaction */
-	char helo[SMTP_HELO_MAX + 1];
-	char sender[SMTP_MAILBOX_MAX];
-	struct deliver_mail mail;	/* the sender and MAIL's parameters,
-					   for LMTP's MAIL (deliver_rcpt) */
-	char (*rcpt_text)[SMTP_MAILBOX_MAX];
-	const char **rcpts;
-	size_t *rcpt_domain_off;	/* the parser's split of each */
-	char message_id[48];
-	struct envelope env;
+	struct txn txn;			/* the transaction (deliver/txn.h) */
 	/* programs (rcpt_check_program, build_session_env) */
 	const char *rcptcheck;		/* RCPTCHECK, or NULL */
 	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
 	size_t rcpt_reply_len;
-	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
 	struct progenv progenv;
 	struct starttls tls;		/* configure_tls, on_starttls */
 	struct input in;		/* read_input, run_session */
 };
 
 static struct runtime rt;
-/* The recipient tables up to the default MAXRCPTS (configure). */
-static char default_rcpt_text[SMTP_MAXRCPTS_DEFAULT][SMTP_MAILBOX_MAX];
-static const char *default_rcpts[SMTP_MAXRCPTS_DEFAULT];
-static size_t default_rcpt_domain_off[SMTP_MAXRCPTS_DEFAULT];
 
 /* ---------------------------------------------------------------- */
 /* Logging: fd 2, one line per write, unless fd 2 is the client.     */
@@ -872,10 +858,10 @@ build_session_env(const char *rcpt)
 	if (rcpt == NULL && rt.kind != DELIVER_PIPE &&
 	    rt.kind != DELIVER_QMAIL_QUEUE)
 		return NULL;
-	t.sender = rt.sender;
-	t.rcpts = rt.rcpts;
+	t.sender = rt.txn.sender;
+	t.rcpts = rt.txn.rcpts;
 	t.nrcpt = smtp_rcpt_count(&rt.session);
-	t.helo = rt.helo;
+	t.helo = rt.txn.helo;
 	t.auth_user = auth_user();
 	envp = progenv_session(&rt.progenv, environ, &rt.peer, &t, rcpt);
 	log_progenv_dropped();
@@ -966,19 +952,19 @@ static enum reply_id
 rcpt_check_program(const struct smtp_path *p)
 {
 	enum reply_id r;
+	int fits;
 
 	rt.rcpt_reply_len = 0;
-	if (smtp_rcpt_count(&rt.session) == 0)
-		rt.rcpts_env_len = 0;
-	if (rt.kind == DELIVER_PIPE &&
-	    rt.rcpts_env_len + p->len + 1 > PROGENV_RCPTS_MAX)
+	fits = txn_rcpts_env_fits(&rt.txn, smtp_rcpt_count(&rt.session),
+	    p->len);
+	if (rt.kind == DELIVER_PIPE && !fits)
 		return REPLY_TOO_MANY_RCPTS;
 	if (rt.rcptcheck != NULL) {
 		r = run_rcptcheck(p);
 		if (r != REPLY_RCPT_OK)
 			return r;
 	}
-	rt.rcpts_env_len += p->len + 1;
+	txn_rcpts_env_add(&rt.txn, p->len);
 	return REPLY_RCPT_OK;
 }
 
@@ -1077,23 +1063,7 @@ configure(void)
 		die(errno == EFBIG ? EXIT_PERM : EXIT_TEMP, errno == EFBIG ?
 		    "RCPTHOSTS %s is too large: %s" :
 		    "unable to read RCPTHOSTS %s: %s", rcpthosts);
-	/* Static tables up to the default MAXRCPTS (no malloc in a
-	 * session: its first call costs three system calls), malloc above.
-	 * Not calloc: on_rcpt writes a slot before anything reads it, and
-	 * pages never touched cost neither time nor memory. */
-	if (rt.cfg.maxrcpts <= SMTP_MAXRCPTS_DEFAULT) {
-		rt.rcpt_text = default_rcpt_text;
-		rt.rcpts = default_rcpts;
-		rt.rcpt_domain_off = default_rcpt_domain_off;
-	} else {
-		rt.rcpt_text = malloc(rt.cfg.maxrcpts *
-		    sizeof(*rt.rcpt_text));
-		rt.rcpts = malloc(rt.cfg.maxrcpts * sizeof(*rt.rcpts));
-		rt.rcpt_domain_off = malloc(rt.cfg.maxrcpts *
-		    sizeof(*rt.rcpt_domain_off));
-	}
-	if (rt.rcpt_text == NULL || rt.rcpts == NULL ||
-	    rt.rcpt_domain_off == NULL)
+	if (txn_init(&rt.txn, rt.cfg.maxrcpts) != 0)
 		die(EXIT_TEMP, "out of memory%s: %s", "");
 }
 
@@ -1135,28 +1105,18 @@ end_at_deadline(void)
 static void
 on_helo(const struct smtp_event *ev)
 {
-	size_t n = ev->helo_len < SMTP_HELO_MAX ? ev->helo_len : SMTP_HELO_MAX;
-
 	abort_delivery();
 	deliver_reset(&rt.deliver);	/* LMTP: RSET theirs too */
-	memcpy(rt.helo, ev->helo, n);
-	rt.helo[n] = '\0';
+	txn_helo(&rt.txn, ev->helo, ev->helo_len);
 	smtp_answer(&rt.session, REPLY_NONE);
 }
 
 static void
 on_mail(const struct smtp_event *ev)
 {
-	memcpy(rt.sender, ev->path->mailbox, ev->path->len + 1);
 	/* LMTP: sends its MAIL at the first RCPT, with these. */
+	txn_mail(&rt.txn, ev->path, ev->params);
 	deliver_reset(&rt.deliver);
-	memset(&rt.mail, 0, sizeof(rt.mail));
-	rt.mail.sender = rt.sender;
-	if (ev->params != NULL) {
-		rt.mail.body = (int)ev->params->body;
-		rt.mail.smtputf8 = ev->params->smtputf8;
-		rt.mail.size = ev->params->has_size ? ev->params->size : 0;
-	}
 	smtp_answer(&rt.session, REPLY_MAIL_OK);
 }
 
@@ -1208,7 +1168,7 @@ rcpt_lmtp(const struct smtp_path *p, struct deliver_result *res)
 {
 	/* What is left after RCPTCHECK, if it ran. */
 	rt.deliver.timeout_ms = wait_budget();
-	if (deliver_rcpt(&rt.deliver, &rt.mail, p->mailbox, p->len,
+	if (deliver_rcpt(&rt.deliver, &rt.txn.mail, p->mailbox, p->len,
 	    res) == 0)
 		return res->reply;
 	if (res->what != NULL)
@@ -1233,11 +1193,11 @@ log_lmtp_results(void)
 	for (i = 0; deliver_rcpt_result(&rt.deliver, i, &code, &status,
 	    &text, &text_len) == 0; i++) {
 		buf_init(&b, msg, sizeof(msg));
-		(void)buf_adds(&b, rt.message_id);
+		(void)buf_adds(&b, rt.txn.message_id);
 		(void)buf_adds(&b, ": to <");
 		if (i < smtp_rcpt_count(&rt.session))
-			(void)logesc_add(&b, rt.rcpts[i], strlen(rt.rcpts[i]),
-			    LOGESC_MAX);
+			(void)logesc_add(&b, rt.txn.rcpts[i],
+			    strlen(rt.txn.rcpts[i]), LOGESC_MAX);
 		(void)buf_adds(&b, ">: ");
 		(void)buf_addu64(&b, (uint64_t)code);
 		if (status[0] != '\0') {
@@ -1286,10 +1246,7 @@ on_rcpt(const struct smtp_event *ev)
 	}
 	if (r == REPLY_RCPT_OK && i < rt.cfg.maxrcpts) {
 		/* The engine counts it once answered. */
-		memcpy(rt.rcpt_text[i], p->mailbox, p->len + 1);
-		rt.rcpts[i] = rt.rcpt_text[i];
-		/* Delivery splits it where deliver_check_rcpt did. */
-		rt.rcpt_domain_off[i] = p->domain_off;
+		txn_rcpt(&rt.txn, i, p);
 	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
 		if (next.code != 0)
 			log_lmtp_refusal(p, &next);
@@ -1320,47 +1277,27 @@ delivery_target(void)
 	return rt.deliver.path != NULL ? rt.deliver.path : "?";
 }
 
-/* A message starts (DATA, BDAT): its number and id "SESSION.N". */
-static void
-count_message(void)
-{
-	struct buf b;
-
-	rt.nmessages++;
-	buf_init(&b, rt.message_id, sizeof(rt.message_id));
-	buf_adds(&b, rt.session_id);
-	buf_addc(&b, '.');
-	buf_addu64(&b, rt.nmessages);
-	buf_nul(&b);
-}
-
 static void
 on_data(void)
 {
-	struct envelope *env = &rt.env;
+	struct envelope *env;
 
-	count_message();
+	txn_count_message(&rt.txn, rt.session_id);
 	rt.in_message = 1;
-	memset(env, 0, sizeof(*env));
-	env->sender = rt.sender;
-	env->rcpts = rt.rcpts;
-	env->rcpt_domain_off = rt.rcpt_domain_off;
-	env->nrcpt = smtp_rcpt_count(&rt.session);
-	env->helo = rt.helo;
+	env = txn_envelope(&rt.txn, smtp_rcpt_count(&rt.session));
 	env->remote_ip = rt.peer.remote_ip;
 	env->remote_host = rt.peer.remote_host;
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
 	env->auth_user = auth_user();
 	env->session_env = build_session_env(NULL);
-	env->id = rt.message_id;
 	env->when = time(NULL);
 	if (deliver_open(&rt.deliver, env) != 0) {
 		int e = errno;
 		enum reply_id r = deliver_reply_for(e);
 
 		log_line("warning", "%s: unable to start delivery to %s: %s: %s",
-		    rt.message_id, delivery_target(),
+		    rt.txn.message_id, delivery_target(),
 		    rt.deliver.what ? rt.deliver.what : "open", errno_text(e));
 		/* The message's own line, with its final reply, as for
 		 * every other message. */
@@ -1385,9 +1322,9 @@ log_message(const struct deliver_result *res, uint64_t size,
 
 	/* Without printf: this line is written for every message. */
 	buf_init(&b, msg, sizeof(msg));
-	buf_adds(&b, rt.message_id);
+	buf_adds(&b, rt.txn.message_id);
 	buf_addlit(&b, ": from <");
-	logesc_add(&b, rt.sender, strlen(rt.sender), LOGESC_MAX);
+	logesc_add(&b, rt.txn.sender, strlen(rt.txn.sender), LOGESC_MAX);
 	buf_addlit(&b, "> rcpts ");
 	buf_addu64(&b, smtp_rcpt_count(&rt.session));
 	buf_addlit(&b, " size ");
@@ -1434,13 +1371,13 @@ on_data_end(const struct smtp_event *ev)
 	if (failed && res.what != NULL && res.status >= 0) {
 		/* A program's verdict (pipe, qmail-queue): "exit 100", and
 		 * the first line it wrote, escaped. */
-		log_line("info", "%s: program %s %d: %s", rt.message_id,
+		log_line("info", "%s: program %s %d: %s", rt.txn.message_id,
 		    res.what, res.status, logesc(said, sizeof(said), res.text,
 		    res.text_len));
 		reason = "program";
 	} else if (res.what != NULL) {
 		log_line("warning", "%s: delivery failed: %s: %s",
-		    rt.message_id, res.what, errno_text(res.err));
+		    rt.txn.message_id, res.what, errno_text(res.err));
 	}
 	if (rt.kind == DELIVER_LMTP) {
 		log_lmtp_results();	/* each recipient's own result */
@@ -1467,7 +1404,7 @@ on_data_abort(const struct smtp_event *ev)
 	/* Logged here with the engine's reply, not as "aborted".  A first
 	 * BDAT chunk over DATABYTES comes without a DATA event. */
 	if (!rt.in_message)
-		count_message();
+		txn_count_message(&rt.txn, rt.session_id);
 	rt.in_message = 0;
 	abort_delivery();
 	log_message(NULL, ev->size, ev->refusal, NULL);
@@ -1635,9 +1572,9 @@ log_session_end(enum smtp_close why)
 	buf_addlit(&b, ", ");
 	buf_addu64(&b, rt.naccepted);
 	buf_adds(&b, rt.naccepted == 1 ? " message" : " messages");
-	if (rt.nmessages > rt.naccepted) {
+	if (rt.txn.nmessages > rt.naccepted) {
 		buf_addlit(&b, ", ");
-		buf_addu64(&b, rt.nmessages - rt.naccepted);
+		buf_addu64(&b, rt.txn.nmessages - rt.naccepted);
 		buf_addlit(&b, " refused");
 	}
 	log_put("info", msg, b.len);
