@@ -36,6 +36,7 @@
 #include "lib/io.h"
 #include "lib/logesc.h"
 #include "lib/logsock.h"
+#include "lib/proxyread.h"
 #include "lib/rcpthosts.h"
 #include "lib/spawn.h"
 #include "lib/starttls.h"
@@ -675,45 +676,16 @@ on_starttls(void)
 	(void)starttls_run(&rt.tls);
 }
 
-/* Read a PROXY header within PROXY_TIMEOUT (or TIMEOUT): NULL, or why
- * not, for the log. */
-static const char *
-proxy_read(char *buf, size_t *len, struct proxy_header *h)
-{
-	long long deadline = io_now_ms() + (rt.clock.timeout_ms <
-	    PROXY_TIMEOUT * 1000 ? rt.clock.timeout_ms : PROXY_TIMEOUT * 1000);
-	enum proxy_result r;
-
-	while ((r = proxy_parse(buf, *len, h)) == PROXY_NEED_MORE) {
-		long long left = deadline - io_now_ms();
-		ssize_t n = -1;
-		int w = left > 0 ? io_wait(0, 0, (int)left) : 0;
-
-		if (w == 0)
-			return "no complete header in time";
-		if (h->need > PROXY_HEADER_MAX - *len)
-			return "header too long";
-		if (w > 0)
-			n = io_read(0, buf + *len, h->need);
-		if (n == 0)
-			return "connection closed before the end of the header";
-		if (n < 0)
-			return errno_text(errno);
-		*len += (size_t)n;
-	}
-	return r == PROXY_OK ? NULL : h->reason;
-}
-
 /*
  * PROXYPROTOCOL (haproxy's doc/proxy-protocol.txt): a proxy's header
  * comes before the greeting.  Opt-in, because with it anyone who reaches
  * the port names their own address (§2: the receiver "MUST not try to
- * guess").  The header is read exactly: never more than the octets
- * proxy_parse() says still belong to it, so the client's own bytes stay
- * unread on fd 0, socket or pipe.  A bad, truncated, late or missing
- * header closes the connection without a reply (§2.1: abort).  Its
- * source becomes the peer (rt.peer.remote_ip: the log, Received:, TCPREMOTEIP
- * for programs); LOCAL and UNKNOWN keep the connection's own addresses.
+ * guess").  The header is read exactly (lib/proxyread.h), so the
+ * client's own bytes stay unread on fd 0, socket or pipe.  A bad,
+ * truncated, late or missing header closes the connection without a
+ * reply (§2.1: abort).  Its source becomes the peer (rt.peer.remote_ip:
+ * the log, Received:, TCPREMOTEIP for programs); LOCAL and UNKNOWN keep
+ * the connection's own addresses.
  * 0, or -1 when the connection must be closed.
  */
 static int
@@ -729,8 +701,12 @@ read_proxy_header(void)
 
 	if (env_get("PROXYPROTOCOL") == NULL)
 		return 0;
-	why = proxy_read(buf, &len, &h);
-	if (why != NULL) {
+	/* Within PROXY_TIMEOUT, or TIMEOUT when that is shorter. */
+	if (proxy_read(0, rt.clock.timeout_ms < PROXY_TIMEOUT * 1000 ?
+	    rt.clock.timeout_ms : PROXY_TIMEOUT * 1000, buf, &len, &h,
+	    &why) != 0) {
+		if (why == NULL)
+			why = errno_text(errno);
 		log_line("warning", "%s: PROXY header refused after %zu "
 		    "octets: %s; closing", rt.session_id, len, why);
 		return -1;
