@@ -30,11 +30,13 @@
 #include "deliver/deliver.h"
 #include "deliver/progenv.h"
 #include "deliver/rcptcheck.h"
+#include "deliver/txn.h"
 #include "lib/buf.h"
 #include "lib/envindex.h"
 #include "lib/io.h"
 #include "lib/logesc.h"
 #include "lib/logsock.h"
+#include "lib/proxyread.h"
 #include "lib/rcpthosts.h"
 #include "lib/spawn.h"
 #include "lib/starttls.h"
@@ -42,6 +44,7 @@
 #include "lib/wipe.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
+#include "usage.h"
 
 /* The syslog daemon's socket (<syslog.h> names it on glibc and the BSDs). */
 #ifndef _PATH_LOG
@@ -97,7 +100,6 @@ struct runtime {
 	int out_is_not_socket;		/* flush_output: send() said ENOTSOCK */
 	unsigned long pid;
 	char session_id[32];
-	unsigned long nmessages;	/* DATA/BDAT transactions started */
 	unsigned long naccepted;	/* of them, answered 250 */
 	int in_message;			/* started, not yet logged */
 	struct deadline clock;		/* TIMEOUT, SESSIONTIMEOUT */
@@ -111,31 +113,17 @@ struct runtime {
 	char local_host[PEER_NAME_MAX];
 	const char *greeting_host;
 	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
-	/* the transaction */
-	char helo[SMTP_HELO_MAX + 1];
-	char sender[SMTP_MAILBOX_MAX];
-	struct deliver_mail mail;	/* the sender and MAIL's parameters,
-					   for LMTP's MAIL (deliver_rcpt) */
-	char (*rcpt_text)[SMTP_MAILBOX_MAX];
-	const char **rcpts;
-	size_t *rcpt_domain_off;	/* the parser's split of each */
-	char message_id[48];
-	struct envelope env;
+	struct txn txn;			/* the transaction (deliver/txn.h) */
 	/* programs (rcpt_check_program, build_session_env) */
 	const char *rcptcheck;		/* RCPTCHECK, or NULL */
 	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
 	size_t rcpt_reply_len;
-	size_t rcpts_env_len;		/* RECIPIENTS so far, octets */
 	struct progenv progenv;
 	struct starttls tls;		/* configure_tls, on_starttls */
 	struct input in;		/* read_input, run_session */
 };
 
 static struct runtime rt;
-/* The recipient tables up to the default MAXRCPTS (configure). */
-static char default_rcpt_text[SMTP_MAXRCPTS_DEFAULT][SMTP_MAILBOX_MAX];
-static const char *default_rcpts[SMTP_MAXRCPTS_DEFAULT];
-static size_t default_rcpt_domain_off[SMTP_MAXRCPTS_DEFAULT];
 
 /* ---------------------------------------------------------------- */
 /* Logging: fd 2, one line per write, unless fd 2 is the client.     */
@@ -476,74 +464,6 @@ is_loopback(const char *ip)
 }
 
 static void
-usage(void)
-{
-	static const char text[] =
-	    "usage: smtpd [--help | --version]\n"
-	    "       smtpd maildir DIR           deliver into the Maildir DIR\n"
-	    "       smtpd maildir TEMPLATE      a Maildir per recipient: %l "
-	    "user, %d domain\n"
-	    "       smtpd pipe PROGRAM [ARG...] run PROGRAM for each message\n"
-	    "       smtpd qmail-queue [PROGRAM] hand messages to qmail-queue\n"
-	    "       smtpd lmtp SOCKET|IP:PORT   hand messages to an LMTP server "
-	    "(Dovecot)\n"
-	    "\n"
-	    "One SMTP session on fd 0/fd 1 (tcpserver, xinetd, systemd "
-	    "Accept=yes); one log\nline per event on fd 2, or syslog when "
-	    "fd 2 is the client's socket.\n"
-	    "\n"
-	    "Environment (\"set\" means present, even empty):\n"
-	    "  SMTPGREETING   greeting name (default TCPLOCALHOST, else the "
-	    "node name)\n"
-	    "  DATABYTES      message size limit in bytes (default 36700160)\n"
-	    "  MAXRCPTS       recipients per message (default 100)\n"
-	    "  TIMEOUT        seconds for each read, write and program "
-	    "(default 300)\n"
-	    "  SESSIONTIMEOUT seconds for the whole session (default 3600)\n"
-	    "  ERRORLIMIT     bad commands and refused recipients before "
-	    "421 (default 20)\n"
-	    "  TARPITCOUNT    errors answered without delay (default 10)\n"
-	    "  TARPITDELAY    seconds added to the pause after each further "
-	    "error (default 1)\n"
-	    "  RCPTHOSTS      file of accepted recipient domains (unset: "
-	    "all)\n"
-	    "  RELAYCLIENT    set: any recipient, REQUIREAUTH waived "
-	    "(tcprules)\n"
-	    "  BARELF         set: a bare LF ends a line of message data\n"
-	    "  CHECKPASSWORD  checkpassword program; set: AUTH is offered\n"
-	    "  AUTHMECHS      AUTH mechanisms offered (default PLAIN LOGIN)\n"
-	    "  AUTHDELAY      seconds before answering a failed AUTH "
-	    "(default 2)\n"
-	    "  REQUIREAUTH    set: MAIL needs AUTH first (submission)\n"
-	    "  CLEARTEXTAUTH  set: AUTH without TLS too\n"
-	    "  UCSPITLS       set: STARTTLS over UCSPI-TLS, with SSLCTLFD, "
-	    "SSLREADFD,\n"
-	    "                 SSLWRITEFD (sslserver -n, s6-ucspitlsd)\n"
-	    "  TLSWRAPPER     set: STARTTLS through tlswrapper -n (fd 5, fd 6)\n"
-	    "  SMTPS          set: the session is already encrypted "
-	    "(implicit TLS)\n"
-	    "  PROXYPROTOCOL  set: read a PROXY v1/v2 header first; only "
-	    "behind a proxy\n"
-	    "  RCPTCHECK      program for each RCPT: exit 0 accept, 100 "
-	    "refuse, 111 defer\n"
-	    "  QMAILQUEUE     qmail-queue program (default "
-	    "/var/qmail/bin/qmail-queue)\n"
-	    "  TMPDIR         where pipe delivery spools a message "
-	    "(default /tmp)\n"
-	    "  The peer: TCPREMOTEIP TCPREMOTEPORT TCPREMOTEHOST "
-	    "TCPLOCALHOST (tcpserver);\n"
-	    "  else REMOTE_ADDR REMOTE_PORT (systemd); else REMOTE_HOST "
-	    "(xinetd); else fd 0.\n"
-	    "  Our address: TCPLOCALIP (tcpserver), else fd 0; "
-	    "passed on to programs.\n"
-	    "\n"
-	    "Exit: 0 normal end, 100 usage or configuration error, 111 "
-	    "temporary failure.\nSee smtpd(8).\n";
-
-	(void)io_write_all(1, text, sizeof(text) - 1);
-}
-
-static void
 parse_args(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
@@ -756,45 +676,16 @@ on_starttls(void)
 	(void)starttls_run(&rt.tls);
 }
 
-/* Read a PROXY header within PROXY_TIMEOUT (or TIMEOUT): NULL, or why
- * not, for the log. */
-static const char *
-proxy_read(char *buf, size_t *len, struct proxy_header *h)
-{
-	long long deadline = io_now_ms() + (rt.clock.timeout_ms <
-	    PROXY_TIMEOUT * 1000 ? rt.clock.timeout_ms : PROXY_TIMEOUT * 1000);
-	enum proxy_result r;
-
-	while ((r = proxy_parse(buf, *len, h)) == PROXY_NEED_MORE) {
-		long long left = deadline - io_now_ms();
-		ssize_t n = -1;
-		int w = left > 0 ? io_wait(0, 0, (int)left) : 0;
-
-		if (w == 0)
-			return "no complete header in time";
-		if (h->need > PROXY_HEADER_MAX - *len)
-			return "header too long";
-		if (w > 0)
-			n = io_read(0, buf + *len, h->need);
-		if (n == 0)
-			return "connection closed before the end of the header";
-		if (n < 0)
-			return errno_text(errno);
-		*len += (size_t)n;
-	}
-	return r == PROXY_OK ? NULL : h->reason;
-}
-
 /*
  * PROXYPROTOCOL (haproxy's doc/proxy-protocol.txt): a proxy's header
  * comes before the greeting.  Opt-in, because with it anyone who reaches
  * the port names their own address (§2: the receiver "MUST not try to
- * guess").  The header is read exactly: never more than the octets
- * proxy_parse() says still belong to it, so the client's own bytes stay
- * unread on fd 0, socket or pipe.  A bad, truncated, late or missing
- * header closes the connection without a reply (§2.1: abort).  Its
- * source becomes the peer (rt.peer.remote_ip: the log, Received:, TCPREMOTEIP
- * for programs); LOCAL and UNKNOWN keep the connection's own addresses.
+ * guess").  The header is read exactly (lib/proxyread.h), so the
+ * client's own bytes stay unread on fd 0, socket or pipe.  A bad,
+ * truncated, late or missing header closes the connection without a
+ * reply (§2.1: abort).  Its source becomes the peer (rt.peer.remote_ip:
+ * the log, Received:, TCPREMOTEIP for programs); LOCAL and UNKNOWN keep
+ * the connection's own addresses.
  * 0, or -1 when the connection must be closed.
  */
 static int
@@ -810,8 +701,12 @@ read_proxy_header(void)
 
 	if (env_get("PROXYPROTOCOL") == NULL)
 		return 0;
-	why = proxy_read(buf, &len, &h);
-	if (why != NULL) {
+	/* Within PROXY_TIMEOUT, or TIMEOUT when that is shorter. */
+	if (proxy_read(0, rt.clock.timeout_ms < PROXY_TIMEOUT * 1000 ?
+	    rt.clock.timeout_ms : PROXY_TIMEOUT * 1000, buf, &len, &h,
+	    &why) != 0) {
+		if (why == NULL)
+			why = errno_text(errno);
 		log_line("warning", "%s: PROXY header refused after %zu "
 		    "octets: %s; closing", rt.session_id, len, why);
 		return -1;
@@ -872,10 +767,10 @@ build_session_env(const char *rcpt)
 	if (rcpt == NULL && rt.kind != DELIVER_PIPE &&
 	    rt.kind != DELIVER_QMAIL_QUEUE)
 		return NULL;
-	t.sender = rt.sender;
-	t.rcpts = rt.rcpts;
+	t.sender = rt.txn.sender;
+	t.rcpts = rt.txn.rcpts;
 	t.nrcpt = smtp_rcpt_count(&rt.session);
-	t.helo = rt.helo;
+	t.helo = rt.txn.helo;
 	t.auth_user = auth_user();
 	envp = progenv_session(&rt.progenv, environ, &rt.peer, &t, rcpt);
 	log_progenv_dropped();
@@ -966,19 +861,19 @@ static enum reply_id
 rcpt_check_program(const struct smtp_path *p)
 {
 	enum reply_id r;
+	int fits;
 
 	rt.rcpt_reply_len = 0;
-	if (smtp_rcpt_count(&rt.session) == 0)
-		rt.rcpts_env_len = 0;
-	if (rt.kind == DELIVER_PIPE &&
-	    rt.rcpts_env_len + p->len + 1 > PROGENV_RCPTS_MAX)
+	fits = txn_rcpts_env_fits(&rt.txn, smtp_rcpt_count(&rt.session),
+	    p->len);
+	if (rt.kind == DELIVER_PIPE && !fits)
 		return REPLY_TOO_MANY_RCPTS;
 	if (rt.rcptcheck != NULL) {
 		r = run_rcptcheck(p);
 		if (r != REPLY_RCPT_OK)
 			return r;
 	}
-	rt.rcpts_env_len += p->len + 1;
+	txn_rcpts_env_add(&rt.txn, p->len);
 	return REPLY_RCPT_OK;
 }
 
@@ -1077,23 +972,7 @@ configure(void)
 		die(errno == EFBIG ? EXIT_PERM : EXIT_TEMP, errno == EFBIG ?
 		    "RCPTHOSTS %s is too large: %s" :
 		    "unable to read RCPTHOSTS %s: %s", rcpthosts);
-	/* Static tables up to the default MAXRCPTS (no malloc in a
-	 * session: its first call costs three system calls), malloc above.
-	 * Not calloc: on_rcpt writes a slot before anything reads it, and
-	 * pages never touched cost neither time nor memory. */
-	if (rt.cfg.maxrcpts <= SMTP_MAXRCPTS_DEFAULT) {
-		rt.rcpt_text = default_rcpt_text;
-		rt.rcpts = default_rcpts;
-		rt.rcpt_domain_off = default_rcpt_domain_off;
-	} else {
-		rt.rcpt_text = malloc(rt.cfg.maxrcpts *
-		    sizeof(*rt.rcpt_text));
-		rt.rcpts = malloc(rt.cfg.maxrcpts * sizeof(*rt.rcpts));
-		rt.rcpt_domain_off = malloc(rt.cfg.maxrcpts *
-		    sizeof(*rt.rcpt_domain_off));
-	}
-	if (rt.rcpt_text == NULL || rt.rcpts == NULL ||
-	    rt.rcpt_domain_off == NULL)
+	if (txn_init(&rt.txn, rt.cfg.maxrcpts) != 0)
 		die(EXIT_TEMP, "out of memory%s: %s", "");
 }
 
@@ -1135,28 +1014,18 @@ end_at_deadline(void)
 static void
 on_helo(const struct smtp_event *ev)
 {
-	size_t n = ev->helo_len < SMTP_HELO_MAX ? ev->helo_len : SMTP_HELO_MAX;
-
 	abort_delivery();
 	deliver_reset(&rt.deliver);	/* LMTP: RSET theirs too */
-	memcpy(rt.helo, ev->helo, n);
-	rt.helo[n] = '\0';
+	txn_helo(&rt.txn, ev->helo, ev->helo_len);
 	smtp_answer(&rt.session, REPLY_NONE);
 }
 
 static void
 on_mail(const struct smtp_event *ev)
 {
-	memcpy(rt.sender, ev->path->mailbox, ev->path->len + 1);
 	/* LMTP: sends its MAIL at the first RCPT, with these. */
+	txn_mail(&rt.txn, ev->path, ev->params);
 	deliver_reset(&rt.deliver);
-	memset(&rt.mail, 0, sizeof(rt.mail));
-	rt.mail.sender = rt.sender;
-	if (ev->params != NULL) {
-		rt.mail.body = (int)ev->params->body;
-		rt.mail.smtputf8 = ev->params->smtputf8;
-		rt.mail.size = ev->params->has_size ? ev->params->size : 0;
-	}
 	smtp_answer(&rt.session, REPLY_MAIL_OK);
 }
 
@@ -1208,7 +1077,7 @@ rcpt_lmtp(const struct smtp_path *p, struct deliver_result *res)
 {
 	/* What is left after RCPTCHECK, if it ran. */
 	rt.deliver.timeout_ms = wait_budget();
-	if (deliver_rcpt(&rt.deliver, &rt.mail, p->mailbox, p->len,
+	if (deliver_rcpt(&rt.deliver, &rt.txn.mail, p->mailbox, p->len,
 	    res) == 0)
 		return res->reply;
 	if (res->what != NULL)
@@ -1233,11 +1102,11 @@ log_lmtp_results(void)
 	for (i = 0; deliver_rcpt_result(&rt.deliver, i, &code, &status,
 	    &text, &text_len) == 0; i++) {
 		buf_init(&b, msg, sizeof(msg));
-		(void)buf_adds(&b, rt.message_id);
+		(void)buf_adds(&b, rt.txn.message_id);
 		(void)buf_adds(&b, ": to <");
 		if (i < smtp_rcpt_count(&rt.session))
-			(void)logesc_add(&b, rt.rcpts[i], strlen(rt.rcpts[i]),
-			    LOGESC_MAX);
+			(void)logesc_add(&b, rt.txn.rcpts[i],
+			    strlen(rt.txn.rcpts[i]), LOGESC_MAX);
 		(void)buf_adds(&b, ">: ");
 		(void)buf_addu64(&b, (uint64_t)code);
 		if (status[0] != '\0') {
@@ -1286,10 +1155,7 @@ on_rcpt(const struct smtp_event *ev)
 	}
 	if (r == REPLY_RCPT_OK && i < rt.cfg.maxrcpts) {
 		/* The engine counts it once answered. */
-		memcpy(rt.rcpt_text[i], p->mailbox, p->len + 1);
-		rt.rcpts[i] = rt.rcpt_text[i];
-		/* Delivery splits it where deliver_check_rcpt did. */
-		rt.rcpt_domain_off[i] = p->domain_off;
+		txn_rcpt(&rt.txn, i, p);
 	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
 		if (next.code != 0)
 			log_lmtp_refusal(p, &next);
@@ -1320,47 +1186,27 @@ delivery_target(void)
 	return rt.deliver.path != NULL ? rt.deliver.path : "?";
 }
 
-/* A message starts (DATA, BDAT): its number and id "SESSION.N". */
-static void
-count_message(void)
-{
-	struct buf b;
-
-	rt.nmessages++;
-	buf_init(&b, rt.message_id, sizeof(rt.message_id));
-	buf_adds(&b, rt.session_id);
-	buf_addc(&b, '.');
-	buf_addu64(&b, rt.nmessages);
-	buf_nul(&b);
-}
-
 static void
 on_data(void)
 {
-	struct envelope *env = &rt.env;
+	struct envelope *env;
 
-	count_message();
+	txn_count_message(&rt.txn, rt.session_id);
 	rt.in_message = 1;
-	memset(env, 0, sizeof(*env));
-	env->sender = rt.sender;
-	env->rcpts = rt.rcpts;
-	env->rcpt_domain_off = rt.rcpt_domain_off;
-	env->nrcpt = smtp_rcpt_count(&rt.session);
-	env->helo = rt.helo;
+	env = txn_envelope(&rt.txn, smtp_rcpt_count(&rt.session));
 	env->remote_ip = rt.peer.remote_ip;
 	env->remote_host = rt.peer.remote_host;
 	env->local_host = rt.local_host;
 	env->protocol = smtp_with_protocol(&rt.session);
 	env->auth_user = auth_user();
 	env->session_env = build_session_env(NULL);
-	env->id = rt.message_id;
 	env->when = time(NULL);
 	if (deliver_open(&rt.deliver, env) != 0) {
 		int e = errno;
 		enum reply_id r = deliver_reply_for(e);
 
 		log_line("warning", "%s: unable to start delivery to %s: %s: %s",
-		    rt.message_id, delivery_target(),
+		    rt.txn.message_id, delivery_target(),
 		    rt.deliver.what ? rt.deliver.what : "open", errno_text(e));
 		/* The message's own line, with its final reply, as for
 		 * every other message. */
@@ -1385,9 +1231,9 @@ log_message(const struct deliver_result *res, uint64_t size,
 
 	/* Without printf: this line is written for every message. */
 	buf_init(&b, msg, sizeof(msg));
-	buf_adds(&b, rt.message_id);
+	buf_adds(&b, rt.txn.message_id);
 	buf_addlit(&b, ": from <");
-	logesc_add(&b, rt.sender, strlen(rt.sender), LOGESC_MAX);
+	logesc_add(&b, rt.txn.sender, strlen(rt.txn.sender), LOGESC_MAX);
 	buf_addlit(&b, "> rcpts ");
 	buf_addu64(&b, smtp_rcpt_count(&rt.session));
 	buf_addlit(&b, " size ");
@@ -1434,13 +1280,13 @@ on_data_end(const struct smtp_event *ev)
 	if (failed && res.what != NULL && res.status >= 0) {
 		/* A program's verdict (pipe, qmail-queue): "exit 100", and
 		 * the first line it wrote, escaped. */
-		log_line("info", "%s: program %s %d: %s", rt.message_id,
+		log_line("info", "%s: program %s %d: %s", rt.txn.message_id,
 		    res.what, res.status, logesc(said, sizeof(said), res.text,
 		    res.text_len));
 		reason = "program";
 	} else if (res.what != NULL) {
 		log_line("warning", "%s: delivery failed: %s: %s",
-		    rt.message_id, res.what, errno_text(res.err));
+		    rt.txn.message_id, res.what, errno_text(res.err));
 	}
 	if (rt.kind == DELIVER_LMTP) {
 		log_lmtp_results();	/* each recipient's own result */
@@ -1467,7 +1313,7 @@ on_data_abort(const struct smtp_event *ev)
 	/* Logged here with the engine's reply, not as "aborted".  A first
 	 * BDAT chunk over DATABYTES comes without a DATA event. */
 	if (!rt.in_message)
-		count_message();
+		txn_count_message(&rt.txn, rt.session_id);
 	rt.in_message = 0;
 	abort_delivery();
 	log_message(NULL, ev->size, ev->refusal, NULL);
@@ -1635,9 +1481,9 @@ log_session_end(enum smtp_close why)
 	buf_addlit(&b, ", ");
 	buf_addu64(&b, rt.naccepted);
 	buf_adds(&b, rt.naccepted == 1 ? " message" : " messages");
-	if (rt.nmessages > rt.naccepted) {
+	if (rt.txn.nmessages > rt.naccepted) {
 		buf_addlit(&b, ", ");
-		buf_addu64(&b, rt.nmessages - rt.naccepted);
+		buf_addu64(&b, rt.txn.nmessages - rt.naccepted);
 		buf_addlit(&b, " refused");
 	}
 	log_put("info", msg, b.len);

@@ -1,5 +1,5 @@
 /*
- * test_lmtp.c: the LMTP client's pure parts (deliver/lmtp.h): reply
+ * test_lmtp.c: the LMTP client's pure parts (deliver/lmtp_reply.h): reply
  * lines, LHLO keywords, the one reply combined from each recipient's,
  * the wire form of the body (CRLF, dot-stuffing, cut anywhere), and the
  * relayed reply's rendering (proto/reply.h).
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../deliver/lmtp.h"
+#include "../../deliver/lmtp_reply.h"
 #include "../../proto/reply.h"
 #include "../../proto/smtp.h"
 #include "tap.h"
