@@ -22,13 +22,12 @@ PROTO_LIB_ASAN = build/asan/libsmtpproto.a
 LIB_SRC = $(sort $(wildcard lib/*.c))
 AUTH_SRC = $(sort $(wildcard auth/*.c))
 DELIVER_SRC = $(sort $(wildcard deliver/*.c))
-# What smtpd and the tests link besides the engine (proto/), smtpd.c and
-# usage.c (the text of --help).
+# What smtpd and the tests link besides the engine (proto/) and smtpd.c.
 SUPPORT_SRC = $(LIB_SRC) $(AUTH_SRC) $(DELIVER_SRC)
-SRC = smtpd.c usage.c $(PROTO_SRC) $(SUPPORT_SRC)
+SRC = smtpd.c $(PROTO_SRC) $(SUPPORT_SRC)
 # What smtpd links besides the engine library.
-SMTPD_SRC = smtpd.c usage.c $(SUPPORT_SRC)
-HDR = usage.h $(wildcard proto/*.h lib/*.h auth/*.h deliver/*.h)
+SMTPD_SRC = smtpd.c $(SUPPORT_SRC)
+HDR = $(wildcard proto/*.h lib/*.h auth/*.h deliver/*.h)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 
 # The production build, ./smtpd: linked statically with musl when

@@ -44,7 +44,6 @@
 #include "lib/wipe.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
-#include "usage.h"
 
 /* The syslog daemon's socket (<syslog.h> names it on glibc and the BSDs). */
 #ifndef _PATH_LOG
@@ -461,6 +460,74 @@ is_loopback(const char *ip)
 {
 	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
 	    strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+static void
+usage(void)
+{
+	static const char text[] =
+	    "usage: smtpd [--help | --version]\n"
+	    "       smtpd maildir DIR           deliver into the Maildir DIR\n"
+	    "       smtpd maildir TEMPLATE      a Maildir per recipient: %l "
+	    "user, %d domain\n"
+	    "       smtpd pipe PROGRAM [ARG...] run PROGRAM for each message\n"
+	    "       smtpd qmail-queue [PROGRAM] hand messages to qmail-queue\n"
+	    "       smtpd lmtp SOCKET|IP:PORT   hand messages to an LMTP server "
+	    "(Dovecot)\n"
+	    "\n"
+	    "One SMTP session on fd 0/fd 1 (tcpserver, xinetd, systemd "
+	    "Accept=yes); one log\nline per event on fd 2, or syslog when "
+	    "fd 2 is the client's socket.\n"
+	    "\n"
+	    "Environment (\"set\" means present, even empty):\n"
+	    "  SMTPGREETING   greeting name (default TCPLOCALHOST, else the "
+	    "node name)\n"
+	    "  DATABYTES      message size limit in bytes (default 36700160)\n"
+	    "  MAXRCPTS       recipients per message (default 100)\n"
+	    "  TIMEOUT        seconds for each read, write and program "
+	    "(default 300)\n"
+	    "  SESSIONTIMEOUT seconds for the whole session (default 3600)\n"
+	    "  ERRORLIMIT     bad commands and refused recipients before "
+	    "421 (default 20)\n"
+	    "  TARPITCOUNT    errors answered without delay (default 10)\n"
+	    "  TARPITDELAY    seconds added to the pause after each further "
+	    "error (default 1)\n"
+	    "  RCPTHOSTS      file of accepted recipient domains (unset: "
+	    "all)\n"
+	    "  RELAYCLIENT    set: any recipient, REQUIREAUTH waived "
+	    "(tcprules)\n"
+	    "  BARELF         set: a bare LF ends a line of message data\n"
+	    "  CHECKPASSWORD  checkpassword program; set: AUTH is offered\n"
+	    "  AUTHMECHS      AUTH mechanisms offered (default PLAIN LOGIN)\n"
+	    "  AUTHDELAY      seconds before answering a failed AUTH "
+	    "(default 2)\n"
+	    "  REQUIREAUTH    set: MAIL needs AUTH first (submission)\n"
+	    "  CLEARTEXTAUTH  set: AUTH without TLS too\n"
+	    "  UCSPITLS       set: STARTTLS over UCSPI-TLS, with SSLCTLFD, "
+	    "SSLREADFD,\n"
+	    "                 SSLWRITEFD (sslserver -n, s6-ucspitlsd)\n"
+	    "  TLSWRAPPER     set: STARTTLS through tlswrapper -n (fd 5, fd 6)\n"
+	    "  SMTPS          set: the session is already encrypted "
+	    "(implicit TLS)\n"
+	    "  PROXYPROTOCOL  set: read a PROXY v1/v2 header first; only "
+	    "behind a proxy\n"
+	    "  RCPTCHECK      program for each RCPT: exit 0 accept, 100 "
+	    "refuse, 111 defer\n"
+	    "  QMAILQUEUE     qmail-queue program (default "
+	    "/var/qmail/bin/qmail-queue)\n"
+	    "  TMPDIR         where pipe delivery spools a message "
+	    "(default /tmp)\n"
+	    "  The peer: TCPREMOTEIP TCPREMOTEPORT TCPREMOTEHOST "
+	    "TCPLOCALHOST (tcpserver);\n"
+	    "  else REMOTE_ADDR REMOTE_PORT (systemd); else REMOTE_HOST "
+	    "(xinetd); else fd 0.\n"
+	    "  Our address: TCPLOCALIP (tcpserver), else fd 0; "
+	    "passed on to programs.\n"
+	    "\n"
+	    "Exit: 0 normal end, 100 usage or configuration error, 111 "
+	    "temporary failure.\nSee smtpd(8).\n";
+
+	(void)io_write_all(1, text, sizeof(text) - 1);
 }
 
 static void
