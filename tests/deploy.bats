@@ -638,12 +638,7 @@ received_lines()
 	start_backend mx2 "$T/md2"
 	p2=$BACKEND_PORT
 	port=$(free_port)
-	sed -e "s|^\(\tlog\) /dev/log |\1 stderr format short |" \
-	    -e "s|^\(\tbind\) :25\$|\1 127.0.0.1:$port|" \
-	    -e "s|inter 30s|inter 500|" \
-	    -e "s|^\(\tserver mx1\) .*|\1 127.0.0.1:$p1|" \
-	    -e "s|^\(\tserver mx2\) .*|\1 127.0.0.1:$p2|" \
-	    "$CONTRIB/haproxy/haproxy.cfg" >"$T/haproxy.cfg"
+	haproxy_config "$port" "$p1" "$p2" >"$T/haproxy.cfg"
 	start_haproxy "$T/haproxy.cfg"
 	wait_port "$port"
 	for i in 1 2 3 4; do

@@ -430,12 +430,7 @@ lmtp_backend()
 	lmtp_backend mx2 "$LMTP_TCP"
 	p2=$BACKEND_PORT
 	port=$(free_port)
-	sed -e "s|^\(\tlog\) /dev/log |\1 stderr format short |" \
-	    -e "s|^\(\tbind\) :25\$|\1 127.0.0.1:$port|" \
-	    -e "s|inter 30s|inter 500|" \
-	    -e "s|^\(\tserver mx1\) .*|\1 127.0.0.1:$p1|" \
-	    -e "s|^\(\tserver mx2\) .*|\1 127.0.0.1:$p2|" \
-	    "$BATS_TEST_DIRNAME/../contrib/haproxy/haproxy.cfg" >"$T/haproxy.cfg"
+	haproxy_config "$port" "$p1" "$p2" >"$T/haproxy.cfg"
 	haproxy -c -q -f "$T/haproxy.cfg" || fail "haproxy -c refused the config"
 	haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 3>&- &
 	SERVER_PIDS+=("$!")

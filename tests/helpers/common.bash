@@ -351,3 +351,16 @@ on_tmpfs()
 		mount -t tmpfs -o "$1" tmpfs "$T/fs" || exit 97
 		eval "$2"' bash "$1" "$2"
 }
+
+# haproxy_config PORT PORT1 PORT2: contrib's haproxy.cfg, listening on
+# 127.0.0.1:PORT with its two backends on 127.0.0.1:PORT1 and PORT2,
+# logging to stderr, checking the backends every 0.5 s.
+haproxy_config()
+{
+	sed -e "s|^\(\tlog\) /dev/log |\1 stderr format short |" \
+	    -e "s|^\(\tbind\) :25\$|\1 127.0.0.1:$1|" \
+	    -e "s|inter 30s|inter 500|" \
+	    -e "s|^\(\tserver mx1\) .*|\1 127.0.0.1:$2|" \
+	    -e "s|^\(\tserver mx2\) .*|\1 127.0.0.1:$3|" \
+	    "$BATS_TEST_DIRNAME/../contrib/haproxy/haproxy.cfg"
+}
