@@ -4,6 +4,7 @@
  * replaced with and without a PROXY header, the checkpassword variant,
  * and a RECIPIENTS too long for the buffer left out and named.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +41,8 @@ static void
 set_peer(struct peer *p)
 {
 	memset(p, 0, sizeof(*p));
-	strcpy(p->remote_ip, "192.0.2.7");
-	strcpy(p->remote_port, "40000");
+	(void)snprintf(p->remote_ip, sizeof(p->remote_ip), "192.0.2.7");
+	(void)snprintf(p->remote_port, sizeof(p->remote_port), "40000");
 	p->remote_host = "client.example";
 }
 
@@ -97,8 +98,9 @@ test_proxy(void)
 
 	set_peer(&p);
 	p.remote_host = NULL;
-	strcpy(p.proxy_local_ip, "198.51.100.1");
-	strcpy(p.proxy_local_port, "25");
+	(void)snprintf(p.proxy_local_ip, sizeof(p.proxy_local_ip),
+	    "198.51.100.1");
+	(void)snprintf(p.proxy_local_port, sizeof(p.proxy_local_port), "25");
 	memset(&e, 0, sizeof(e));
 	envp = progenv_session(&e, parent, &p, &t, NULL);
 	ok(strcmp(get(envp, "TCPLOCALIP"), "198.51.100.1") == 0 &&

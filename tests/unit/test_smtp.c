@@ -753,10 +753,11 @@ build_long(size_t n, int bdat, int bad, size_t *wlen)
 	memcpy(long_in, TXN, strlen(TXN));
 	len = strlen(TXN);
 	if (bdat)
-		len += (size_t)sprintf(long_in + len, "BDAT %zu LAST\r\n",
-		    sizeof(head) - 1 + n + 2);
+		len += (size_t)snprintf(long_in + len, sizeof(long_in) - len,
+		    "BDAT %zu LAST\r\n", sizeof(head) - 1 + n + 2);
 	else
-		len += (size_t)sprintf(long_in + len, "DATA\r\n");
+		len += (size_t)snprintf(long_in + len, sizeof(long_in) - len,
+		    "DATA\r\n");
 	memcpy(long_in + len, head, sizeof(head) - 1);
 	len += sizeof(head) - 1;
 	memcpy(long_want, "Subject: x\n\n", 12);
