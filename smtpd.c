@@ -14,28 +14,25 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
-#include <syslog.h>	/* LOG_MAIL, LOG_INFO, ..., _PATH_LOG */
 #include <time.h>
 #include <unistd.h>
 
 #include "auth/policy.h"
 #include "deliver/deliver.h"
 #include "deliver/progenv.h"
-#include "deliver/rcptcheck.h"
+#include "deliver/session.h"
 #include "deliver/txn.h"
 #include "lib/buf.h"
+#include "lib/deadline.h"
 #include "lib/envindex.h"
 #include "lib/io.h"
-#include "lib/logesc.h"
-#include "lib/logsock.h"
+#include "lib/log.h"
 #include "lib/proxyread.h"
 #include "lib/rcpthosts.h"
 #include "lib/spawn.h"
@@ -44,11 +41,6 @@
 #include "lib/wipe.h"
 #include "proto/proxy.h"
 #include "proto/smtp.h"
-
-/* The syslog daemon's socket (<syslog.h> names it on glibc and the BSDs). */
-#ifndef _PATH_LOG
-#define _PATH_LOG "/dev/log"
-#endif
 
 #ifndef SMTPD_VERSION
 #define SMTPD_VERSION "unknown"
@@ -64,13 +56,6 @@
 /* MAXRCPTS above this is refused as a configuration error: the
  * recipient table is allocated once, at start-up. */
 #define MAXRCPTS_CAP 10000
-#define LOG_LINE_MAX 1024
-/* Every wait ends by TIMEOUT and by SESSIONTIMEOUT (wait_budget). */
-struct deadline {
-	int timeout_ms;			/* TIMEOUT */
-	long long session_end;		/* SESSIONTIMEOUT, io_now_ms() */
-};
-
 /* Errors and the tarpit (configure_errors, tarpit). */
 struct tarpit {
 	unsigned count;			/* TARPITCOUNT */
@@ -95,16 +80,11 @@ struct runtime {
 	struct smtp_session session;
 	struct deliver deliver;
 	enum deliver_kind kind;
-	int use_syslog;
 	int out_is_not_socket;		/* flush_output: send() said ENOTSOCK */
 	unsigned long pid;
 	char session_id[32];
-	unsigned long naccepted;	/* of them, answered 250 */
-	int in_message;			/* started, not yet logged */
 	struct deadline clock;		/* TIMEOUT, SESSIONTIMEOUT */
 	struct tarpit tarpit;		/* configure_errors, tarpit */
-	unsigned long refusals_logged;
-	unsigned long refusals_unlogged;
 	int is_relay_client;
 	struct auth_policy auth;	/* configure_auth, on_auth */
 	/* peer and local names */
@@ -113,231 +93,32 @@ struct runtime {
 	const char *greeting_host;
 	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
 	struct txn txn;			/* the transaction (deliver/txn.h) */
-	/* programs (rcpt_check_program, build_session_env) */
-	const char *rcptcheck;		/* RCPTCHECK, or NULL */
-	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* its text for this RCPT */
-	size_t rcpt_reply_len;
 	struct progenv progenv;
+	struct mail_session mail;	/* the events it answers: its parts
+					   are the ones above */
 	struct starttls tls;		/* configure_tls, on_starttls */
 	struct input in;		/* read_input, run_session */
 };
 
 static struct runtime rt;
 
-/* ---------------------------------------------------------------- */
-/* Logging: fd 2, one line per write, unless fd 2 is the client.     */
-
-/* One line: "smtpd: pid N: LEVEL: " and msg, cut to fit.  Built without
- * printf: a line is written for every message.  "smtpd: pid N: " is
- * made once, for the pid it was made for. */
-static void
-log_put(const char *level, const char *msg, size_t len)
-{
-	static char prefix[sizeof("smtpd: pid : ") + 20];
-	static size_t prefix_len;
-	static unsigned long prefix_pid;
-	char line[LOG_LINE_MAX];
-	struct buf b;
-
-	if (prefix_len == 0 || prefix_pid != rt.pid) {
-		buf_init(&b, prefix, sizeof(prefix));
-		buf_addlit(&b, "smtpd: pid ");
-		buf_addu64(&b, rt.pid);
-		buf_addlit(&b, ": ");
-		prefix_len = b.len;
-		prefix_pid = rt.pid;
-	}
-	buf_init(&b, line, sizeof(line) - 1);	/* room for '\n' or NUL */
-	buf_add(&b, prefix, prefix_len);
-	buf_adds(&b, level);
-	buf_addlit(&b, ": ");
-	if (len > b.cap - b.len)
-		len = b.cap - b.len;
-	buf_add(&b, msg, len);
-	if (rt.use_syslog) {
-		int prio = level[0] == 'f' ? LOG_ERR :
-		    level[0] == 'w' ? LOG_WARNING : LOG_INFO;
-
-		(void)logsock_send(_PATH_LOG, LOG_MAIL | prio, "smtpd",
-		    rt.pid, line, b.len);
-		return;
-	}
-	line[b.len++] = '\n';
-	(void)io_write_all(2, line, b.len);
-}
-
-static void
-log_line(const char *level, const char *fmt, ...)
-{
-	char msg[LOG_LINE_MAX];
-	int n;
-	va_list ap;
-
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	log_put(level, msg, (size_t)n < sizeof(msg) ? (size_t)n :
-	    sizeof(msg) - 1);
-}
-
-/*
- * Client-given text in a log line goes through lib/logesc.c, always: no
- * HELO, address, AUTH user, program reply or PROXY address can then hold
- * a space, a quote, '=' or a line end, nor look like another field or
- * line (smtpd.8 LOG).  LOG_ESC(buf, s): the string s escaped into the
- * array buf.
- */
-#define LOG_ESC(buf, s) logesc((buf), sizeof(buf), (s), strlen(s))
-
-/* "CODE", and for a refusal " STATUS reason=WORD": the word is reason,
- * or the catalogue's for id (reply_reason). */
-static void
-log_add_reply(struct buf *b, enum reply_id id, const char *reason)
-{
-	const struct reply_entry *e = reply_get(id);
-
-	(void)buf_addu64(b, (uint64_t)e->code);
-	if (e->code < 400)
-		return;
-	if (e->status != NULL) {
-		(void)buf_addc(b, ' ');
-		(void)buf_adds(b, e->status);
-	}
-	(void)buf_addlit(b, " reason=");
-	(void)buf_adds(b, reason != NULL ? reason : reply_reason(id));
-}
-
-/*
- * A refused command: "SESSION: WHAT <VALUE> refused: CODE STATUS
- * reason=WORD" (a recipient smtpd refused) or "SESSION: VERB refused:
- * CODE STATUS reason=WORD arg=VALUE" (a command the engine refused).
- */
-static void
-log_refusal(const char *what, const char *value, size_t len,
-    enum reply_id id, const char *reason, int bracket)
-{
-	char msg[LOG_LINE_MAX];
-	struct buf b;
-
-	buf_init(&b, msg, sizeof(msg));
-	(void)buf_adds(&b, rt.session_id);
-	(void)buf_addlit(&b, ": ");
-	(void)buf_adds(&b, what);
-	if (bracket) {
-		(void)buf_addlit(&b, " <");
-		(void)logesc_add(&b, value, len, LOGESC_MAX);
-		(void)buf_addc(&b, '>');
-	}
-	(void)buf_addlit(&b, " refused: ");
-	log_add_reply(&b, id, reason);
-	if (!bracket) {
-		(void)buf_addlit(&b, " arg=");
-		(void)logesc_add(&b, value, len, LOGESC_MAX);
-	}
-	log_put("info", msg, b.len);
-}
-
-/*
- * Under xinetd, and under systemd without StandardError=, fd 2 is the
- * client's own socket: a diagnostic there would reach the client.  Then
- * log to the syslog daemon (lib/logsock.c) instead.
- */
-static int
-stderr_is_client(void)
-{
-	struct stat in;
-	struct stat err;
-
-	/* fd 2 first: it is rarely a socket, and then fd 0 does not
-	 * matter. */
-	if (fstat(2, &err) != 0 || !S_ISSOCK(err.st_mode) ||
-	    fstat(0, &in) != 0)
-		return 0;
-	return in.st_dev == err.st_dev && in.st_ino == err.st_ino;
-}
-
-/* The text of an errno for the log.  smtpd sets ETIMEDOUT itself when
- * TIMEOUT passes, and its text differs between C libraries ("Operation
- * timed out" in musl): one text whatever the build, for log readers. */
-static const char *
-errno_text(int e)
-{
-	return e == ETIMEDOUT ? "Connection timed out" : strerror(e);
-}
-
 static void __attribute__((noreturn))
 die(int code, const char *fmt, const char *arg)
 {
-	log_line("fatal", fmt, arg, errno_text(errno));
+	log_line("fatal", fmt, arg, log_errno(errno));
 	exit(code);
-}
-
-/*
- * Refusals (recipients, commands the engine refused) are logged one line
- * each up to REFUSALS_LOGGED_MAX a session; the rest are counted in one
- * line at its end, so that a client cannot turn its guesses into as many
- * log lines.
- */
-#define REFUSALS_LOGGED_MAX 50
-
-/* Is there room in the log for one more refusal?  Counts it. */
-static int
-refusal_logged(void)
-{
-	if (rt.refusals_logged < REFUSALS_LOGGED_MAX) {
-		rt.refusals_logged++;
-		return 1;
-	}
-	rt.refusals_unlogged++;
-	return 0;
 }
 
 /* ---------------------------------------------------------------- */
 /* Deadlines: every wait ends by TIMEOUT and by SESSIONTIMEOUT.        */
 
-/*
- * Milliseconds the next wait may take (a read, a write, a program, a
- * delay): TIMEOUT, or what is left of the session when that is less;
- * 0 once SESSIONTIMEOUT has passed.  Every timeout smtpd passes on comes
- * from here, so that no wait outlives the session.
- */
+/* The session's clock (lib/deadline.h), for the waits of this file and
+ * as lib/starttls.h's budget. */
 static int
 wait_budget(void)
 {
-	long long left = rt.clock.session_end - io_now_ms();
-
-	if (left <= 0)
-		return 0;
-	return left < rt.clock.timeout_ms ? (int)left : rt.clock.timeout_ms;
+	return deadline_budget(&rt.clock);
 }
-
-static int
-session_expired(void)
-{
-	return io_now_ms() >= rt.clock.session_end;
-}
-
-/* Sleep ms, or less when the session ends sooner.  smtpd has no signal
- * handlers, so nothing interrupts the sleep; an interrupted one is only
- * shorter. */
-static void
-pause_ms(long long ms)
-{
-	struct timespec ts;
-	int budget = wait_budget();
-
-	if (ms > budget)
-		ms = budget;
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	(void)nanosleep(&ts, NULL);
-}
-
-static void end_at_deadline(void);
 
 /* ---------------------------------------------------------------- */
 /* Configuration from the environment (names in smtpd.8).            */
@@ -635,9 +416,9 @@ auth_failed(const struct auth_result *res)
 	    logesc(user, sizeof(user), res->user, res->user_len), res->mech,
 	    res->why);
 	/* AUTHDELAY before a failure is answered, within the session. */
-	pause_ms(rt.auth.delay_ms);
-	if (session_expired()) {
-		end_at_deadline();
+	deadline_pause(&rt.clock, rt.auth.delay_ms);
+	if (deadline_passed(&rt.clock)) {
+		mail_end_at_deadline(&rt.mail);
 		return;
 	}
 	if (res->too_many) {
@@ -661,11 +442,9 @@ checkpassword_said(char *out, size_t cap,
 	else if (strcmp(d->what, "timeout") == 0)
 		(void)snprintf(out, cap, "no answer within TIMEOUT, killed");
 	else
-		(void)snprintf(out, cap, "%s: %s", d->what, errno_text(d->err));
+		(void)snprintf(out, cap, "%s: %s", d->what, log_errno(d->err));
 	return out;
 }
-
-static char *const *peer_env(void);
 
 /* Answer SMTP_EV_AUTH and SMTP_EV_AUTH_DATA. */
 static void
@@ -679,14 +458,14 @@ on_auth(const struct smtp_event *ev)
 
 	w.pid = rt.pid;
 	w.local_host = rt.local_host;
-	w.envp = peer_env();
-	w.child_stderr = rt.use_syslog ? -1 : 2;
+	w.envp = mail_peer_env(&rt.mail);
+	w.child_stderr = log_child_stderr();
 	w.timeout_ms = wait_budget();
 	auth_policy_step(&rt.auth, ev, &w, &res);
 	if (res.asked_program && res.outcome != AUTH_OK &&
-	    session_expired()) {
+	    deadline_passed(&rt.clock)) {
 		/* Killed at SESSIONTIMEOUT, or it took all that was left. */
-		end_at_deadline();
+		mail_end_at_deadline(&rt.mail);
 		return;
 	}
 	switch (res.outcome) {
@@ -773,7 +552,7 @@ read_proxy_header(void)
 	    rt.clock.timeout_ms : PROXY_TIMEOUT * 1000, buf, &len, &h,
 	    &why) != 0) {
 		if (why == NULL)
-			why = errno_text(errno);
+			why = log_errno(errno);
 		log_line("warning", "%s: PROXY header refused after %zu "
 		    "octets: %s; closing", rt.session_id, len, why);
 		return -1;
@@ -803,58 +582,6 @@ read_proxy_header(void)
 /* ---------------------------------------------------------------- */
 /* Programs: their environment and RCPTCHECK (smtpd.8 THE HOOK API). */
 
-/* What progenv left out, for the log. */
-static void
-log_progenv_dropped(void)
-{
-	size_t i;
-
-	for (i = 0; i < rt.progenv.ndropped; i++)
-		log_line("warning", "%s: %s left out of the program's "
-		    "environment: too long", rt.session_id,
-		    rt.progenv.dropped[i]);
-}
-
-/* The AUTH user while the engine counts the client as authenticated:
- * NULL again after STARTTLS, which forgets a cleartext AUTH. */
-static const char *
-auth_user(void)
-{
-	return smtp_is_authenticated(&rt.session) ? rt.auth.user_text : NULL;
-}
-
-/* The programs' environment: with rcpt, RCPTCHECK's; without, the
- * message's (NULL for Maildir delivery).  Valid until the next call. */
-static char *const *
-build_session_env(const char *rcpt)
-{
-	struct progenv_txn t;
-	char *const *envp;
-
-	if (rcpt == NULL && rt.kind != DELIVER_PIPE &&
-	    rt.kind != DELIVER_QMAIL_QUEUE)
-		return NULL;
-	t.sender = rt.txn.sender;
-	t.rcpts = rt.txn.rcpts;
-	t.nrcpt = smtp_rcpt_count(&rt.session);
-	t.helo = rt.txn.helo;
-	t.auth_user = auth_user();
-	envp = progenv_session(&rt.progenv, environ, &rt.peer, &t, rcpt);
-	log_progenv_dropped();
-	return envp;
-}
-
-/* smtpd's own environment for the checkpassword program, with the peer
- * as a PROXY header named it. */
-static char *const *
-peer_env(void)
-{
-	char *const *envp = progenv_peer(&rt.progenv, environ, &rt.peer);
-
-	log_progenv_dropped();
-	return envp;
-}
-
 /* RCPTCHECK; QMAILQUEUE is read with the arguments.  When any program
  * may run, what smtpd inherited beyond 0-2 becomes close-on-exec, so
  * that a child gets exactly its fd plan, and SIGCHLD is at its default
@@ -862,8 +589,8 @@ peer_env(void)
 static void
 configure_programs(void)
 {
-	rt.rcptcheck = env_or("RCPTCHECK", NULL);
-	if (rt.rcptcheck != NULL || rt.auth.checkpassword != NULL ||
+	rt.mail.rcptcheck = env_or("RCPTCHECK", NULL);
+	if (rt.mail.rcptcheck != NULL || rt.auth.checkpassword != NULL ||
 	    rt.kind == DELIVER_PIPE || rt.kind == DELIVER_QMAIL_QUEUE) {
 		(void)spawn_cloexec_from(3);
 		/* A launcher may pass SIGCHLD ignored; then the system
@@ -879,69 +606,10 @@ configure_delivery_programs(void)
 {
 	/* A child's diagnostics join ours on fd 2, unless fd 2 is the
 	 * client (then /dev/null: nothing may reach the client). */
-	rt.deliver.child_stderr = rt.use_syslog ? -1 : 2;
+	rt.deliver.child_stderr = log_child_stderr();
 	rt.deliver.spool_dir = env_or("TMPDIR", "/tmp");
 	/* LMTP: our name in LHLO. */
 	rt.deliver.local_name = rt.local_host;
-}
-
-/* Run RCPTCHECK for one recipient (deliver/rcptcheck.h) and log what
- * became of it. */
-static enum reply_id
-run_rcptcheck(const struct smtp_path *p)
-{
-	struct rcptcheck_result res;
-	char rcpt[LOGESC_MAX + 1];
-
-	(void)rcptcheck_run(rt.rcptcheck, build_session_env(p->mailbox),
-	    rt.use_syslog ? -1 : 2, wait_budget(), &res);
-	if (res.unstarted != NULL && strcmp(res.unstarted, "pipe") == 0) {
-		log_line("warning", "%s: RCPTCHECK: pipe: %s", rt.session_id,
-		    errno_text(res.err));
-	} else if (res.unstarted != NULL) {
-		log_line("warning", "%s: RCPTCHECK: unable to run %s: %s",
-		    rt.session_id, rt.rcptcheck, errno_text(res.err));
-	} else if (res.unfinished) {
-		log_line("warning", "%s: RCPTCHECK: <%s>: %s", rt.session_id,
-		    logesc(rcpt, sizeof(rcpt), p->mailbox, p->len),
-		    res.err != ETIMEDOUT ? errno_text(res.err) :
-		    session_expired() ? "killed at SESSIONTIMEOUT" :
-		    "killed at TIMEOUT");
-	} else if (res.signal != 0) {
-		log_line("warning", "%s: RCPTCHECK: <%s>: killed by signal %d",
-		    rt.session_id, logesc(rcpt, sizeof(rcpt), p->mailbox,
-		    p->len), res.signal);
-	} else if (res.code != 0) {
-		memcpy(rt.rcpt_reply, res.text, res.text_len + 1);
-		rt.rcpt_reply_len = res.text_len;
-		if (rt.refusals_logged < REFUSALS_LOGGED_MAX)
-			log_line("info", "%s: RCPTCHECK: <%s>: exit %d",
-			    rt.session_id, logesc(rcpt, sizeof(rcpt),
-			    p->mailbox, p->len), res.code);
-	}
-	return res.reply;
-}
-
-/* The last check of a RCPT, after RCPTHOSTS and the mailbox: the
- * RECIPIENTS budget of a pipe program, then RCPTCHECK. */
-static enum reply_id
-rcpt_check_program(const struct smtp_path *p)
-{
-	enum reply_id r;
-	int fits;
-
-	rt.rcpt_reply_len = 0;
-	fits = txn_rcpts_env_fits(&rt.txn, smtp_rcpt_count(&rt.session),
-	    p->len);
-	if (rt.kind == DELIVER_PIPE && !fits)
-		return REPLY_TOO_MANY_RCPTS;
-	if (rt.rcptcheck != NULL) {
-		r = run_rcptcheck(p);
-		if (r != REPLY_RCPT_OK)
-			return r;
-	}
-	txn_rcpts_env_add(&rt.txn, p->len);
-	return REPLY_RCPT_OK;
 }
 
 /* ---------------------------------------------------------------- */
@@ -998,9 +666,30 @@ configure_tls(void)
 	rt.tls.session_id = rt.session_id;
 	rt.tls.flush = flush_output;
 	rt.tls.budget = wait_budget;
-	rt.tls.log = log_line;
-	rt.tls.errtext = errno_text;
 	rt.cfg.flags |= starttls_configure(&rt.tls, &env);
+}
+
+/* deliver/session.h's parts: the ones above (rcptcheck is set with the
+ * programs). */
+static void
+configure_mail(void)
+{
+	struct mail_session *m = &rt.mail;
+
+	m->smtp = &rt.session;
+	m->deliver = &rt.deliver;
+	m->kind = rt.kind;
+	m->txn = &rt.txn;
+	m->maxrcpts = rt.cfg.maxrcpts;
+	m->progenv = &rt.progenv;
+	m->parent_env = environ;
+	m->peer = &rt.peer;
+	m->local_host = rt.local_host;
+	m->clock = &rt.clock;
+	m->session_id = rt.session_id;
+	m->rcpthosts = &rt.rcpthosts;
+	m->is_relay_client = rt.is_relay_client;
+	m->auth_user = rt.auth.user_text;
 }
 
 static void
@@ -1041,388 +730,17 @@ configure(void)
 		    "unable to read RCPTHOSTS %s: %s", rcpthosts);
 	if (txn_init(&rt.txn, rt.cfg.maxrcpts) != 0)
 		die(EXIT_TEMP, "out of memory%s: %s", "");
+	configure_mail();
 }
 
-/* ---------------------------------------------------------------- */
-/* Answers to the engine's events: policy and storage.               */
-
-static void
-log_message(const struct deliver_result *res, uint64_t size,
-    enum reply_id id, const char *reason);
-
-/* Drop an open delivery.  A message cut short this way (RSET or EHLO
- * between BDAT chunks, EOF, a timeout) still gets its log line. */
-static void
-abort_delivery(void)
-{
-	if (!smtp_in_data(&rt.session))
-		return;
-	/* A qmail-queue is given what is left of the session to go. */
-	rt.deliver.timeout_ms = wait_budget();
-	deliver_abort(&rt.deliver);
-	if (rt.in_message)
-		log_message(NULL, smtp_message_octets(&rt.session),
-		    REPLY_NONE, NULL);
-}
-
-/* SESSIONTIMEOUT has passed: drop any open delivery (a program is
- * killed and reaped), answer 421 4.4.2 in place of a pending event's
- * reply, and close. */
-static void
-end_at_deadline(void)
-{
-	if (smtp_is_closed(&rt.session))
-		return;
-	abort_delivery();
-	log_line("info", "%s: SESSIONTIMEOUT reached: closing", rt.session_id);
-	smtp_timeout(&rt.session, REPLY_SESSION_TOO_LONG);
-}
-
-static void
-on_helo(const struct smtp_event *ev)
-{
-	abort_delivery();
-	deliver_reset(&rt.deliver);	/* LMTP: RSET theirs too */
-	txn_helo(&rt.txn, ev->helo, ev->helo_len);
-	smtp_answer(&rt.session, REPLY_NONE);
-}
-
-static void
-on_mail(const struct smtp_event *ev)
-{
-	/* LMTP: sends its MAIL at the first RCPT, with these. */
-	txn_mail(&rt.txn, ev->path, ev->params);
-	deliver_reset(&rt.deliver);
-	smtp_answer(&rt.session, REPLY_MAIL_OK);
-}
-
-/* Is this recipient ours to take?  RELAYCLIENT and AUTH take any. */
-static enum reply_id
-rcpt_policy(const struct smtp_path *p)
-{
-	const char *domain = p->mailbox + p->domain_off;
-	size_t dlen = p->len - p->domain_off;
-
-	if (p->domain_off == p->len)	/* <postmaster>: RFC 5321 §4.5.1 */
-		return REPLY_RCPT_OK;
-	if (rt.rcpthosts.text == NULL || rt.is_relay_client ||
-	    smtp_is_authenticated(&rt.session))
-		return REPLY_RCPT_OK;
-	return rcpthosts_match(rt.rcpthosts.text, rt.rcpthosts.len, domain,
-	    dlen) ? REPLY_RCPT_OK : REPLY_RELAY_DENIED;
-}
-
-/* ---- LMTP (deliver/lmtp.c): the server's own replies, logged. ---- */
-
-/* "SESSION: recipient <RCPT> refused: CODE STATUS reason=lmtp said=TEXT":
- * the server's code and status, not the catalogue's. */
-static void
-log_lmtp_refusal(const struct smtp_path *p, const struct deliver_result *res)
-{
-	char msg[LOG_LINE_MAX];
-	struct buf b;
-
-	buf_init(&b, msg, sizeof(msg));
-	(void)buf_adds(&b, rt.session_id);
-	(void)buf_adds(&b, ": recipient <");
-	(void)logesc_add(&b, p->mailbox, p->len, LOGESC_MAX);
-	(void)buf_adds(&b, "> refused: ");
-	(void)buf_addu64(&b, (uint64_t)res->code);
-	if (res->status_code[0] != '\0') {
-		(void)buf_addc(&b, ' ');
-		(void)buf_adds(&b, res->status_code);
-	}
-	(void)buf_adds(&b, " reason=lmtp said=");
-	(void)logesc_add(&b, res->text, res->text_len, LOGESC_MAX);
-	log_put("info", msg, b.len);
-}
-
-/* After smtpd's own policy: the LMTP server's answer to the RCPT.  A
- * fault (no server, a close, a stall, garbage) is logged, naming it. */
-static enum reply_id
-rcpt_lmtp(const struct smtp_path *p, struct deliver_result *res)
-{
-	/* What is left after RCPTCHECK, if it ran. */
-	rt.deliver.timeout_ms = wait_budget();
-	if (deliver_rcpt(&rt.deliver, &rt.txn.mail, p->mailbox, p->len,
-	    res) == 0)
-		return res->reply;
-	if (res->what != NULL)
-		log_line("warning", "%s: %s: %s", rt.session_id, res->what,
-		    errno_text(res->err));
-	return res->reply;
-}
-
-/* "ID: to <RCPT>: CODE STATUS said=TEXT", one line per recipient, from
- * the LMTP server's replies after the data. */
-static void
-log_lmtp_results(void)
-{
-	char msg[LOG_LINE_MAX];
-	struct buf b;
-	const char *status;
-	const char *text;
-	size_t text_len;
-	size_t i;
-	int code;
-
-	for (i = 0; deliver_rcpt_result(&rt.deliver, i, &code, &status,
-	    &text, &text_len) == 0; i++) {
-		buf_init(&b, msg, sizeof(msg));
-		(void)buf_adds(&b, rt.txn.message_id);
-		(void)buf_adds(&b, ": to <");
-		if (i < smtp_rcpt_count(&rt.session))
-			(void)logesc_add(&b, rt.txn.rcpts[i],
-			    strlen(rt.txn.rcpts[i]), LOGESC_MAX);
-		(void)buf_adds(&b, ">: ");
-		(void)buf_addu64(&b, (uint64_t)code);
-		if (status[0] != '\0') {
-			(void)buf_addc(&b, ' ');
-			(void)buf_adds(&b, status);
-		}
-		(void)buf_adds(&b, " said=");
-		(void)logesc_add(&b, text, text_len, LOGESC_MAX);
-		log_put("info", msg, b.len);
-	}
-}
-
-/* ---- end of LMTP ---- */
-
-static void
-on_rcpt(const struct smtp_event *ev)
-{
-	const struct smtp_path *p = ev->path;
-	enum reply_id r = rcpt_policy(p);
-	const char *reason = NULL;	/* the catalogue's word */
-	unsigned i = smtp_rcpt_count(&rt.session);
-	struct deliver_result next;	/* LMTP: the server's reply */
-
-	next.code = 0;
-	next.text_len = 0;
-	rt.rcpt_reply_len = 0;
-	if (r == REPLY_RCPT_OK)
-		r = deliver_check_rcpt(&rt.deliver, p->mailbox, p->local_len,
-		    p->domain_off);
-	if (r == REPLY_RCPT_OK) {
-		r = rcpt_check_program(p);
-		if (r != REPLY_RCPT_OK && r != REPLY_TOO_MANY_RCPTS)
-			reason = "rcptcheck";
-	}
-	if (r == REPLY_RCPT_OK && rt.kind == DELIVER_LMTP &&
-	    !session_expired()) {
-		r = rcpt_lmtp(p, &next);
-		reason = "lmtp";
-	}
-	if ((rt.rcptcheck != NULL || rt.kind == DELIVER_LMTP) &&
-	    session_expired()) {
-		/* RCPTCHECK or the LMTP server took what was left of the
-		 * session. */
-		end_at_deadline();
-		return;
-	}
-	if (r == REPLY_RCPT_OK && i < rt.cfg.maxrcpts) {
-		/* The engine counts it once answered. */
-		txn_rcpt(&rt.txn, i, p);
-	} else if (r != REPLY_RCPT_OK && refusal_logged()) {
-		if (next.code != 0)
-			log_lmtp_refusal(p, &next);
-		else
-			log_refusal("recipient", p->mailbox, p->len, r, reason,
-			    1);
-	}
-	if (next.code != 0)		/* the LMTP server's reply */
-		smtp_answer_relayed(&rt.session, r, next.code,
-		    next.status_code[0] != '\0' ? next.status_code : NULL,
-		    next.text, next.text_len);
-	else if (next.text_len > 0)	/* LMTP: our words for it */
-		smtp_answer_text(&rt.session, r, next.text, next.text_len);
-	else if (rt.rcpt_reply_len > 0)	/* RCPTCHECK's own words */
-		smtp_answer_text(&rt.session, r, rt.rcpt_reply,
-		    rt.rcpt_reply_len);
-	else
-		smtp_answer(&rt.session, r);
-}
-
-
-/* What the log calls the delivery target: the Maildir or the program. */
-static const char *
-delivery_target(void)
-{
-	if (rt.kind == DELIVER_PIPE && rt.deliver.argv != NULL)
-		return rt.deliver.argv[0];
-	return rt.deliver.path != NULL ? rt.deliver.path : "?";
-}
-
-static void
-on_data(void)
-{
-	struct envelope *env;
-
-	txn_count_message(&rt.txn, rt.session_id);
-	rt.in_message = 1;
-	env = txn_envelope(&rt.txn, smtp_rcpt_count(&rt.session));
-	env->remote_ip = rt.peer.remote_ip;
-	env->remote_host = rt.peer.remote_host;
-	env->local_host = rt.local_host;
-	env->protocol = smtp_with_protocol(&rt.session);
-	env->auth_user = auth_user();
-	env->session_env = build_session_env(NULL);
-	env->when = time(NULL);
-	if (deliver_open(&rt.deliver, env) != 0) {
-		int e = errno;
-		enum reply_id r = deliver_reply_for(e);
-
-		log_line("warning", "%s: unable to start delivery to %s: %s: %s",
-		    rt.txn.message_id, delivery_target(),
-		    rt.deliver.what ? rt.deliver.what : "open", errno_text(e));
-		/* The message's own line, with its final reply, as for
-		 * every other message. */
-		log_message(NULL, 0, r, NULL);
-		smtp_answer(&rt.session, r);
-		return;
-	}
-	smtp_answer(&rt.session, REPLY_DATA_GO);
-}
-
-/*
- * "ID: from <SENDER> rcpts N size N: CODE", a refusal's CODE followed by
- * its STATUS and reason=WORD (log_add_reply); "aborted" for REPLY_NONE
- * (the client went away, RSET).
- */
-static void
-log_message(const struct deliver_result *res, uint64_t size,
-    enum reply_id id, const char *reason)
-{
-	char msg[LOG_LINE_MAX];
-	struct buf b;
-
-	/* Without printf: this line is written for every message. */
-	buf_init(&b, msg, sizeof(msg));
-	buf_adds(&b, rt.txn.message_id);
-	buf_addlit(&b, ": from <");
-	logesc_add(&b, rt.txn.sender, strlen(rt.txn.sender), LOGESC_MAX);
-	buf_addlit(&b, "> rcpts ");
-	buf_addu64(&b, smtp_rcpt_count(&rt.session));
-	buf_addlit(&b, " size ");
-	buf_addu64(&b, size);
-	buf_addlit(&b, ": ");
-	if (id == REPLY_NONE) {
-		buf_addlit(&b, "aborted");
-	} else if (res != NULL && res->code != 0) {
-		/* An LMTP server's reply, passed on. */
-		buf_addu64(&b, (uint64_t)res->code);
-		if (res->status_code[0] != '\0') {
-			buf_addc(&b, ' ');
-			buf_adds(&b, res->status_code);
-		}
-		buf_addlit(&b, " reason=lmtp");
-	} else {
-		log_add_reply(&b, id, reason);
-	}
-	if (res != NULL && res->what != NULL) {
-		buf_addlit(&b, " failed at ");
-		buf_adds(&b, res->what);
-	}
-	log_put("info", msg, b.len);
-	rt.in_message = 0;
-}
-
-static void
-on_data_end(const struct smtp_event *ev)
-{
-	struct deliver_result res;
-	char said[LOGESC_MAX + 1];
-	const char *reason = NULL;
-	int failed;
-
-	memset(&res, 0, sizeof(res));
-	failed = deliver_close(&rt.deliver, &res) != 0;
-	if (failed && res.err == ETIMEDOUT && session_expired()) {
-		/* The program was killed at SESSIONTIMEOUT: nothing was
-		 * accepted, and the session ends here. */
-		log_message(&res, ev->size, REPLY_NONE, NULL);
-		end_at_deadline();
-		return;
-	}
-	if (failed && res.what != NULL && res.status >= 0) {
-		/* A program's verdict (pipe, qmail-queue): "exit 100", and
-		 * the first line it wrote, escaped. */
-		log_line("info", "%s: program %s %d: %s", rt.txn.message_id,
-		    res.what, res.status, logesc(said, sizeof(said), res.text,
-		    res.text_len));
-		reason = "program";
-	} else if (res.what != NULL) {
-		log_line("warning", "%s: delivery failed: %s: %s",
-		    rt.txn.message_id, res.what, errno_text(res.err));
-	}
-	if (rt.kind == DELIVER_LMTP) {
-		log_lmtp_results();	/* each recipient's own result */
-		if (failed)
-			reason = "lmtp";
-	}
-	log_message(&res, ev->size, res.reply, reason);
-	if (reply_code(res.reply) / 100 == 2)
-		rt.naccepted++;
-	if (res.code != 0)		/* the LMTP server's reply */
-		smtp_answer_relayed(&rt.session, res.reply, res.code,
-		    res.status_code[0] != '\0' ? res.status_code : NULL,
-		    res.text, res.text_len);
-	else if (res.text_len > 0)
-		smtp_answer_text(&rt.session, res.reply, res.text,
-		    res.text_len);
-	else
-		smtp_answer(&rt.session, res.reply);
-}
-
-static void
-on_data_abort(const struct smtp_event *ev)
-{
-	/* Logged here with the engine's reply, not as "aborted".  A first
-	 * BDAT chunk over DATABYTES comes without a DATA event. */
-	if (!rt.in_message)
-		txn_count_message(&rt.txn, rt.session_id);
-	rt.in_message = 0;
-	abort_delivery();
-	log_message(NULL, ev->size, ev->refusal, NULL);
-	smtp_answer(&rt.session, REPLY_NONE);
-}
-
+/* The transaction's events go to deliver/session.c; AUTH, STARTTLS and
+ * the engine's refusals are the world's. */
 static void
 on_event(const struct smtp_event *ev)
 {
-	struct smtp_session *s = &rt.session;
-
+	if (mail_on_event(&rt.mail, ev))
+		return;
 	switch (ev->type) {
-	case SMTP_EV_HELO:
-		on_helo(ev);
-		break;
-	case SMTP_EV_MAIL:
-		on_mail(ev);
-		break;
-	case SMTP_EV_RCPT:
-		on_rcpt(ev);
-		break;
-	case SMTP_EV_RSET:
-	case SMTP_EV_QUIT:
-		abort_delivery();
-		if (ev->type == SMTP_EV_RSET)
-			deliver_reset(&rt.deliver); /* LMTP: RSET theirs */
-		smtp_answer(s, REPLY_NONE);
-		break;
-	case SMTP_EV_DATA:
-		on_data();
-		break;
-	case SMTP_EV_BODY:
-		if (smtp_in_data(s))
-			(void)deliver_write(&rt.deliver, ev->data, ev->len);
-		smtp_answer(s, REPLY_NONE);
-		break;
-	case SMTP_EV_DATA_END:
-		on_data_end(ev);
-		break;
-	case SMTP_EV_DATA_ABORT:
-		on_data_abort(ev);
-		break;
 	case SMTP_EV_AUTH:
 	case SMTP_EV_AUTH_DATA:
 		on_auth(ev);
@@ -1431,10 +749,12 @@ on_event(const struct smtp_event *ev)
 		on_starttls();
 		break;
 	case SMTP_EV_REFUSED:
-		if (refusal_logged())
-			log_refusal(ev->verb, ev->data, ev->len, ev->refusal,
-			    NULL, 0);
-		smtp_answer(s, REPLY_NONE);
+		if (log_refusal_room())
+			log_refusal(rt.session_id, ev->verb, ev->data, ev->len,
+			    ev->refusal, NULL, 0);
+		smtp_answer(&rt.session, REPLY_NONE);
+		break;
+	default:
 		break;
 	}
 }
@@ -1497,7 +817,7 @@ flush_output(void)
 	if (sent < n && io_write_timeout(1, out + sent, n - sent,
 	    wait_budget()) != 0) {
 		log_line("info", "%s: unable to write to the client: %s",
-		    rt.session_id, errno_text(errno));
+		    rt.session_id, log_errno(errno));
 		return -1;
 	}
 	smtp_output_done(&rt.session, n);
@@ -1516,7 +836,7 @@ read_input(struct input *in, struct smtp_session *s)
 	r = wait > 0 ? io_wait(0, 0, wait) : 0;
 	if (r == 0) {
 		if (wait < rt.clock.timeout_ms)
-			end_at_deadline();
+			mail_end_at_deadline(&rt.mail);
 		else
 			smtp_timeout(s, REPLY_TIMEOUT);
 		return -1;
@@ -1525,7 +845,7 @@ read_input(struct input *in, struct smtp_session *s)
 	if (n <= 0) {
 		if (n < 0)
 			log_line("info", "%s: read error: %s", rt.session_id,
-			    errno_text(errno));
+			    log_errno(errno));
 		smtp_eof(s);
 		return -1;
 	}
@@ -1546,11 +866,11 @@ log_session_end(enum smtp_close why)
 	buf_addlit(&b, ": end: ");
 	buf_adds(&b, close_reason_name(why));
 	buf_addlit(&b, ", ");
-	buf_addu64(&b, rt.naccepted);
-	buf_adds(&b, rt.naccepted == 1 ? " message" : " messages");
-	if (rt.txn.nmessages > rt.naccepted) {
+	buf_addu64(&b, rt.mail.naccepted);
+	buf_adds(&b, rt.mail.naccepted == 1 ? " message" : " messages");
+	if (rt.txn.nmessages > rt.mail.naccepted) {
 		buf_addlit(&b, ", ");
-		buf_addu64(&b, rt.txn.nmessages - rt.naccepted);
+		buf_addu64(&b, rt.txn.nmessages - rt.mail.naccepted);
 		buf_addlit(&b, " refused");
 	}
 	log_put("info", msg, b.len);
@@ -1588,9 +908,9 @@ tarpit(struct tarpit *tp, struct smtp_session *s)
 		smtp_close(s);
 		return;
 	}
-	pause_ms((long long)(n - tp->count) * tp->delay_ms);
-	if (session_expired())
-		end_at_deadline();
+	deadline_pause(&rt.clock, (long long)(n - tp->count) * tp->delay_ms);
+	if (deadline_passed(&rt.clock))
+		mail_end_at_deadline(&rt.mail);
 }
 
 static void
@@ -1608,7 +928,7 @@ run_session(void)
 		while ((ev = smtp_event(s)) != NULL) {
 			rt.deliver.timeout_ms = wait_budget();
 			if (rt.deliver.timeout_ms == 0) {
-				end_at_deadline();
+				mail_end_at_deadline(&rt.mail);
 				break;
 			}
 			on_event(ev);
@@ -1642,16 +962,16 @@ run_session(void)
 		if (read_input(&rt.in, s) != 0)
 			break;
 	}
-	abort_delivery();
+	mail_abort(&rt.mail);
 	(void)flush_output();
 	if (rt.kind == DELIVER_LMTP) {
 		/* QUIT to the LMTP server, after the client's last reply. */
 		rt.deliver.timeout_ms = wait_budget();
 		deliver_free(&rt.deliver);
 	}
-	if (rt.refusals_unlogged > 0)
+	if (log_refusals_unlogged() > 0)
 		log_line("info", "%s: %lu more refusals not logged",
-		    rt.session_id, rt.refusals_unlogged);
+		    rt.session_id, log_refusals_unlogged());
 	log_session_end(smtp_close_reason(s));
 }
 
@@ -1688,7 +1008,7 @@ main(int argc, char **argv)
 	struct buf id;
 
 	rt.pid = (unsigned long)getpid();
-	rt.use_syslog = stderr_is_client();
+	log_open(rt.pid);	/* first: where every line goes */
 	/* EPIPE and EFBIG are handled where they happen. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
@@ -1707,7 +1027,7 @@ main(int argc, char **argv)
 		    NULL, 0, 0);
 
 		log_line("fatal", "unable to set up delivery: %s: %s",
-		    rt.deliver.what ? rt.deliver.what : "init", errno_text(errno));
+		    rt.deliver.what ? rt.deliver.what : "init", log_errno(errno));
 		(void)io_write_timeout(1, msg, n, rt.clock.timeout_ms);
 		return EXIT_TEMP;
 	}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "log.h"
 #include "logesc.h"
 #include "starttls.h"
 #include "ucspitls.h"
@@ -86,7 +87,7 @@ starttls_configure(struct starttls *t, const struct starttls_env *env)
 		return SMTP_CF_TLS;
 	if (env->ucspitls) {
 		if (t->ctl_fd < 0 || t->read_fd < 0 || t->write_fd < 0) {
-			t->log("warning", "UCSPITLS is set but SSLCTLFD, "
+			log_line("warning", "UCSPITLS is set but SSLCTLFD, "
 			    "SSLREADFD and SSLWRITEFD are not open descriptors "
 			    "above 2: STARTTLS is not offered");
 			return 0;
@@ -96,7 +97,7 @@ starttls_configure(struct starttls *t, const struct starttls_env *env)
 	}
 	if (env->tlswrapper) {
 		if (wrapper_fl == -1 || (wrapper_fl & O_ACCMODE) == O_RDONLY) {
-			t->log("warning", "TLSWRAPPER is set but fd 5 is not "
+			log_line("warning", "TLSWRAPPER is set but fd 5 is not "
 			    "a writable control pipe (tlswrapper -n): STARTTLS "
 			    "is not offered");
 			return 0;
@@ -161,7 +162,7 @@ static void
 log_discarded(struct starttls *t, size_t n)
 {
 	if (n > 0)
-		t->log("warning", "%s: STARTTLS: discarded %zu octets the "
+		log_line("warning", "%s: STARTTLS: discarded %zu octets the "
 		    "client sent after it in the clear", t->session_id, n);
 }
 
@@ -207,17 +208,17 @@ starttls_ucspi(struct starttls *t)
 	}
 	if (ucspitls_starttls(t->ctl_fd, info, sizeof(info), &len,
 	    t->budget()) != 0) {
-		t->log("warning", "%s: STARTTLS: TLS handshake failed: %s",
+		log_line("warning", "%s: STARTTLS: TLS handshake failed: %s",
 		    t->session_id, errno == EPROTO ? "the wrapper closed "
-		    "SSLCTLFD" : t->errtext(errno));
+		    "SSLCTLFD" : log_errno(errno));
 		smtp_close(t->session);
 		return 0;
 	}
 	/* The wrapper owns the network connection now: our copies of it
 	 * go, and the session goes on over its pipes. */
 	if (dup2(t->read_fd, 0) == -1 || dup2(t->write_fd, 1) == -1) {
-		t->log("warning", "%s: STARTTLS: unable to switch to the "
-		    "TLS descriptors: %s", t->session_id, t->errtext(errno));
+		log_line("warning", "%s: STARTTLS: unable to switch to the "
+		    "TLS descriptors: %s", t->session_id, log_errno(errno));
 		smtp_close(t->session);
 		return 0;
 	}
@@ -230,7 +231,7 @@ starttls_ucspi(struct starttls *t)
 	v = ucspitls_get(info, len, "SSL_PROTOCOL", &vlen);
 	p = tls_name(protocol, sizeof(protocol), v, vlen);
 	v = ucspitls_get(info, len, "SSL_CIPHER", &vlen);
-	t->log("info", "%s: STARTTLS: TLS started: protocol %s cipher %s",
+	log_line("info", "%s: STARTTLS: TLS started: protocol %s cipher %s",
 	    t->session_id, p, tls_name(cipher, sizeof(cipher), v, vlen));
 	return 1;
 }
@@ -241,7 +242,7 @@ tlswrapper_started(struct starttls *t, size_t discarded)
 {
 	log_discarded(t, discarded);
 	smtp_tls_started(t->session);
-	t->log("info", "%s: STARTTLS: handed to tlswrapper (it reports "
+	log_line("info", "%s: STARTTLS: handed to tlswrapper (it reports "
 	    "no protocol or cipher)", t->session_id);
 	return 1;
 }
@@ -251,7 +252,7 @@ tlswrapper_failed(struct starttls *t, size_t discarded, const char *why,
     const char *detail)
 {
 	log_discarded(t, discarded);
-	t->log("warning", "%s: STARTTLS: %s%s%s", t->session_id, why,
+	log_line("warning", "%s: STARTTLS: %s%s%s", t->session_id, why,
 	    detail[0] != '\0' ? ": " : "", detail);
 	smtp_close(t->session);
 }
@@ -287,7 +288,7 @@ starttls_tlswrapper(struct starttls *t)
 	if (write(TLSWRAPPER_FD, "", 1) != 1 &&
 	    io_write_timeout(TLSWRAPPER_FD, "", 1, t->budget()) != 0) {
 		tlswrapper_failed(t, n, "unable to signal tlswrapper on fd 5",
-		    t->errtext(errno));
+		    log_errno(errno));
 		return 0;
 	}
 	r = io_wait(TLSWRAPPER_ACK_FD, 0, t->budget());
@@ -299,7 +300,7 @@ starttls_tlswrapper(struct starttls *t)
 	}
 	if (r < 0) {
 		tlswrapper_failed(t, n, "no acknowledgement from tlswrapper on "
-		    "fd 6", t->errtext(errno));
+		    "fd 6", log_errno(errno));
 		return 0;
 	}
 	if (r == 0) {
@@ -353,7 +354,7 @@ starttls_tlswrapper_old(struct starttls *t)
 	int r;
 	int e;
 
-	t->log("warning", "%s: STARTTLS: this tlswrapper has no "
+	log_line("warning", "%s: STARTTLS: this tlswrapper has no "
 	    "acknowledgement on fd 6 (release 20260428 and later have it): "
 	    "commands injected in the clear cannot be ruled out",
 	    t->session_id);
@@ -366,8 +367,8 @@ starttls_tlswrapper_old(struct starttls *t)
 	}
 	len = smtp_output(t->session, &out);
 	if (io_write_timeout(1, out, before, t->budget()) != 0) {
-		t->log("info", "%s: unable to write to the client: %s",
-		    t->session_id, t->errtext(errno));
+		log_line("info", "%s: unable to write to the client: %s",
+		    t->session_id, log_errno(errno));
 		smtp_output_done(t->session, len);
 		log_discarded(t, n);
 		smtp_close(t->session);
@@ -383,7 +384,7 @@ starttls_tlswrapper_old(struct starttls *t)
 	}
 	if (r != 0) {
 		tlswrapper_failed(t, n, "unable to hand the 220 to tlswrapper "
-		    "(fd 5)", t->errtext(e));
+		    "(fd 5)", log_errno(e));
 		return 0;
 	}
 	/* r < 0: the client has gone, and the next read says so */

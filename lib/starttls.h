@@ -8,8 +8,8 @@
  * SMTPS: the wrapper did the handshake before we started (implicit TLS,
  * RFC 8314: tlswrapper, stunnel, sslserver).
  *
- * The session's world (its engine, input buffer, output, deadline and
- * log) is the caller's: it is named in struct starttls, once.
+ * The session's world (its engine, input buffer, output and deadline)
+ * is the caller's: it is named in struct starttls, once.
  */
 #ifndef SMTP_STARTTLS_H
 #define SMTP_STARTTLS_H
@@ -49,11 +49,9 @@ struct starttls {
 	size_t in_cap;
 	size_t *in_off;
 	size_t *in_len;
-	const char *session_id;		/* for the log */
+	const char *session_id;		/* for the log (lib/log.h) */
 	int (*flush)(void);		/* send queued replies: 0 or -1 */
 	int (*budget)(void);		/* ms the next wait may take */
-	void (*log)(const char *level, const char *fmt, ...);
-	const char *(*errtext)(int);	/* errno's text for the log */
 };
 
 /*
