@@ -2,13 +2,12 @@
  * smtpd.c: the program around the modules.  It reads argv and the
  * environment into one runtime struct (in parts, each module given its
  * own), speaks one SMTP session on fd 0 / fd 1 through the engine in
- * proto/, answers the engine's events with policy (RCPTHOSTS,
- * RELAYCLIENT) and storage (deliver/), keeps the deadlines with poll(),
- * logs one line per event and chooses the exit code: 0 normal end, 100
- * usage or permanent configuration error, 111 temporary failure.  The
- * modules it drives return outcomes and never log: auth/policy.h (AUTH),
- * lib/starttls.h (STARTTLS), deliver/progenv.h and deliver/rcptcheck.h
- * (programs), lib/rcpthosts.h.
+ * proto/, keeps the deadlines with poll() and chooses the exit code: 0
+ * normal end, 100 usage or permanent configuration error, 111 temporary
+ * failure.  The transaction's events (HELO, MAIL, RCPT, DATA, ...) are
+ * answered by deliver/session.h; AUTH's outcome (auth/policy.h),
+ * STARTTLS (lib/starttls.h), a PROXY header and the engine's own
+ * refusals are answered and logged here.  The log itself is lib/log.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,9 +71,10 @@ struct input {
 };
 
 /* Everything the session knows, in parts; the one mutable file-scope
- * object.  The modules get only their part: auth (auth/policy.h), peer
- * and progenv (deliver/progenv.h), tls (lib/starttls.h), rcpthosts
- * (lib/rcpthosts.h), deliver (deliver/deliver.h). */
+ * object.  The modules get only their part: auth (auth/policy.h), tls
+ * (lib/starttls.h), and mail (deliver/session.h), which is given the
+ * deliver, txn, progenv, peer, rcpthosts and clock parts it answers
+ * the transaction's events with. */
 struct runtime {
 	struct smtp_config cfg;
 	struct smtp_session session;

@@ -2,7 +2,7 @@
  * deliver.c: the one interface of deliver.h in front of the delivery
  * kinds (maildir.c, pipe.c, qmail_queue.c, lmtp.c).  It keeps the state every
  * kind shares (open, failed, the failed step) and maps a failure of
- * smtpd's own (an errno) to the reply smtpd.c sends; the kinds do the
+ * smtpd's own (an errno) to the reply smtpd sends; the kinds do the
  * work, and a program's verdict comes from the kind that ran it.
  */
 #include <errno.h>

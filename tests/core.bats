@@ -21,7 +21,7 @@ load helpers/common
 	assert_replies "220 greet.example" "221 2.0.0"
 }
 
-# smtpd indexes its environment once (smtpd.c env_scan): a name of the
+# smtpd indexes its environment once (lib/envindex.c): a name of the
 # same length and first letter is not taken for another, and past the
 # index's 64 entries it falls back to getenv.
 @test "greeting: SMTPGREETING is found beside a look-alike and in a large environment" {
