@@ -125,31 +125,39 @@ wait_budget(void)
 
 extern char **environ;
 
-/* environ, indexed at the first lookup (lib/envindex.h). */
+/* environ, indexed at the first lookup (lib/envindex.h).  Each name
+ * smtpd reads is a literal: the macros pass its length, known when
+ * compiling, and the "" "" around it refuse anything else. */
 static struct env_index env_index;
 
+#define env_get(name) env_get_n("" name "", sizeof(name) - 1)
+#define env_or(name, fallback) \
+	env_or_n("" name "", sizeof(name) - 1, (fallback))
+#define env_number(name, fallback, min, max) \
+	env_number_n("" name "", sizeof(name) - 1, (fallback), (min), (max))
+
 static char *
-env_get(const char *name)
+env_get_n(const char *name, size_t len)
 {
 	if (!env_index.ready)
 		env_index_init(&env_index, environ);
-	return env_index_get(&env_index, name);
+	return env_index_get(&env_index, name, len);
 }
 
 static const char *
-env_or(const char *name, const char *fallback)
+env_or_n(const char *name, size_t len, const char *fallback)
 {
-	const char *v = env_get(name);
+	const char *v = env_get_n(name, len);
 
 	return (v != NULL && *v != '\0') ? v : fallback;
 }
 
 /* A decimal number from the environment; usage error when malformed. */
 static unsigned long long
-env_number(const char *name, unsigned long long fallback,
+env_number_n(const char *name, size_t len, unsigned long long fallback,
     unsigned long long min, unsigned long long max)
 {
-	const char *v = env_get(name);
+	const char *v = env_get_n(name, len);
 	unsigned long long n = 0;
 	const char *p;
 

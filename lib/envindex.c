@@ -36,9 +36,8 @@ env_index_init(struct env_index *x, char **env)
 }
 
 char *
-env_index_get(const struct env_index *x, const char *name)
+env_index_get(const struct env_index *x, const char *name, size_t n)
 {
-	size_t n = strlen(name);
 	char **e;
 	size_t i;
 

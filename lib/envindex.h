@@ -33,8 +33,9 @@ struct env_index {
 /* Index env ("NAME=value" strings, NULL-terminated; may be NULL). */
 void env_index_init(struct env_index *x, char **env);
 
-/* The value of name (not empty) in the indexed environment, or NULL:
- * what getenv would say of it. */
-char *env_index_get(const struct env_index *x, const char *name);
+/* The value of name (len octets, not empty) in the indexed environment,
+ * or NULL: what getenv would say of it.  The caller passes the length:
+ * its names are literals, whose lengths are known when compiling. */
+char *env_index_get(const struct env_index *x, const char *name, size_t len);
 
 #endif

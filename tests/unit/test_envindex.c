@@ -25,17 +25,17 @@ test_small(void)
 	struct env_index x;
 
 	env_index_init(&x, env);
-	ok(is(env_index_get(&x, "PATH"), "/bin"), "set");
-	ok(is(env_index_get(&x, "TIMEOUT"), "30"), "the first of two");
-	ok(is(env_index_get(&x, "EMPTY"), ""), "set, empty");
-	ok(env_index_get(&x, "NOEQUALS") == NULL, "an entry without '='");
-	ok(env_index_get(&x, "RCPTHOSTS") == NULL, "unset");
-	ok(env_index_get(&x, "TIME") == NULL, "a prefix of a name");
-	ok(env_index_get(&x, "PATHX") == NULL, "longer than a name");
-	ok(is(env_index_get(&x, "T"), "1") && is(env_index_get(&x, "PAT"),
+	ok(is(env_index_get(&x, "PATH", sizeof("PATH") - 1), "/bin"), "set");
+	ok(is(env_index_get(&x, "TIMEOUT", sizeof("TIMEOUT") - 1), "30"), "the first of two");
+	ok(is(env_index_get(&x, "EMPTY", sizeof("EMPTY") - 1), ""), "set, empty");
+	ok(env_index_get(&x, "NOEQUALS", sizeof("NOEQUALS") - 1) == NULL, "an entry without '='");
+	ok(env_index_get(&x, "RCPTHOSTS", sizeof("RCPTHOSTS") - 1) == NULL, "unset");
+	ok(env_index_get(&x, "TIME", sizeof("TIME") - 1) == NULL, "a prefix of a name");
+	ok(env_index_get(&x, "PATHX", sizeof("PATHX") - 1) == NULL, "longer than a name");
+	ok(is(env_index_get(&x, "T", sizeof("T") - 1), "1") && is(env_index_get(&x, "PAT", sizeof("PAT") - 1),
 	    "x"), "short names");
 	env_index_init(&x, NULL);
-	ok(env_index_get(&x, "PATH") == NULL, "no environment at all");
+	ok(env_index_get(&x, "PATH", sizeof("PATH") - 1) == NULL, "no environment at all");
 }
 
 static void
@@ -53,9 +53,9 @@ test_large(void)
 	env[i] = NULL;
 	env_index_init(&x, env);
 	ok(x.too_many, "more entries than the index");
-	ok(is(env_index_get(&x, "VAR0"), "0"), "large: the first");
-	ok(is(env_index_get(&x, "VAR70"), "70"), "large: beyond the index");
-	ok(env_index_get(&x, "VAR99") == NULL, "large: unset");
+	ok(is(env_index_get(&x, "VAR0", sizeof("VAR0") - 1), "0"), "large: the first");
+	ok(is(env_index_get(&x, "VAR70", sizeof("VAR70") - 1), "70"), "large: beyond the index");
+	ok(env_index_get(&x, "VAR99", sizeof("VAR99") - 1) == NULL, "large: unset");
 }
 
 int
