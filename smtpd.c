@@ -76,9 +76,9 @@ struct input {
  * deliver, txn, progenv, peer, rcpthosts and clock parts it answers
  * the transaction's events with. */
 struct runtime {
-	struct smtp_config cfg;
-	struct smtp_session session;
-	struct deliver deliver;
+	/* The small parts first and the large buffers last: a session
+	 * touches the start of each buffer, and each page it touches is a
+	 * fault at start-up. */
 	enum deliver_kind kind;
 	int out_is_not_socket;		/* flush_output: send() said ENOTSOCK */
 	unsigned long pid;
@@ -86,17 +86,20 @@ struct runtime {
 	struct deadline clock;		/* TIMEOUT, SESSIONTIMEOUT */
 	struct tarpit tarpit;		/* configure_errors, tarpit */
 	int is_relay_client;
-	struct auth_policy auth;	/* configure_auth, on_auth */
+	const char *greeting_host;
+	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
+	struct smtp_config cfg;
+	struct mail_session mail;	/* the events it answers: its parts
+					   are the ones below */
+	struct starttls tls;		/* configure_tls, on_starttls */
 	/* peer and local names */
 	struct peer peer;		/* the client, as programs see it */
 	char local_host[PEER_NAME_MAX];
-	const char *greeting_host;
-	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
 	struct txn txn;			/* the transaction (deliver/txn.h) */
+	struct auth_policy auth;	/* configure_auth, on_auth */
+	struct deliver deliver;
+	struct smtp_session session;
 	struct progenv progenv;
-	struct mail_session mail;	/* the events it answers: its parts
-					   are the ones above */
-	struct starttls tls;		/* configure_tls, on_starttls */
 	struct input in;		/* read_input, run_session */
 };
 
@@ -553,8 +556,6 @@ read_proxy_header(void)
 	size_t len = 0;
 	const char *why;
 
-	if (env_get("PROXYPROTOCOL") == NULL)
-		return 0;
 	/* Within PROXY_TIMEOUT, or TIMEOUT when that is shorter. */
 	if (proxy_read(0, rt.clock.timeout_ms < PROXY_TIMEOUT * 1000 ?
 	    rt.clock.timeout_ms : PROXY_TIMEOUT * 1000, buf, &len, &h,
@@ -1044,7 +1045,9 @@ main(int argc, char **argv)
 	if (rt.is_relay_client && is_loopback(rt.peer.remote_ip))
 		log_line("warning", "%s: RELAYCLIENT is set for a loopback "
 		    "peer; behind a proxy this opens the relay", rt.session_id);
-	if (read_proxy_header() != 0)
+	/* Asked here, not in read_proxy_header: its buffers are a page of
+	 * stack that a session without PROXYPROTOCOL need not touch. */
+	if (env_get("PROXYPROTOCOL") != NULL && read_proxy_header() != 0)
 		return EXIT_OK;
 	run_session();
 	return EXIT_OK;

@@ -116,10 +116,8 @@ struct deliver {
 	 * maildir_init (getpid and uname once, not per message). */
 	char name_pid[24];
 	char name_host[192];
-	/* maildir, one target: body octets held back so that every write
-	 * ends on a 64 KB boundary of the file (maildir_put), and the
+	/* maildir, one target: how many octets carry[] holds, and the
 	 * file's size so far. */
-	char carry[DELIVER_CARRY_MAX];
 	size_t carry_len;
 	unsigned long long file_off;
 	/* pipe / qmail-queue: child, fds and the spool (private) */
@@ -138,6 +136,12 @@ struct deliver {
 	 * name for LHLO (set by the caller after init). */
 	struct lmtp *lmtp;
 	const char *local_name;
+	/* maildir, one target: body octets held back so that every write
+	 * ends on a 64 KB boundary of the file (maildir_put).  Last, as
+	 * the other large arrays of a session's state are: a session
+	 * touches the start of each, and each page it touches costs a
+	 * fault at start-up. */
+	char carry[DELIVER_CARRY_MAX];
 };
 
 /* Prepare d; for maildir DIR creates DIR, DIR/tmp, DIR/new, DIR/cur when

@@ -74,7 +74,6 @@
 #endif
 
 struct maildir_target {
-	char dir[PATH_MAX];		/* the Maildir */
 	char name[MAILDIR_NAME_MAX + 1]; /* this message's file name */
 	dev_t dev;			/* dir's identity, to merge aliases */
 	ino_t ino;
@@ -90,6 +89,8 @@ struct maildir_target {
 	 * has one).
 	 */
 	size_t rcpt_target;
+	char dir[PATH_MAX];		/* the Maildir; last, so that a short
+					   one shares the fields' page */
 };
 
 /* maildir_init's slot for one Maildir (maildir_free gives it back). */
