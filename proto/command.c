@@ -1,10 +1,11 @@
 /*
  * command.c: the commands.  One table (commands[] below) says for each
  * verb in which states it is allowed, what argument it takes, whether
- * it is offered, and which handler runs it; smtp_command() applies the
- * checks in one order for all, so that a handler only does what is its
- * own.  A handler either replies itself or raises an event; the event's
- * answer finishes it (the *_answered functions, next to their command).
+ * it is offered, and which handler runs it (or which fixed reply answers
+ * it); smtp_command() applies the checks in one order for all, so that a
+ * handler only does what is its own.  A handler either replies itself or
+ * raises an event; the event's answer finishes it (the *_answered
+ * functions, next to their command).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,9 +40,12 @@ struct command {
 	unsigned states;	/* where it is allowed: else smtp_wrong_state() */
 	enum arg_rule arg;
 	offered_fn *offered;	/* NULL: always */
-	command_fn *run;
-	int long_line;		/* may use AUTH's longer line (RFC 4954) */
-	int report;		/* the engine's refusals raise SMTP_EV_REFUSED
+	command_fn *run;	/* NULL: reply is the whole answer */
+	enum reply_id reply;
+	/* Flags in chars: an entry fits in 40 bytes (LP64), cheap to index. */
+	unsigned char fails;	/* reply is a protocol error: counted */
+	unsigned char long_line; /* may use AUTH's longer line (RFC 4954) */
+	unsigned char report;	/* the engine's refusals raise SMTP_EV_REFUSED
 				   (with SMTP_CF_REFUSAL_EVENTS) */
 };
 
@@ -375,7 +379,7 @@ smtp_data_answered(struct smtp_session *s, enum reply_id id)
 }
 
 /* ---------------------------------------------------------------- */
-/* RSET, QUIT, NOOP, VRFY, HELP, and the verbs we do not run.       */
+/* RSET, QUIT.  (NOOP, VRFY, HELP: a fixed reply, in the table.)    */
 
 static void
 cmd_rset(struct smtp_session *s, char *arg, size_t len)
@@ -398,47 +402,6 @@ cmd_quit(struct smtp_session *s, char *arg, size_t len)
 	smtp_queue(s, REPLY_QUIT);
 	smtp_raise_event(s, SMTP_EV_QUIT);
 	smtp_close_session(s, SMTP_CLOSE_QUIT);
-}
-
-static void
-cmd_noop(struct smtp_session *s, char *arg, size_t len)
-{
-	(void)arg;
-	(void)len;
-	smtp_queue(s, REPLY_OK);
-}
-
-static void
-cmd_vrfy(struct smtp_session *s, char *arg, size_t len)
-{
-	(void)arg;
-	(void)len;
-	smtp_queue(s, REPLY_VRFY);
-}
-
-static void
-cmd_help(struct smtp_session *s, char *arg, size_t len)
-{
-	(void)arg;
-	(void)len;
-	smtp_queue(s, REPLY_HELP);
-}
-
-static void
-cmd_unknown(struct smtp_session *s, char *arg, size_t len)
-{
-	(void)arg;
-	(void)len;
-	smtp_fail(s, REPLY_UNKNOWN_COMMAND);
-}
-
-/* Others implement it; we deliberately not. */
-static void
-cmd_unimplemented(struct smtp_session *s, char *arg, size_t len)
-{
-	(void)arg;
-	(void)len;
-	smtp_fail(s, REPLY_NOT_IMPLEMENTED);
 }
 
 /* ---------------------------------------------------------------- */
@@ -584,30 +547,31 @@ enum verb {
 	V_QUIT, V_VRFY, V_HELP, V_STARTTLS, V_AUTH, V_UNIMPLEMENTED
 };
 
+/* Verb, states, argument; then only what is not zero or NULL. */
 static const struct command commands[] = {
-	/*		 verb	     states	    argument	offered */
-	[V_EHLO] = { "EHLO", ANY_STATE, ARG_ANY, NULL, cmd_ehlo, 0, 1 },
-	[V_HELO] = { "HELO", ANY_STATE, ARG_ANY, NULL, cmd_helo, 0, 1 },
-	[V_MAIL] = { "MAIL", IN(SMTP_ST_READY), ARG_ANY, NULL, cmd_mail,
-	    0, 1 },
+	[V_EHLO] = { "EHLO", ANY_STATE, ARG_ANY, .run = cmd_ehlo, .report = 1 },
+	[V_HELO] = { "HELO", ANY_STATE, ARG_ANY, .run = cmd_helo, .report = 1 },
+	[V_MAIL] = { "MAIL", IN(SMTP_ST_READY), ARG_ANY, .run = cmd_mail,
+	    .report = 1 },
 	[V_RCPT] = { "RCPT", IN(SMTP_ST_MAIL) | IN(SMTP_ST_RCPT), ARG_ANY,
-	    NULL, cmd_rcpt, 0, 1 },
-	[V_DATA] = { "DATA", IN(SMTP_ST_RCPT), ARG_NONE, NULL, cmd_data,
-	    0, 0 },
+	    .run = cmd_rcpt, .report = 1 },
+	[V_DATA] = { "DATA", IN(SMTP_ST_RCPT), ARG_NONE, .run = cmd_data },
 	/* BDAT checks its state itself: its chunk must be skipped. */
-	[V_BDAT] = { "BDAT", ANY_STATE, ARG_ANY, NULL, smtp_cmd_bdat, 0, 0 },
-	[V_RSET] = { "RSET", ANY_STATE, ARG_NONE, NULL, cmd_rset, 0, 0 },
-	[V_NOOP] = { "NOOP", ANY_STATE, ARG_ANY, NULL, cmd_noop, 0, 0 },
-	[V_QUIT] = { "QUIT", ANY_STATE, ARG_NONE, NULL, cmd_quit, 0, 0 },
-	[V_VRFY] = { "VRFY", NOT_BDAT, ARG_NEEDED, NULL, cmd_vrfy, 0, 0 },
-	[V_HELP] = { "HELP", ANY_STATE, ARG_ANY, NULL, cmd_help, 0, 0 },
+	[V_BDAT] = { "BDAT", ANY_STATE, ARG_ANY, .run = smtp_cmd_bdat },
+	[V_RSET] = { "RSET", ANY_STATE, ARG_NONE, .run = cmd_rset },
+	[V_NOOP] = { "NOOP", ANY_STATE, ARG_ANY, .reply = REPLY_OK },
+	[V_QUIT] = { "QUIT", ANY_STATE, ARG_NONE, .run = cmd_quit },
+	[V_VRFY] = { "VRFY", NOT_BDAT, ARG_NEEDED, .reply = REPLY_VRFY },
+	[V_HELP] = { "HELP", ANY_STATE, ARG_ANY, .reply = REPLY_HELP },
 	[V_STARTTLS] = { "STARTTLS", IN(SMTP_ST_READY), ARG_NONE,
-	    starttls_offered, cmd_starttls, 0, 0 },
-	[V_AUTH] = { "AUTH", IN(SMTP_ST_GREETED) | IN(SMTP_ST_READY),
-	    ARG_ANY, auth_offered, cmd_auth, 1, 0 },
-	[V_UNIMPLEMENTED] = { "", NOT_BDAT, ARG_ANY, NULL, cmd_unimplemented,
-	    0, 0 },
-	[V_UNKNOWN] = { "", NOT_BDAT, ARG_ANY, NULL, cmd_unknown, 0, 0 },
+	    .offered = starttls_offered, .run = cmd_starttls },
+	[V_AUTH] = { "AUTH", IN(SMTP_ST_GREETED) | IN(SMTP_ST_READY), ARG_ANY,
+	    .offered = auth_offered, .run = cmd_auth, .long_line = 1 },
+	/* Others implement these; we deliberately not. */
+	[V_UNIMPLEMENTED] = { "", NOT_BDAT, ARG_ANY,
+	    .reply = REPLY_NOT_IMPLEMENTED, .fails = 1 },
+	[V_UNKNOWN] = { "", NOT_BDAT, ARG_ANY,
+	    .reply = REPLY_UNKNOWN_COMMAND, .fails = 1 },
 };
 
 #define VERB4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
@@ -744,8 +708,12 @@ smtp_command(struct smtp_session *s, char *line, size_t len)
 		why = smtp_wrong_state(s, c->states);
 	if (why != REPLY_NONE)
 		smtp_fail(s, why);
-	else
+	else if (c->run != NULL)
 		c->run(s, arg, alen);
+	else if (c->fails)
+		smtp_fail(s, c->reply);
+	else
+		smtp_queue(s, c->reply);
 	if (c->report)
 		report_refusal(s, c, arg, alen);
 }

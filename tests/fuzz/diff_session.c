@@ -3,7 +3,9 @@
  * as a transcript (tests/fuzz/differential.sh).  The script builds this
  * file twice, once against an older engine and once against the current
  * one, and links both into tests/fuzz/differential.c; so it uses only
- * the API both have.  DIFF_RUN names the entry point.
+ * the API both have.  DIFF_RUN names the entry point; DIFF_RELAYED,
+ * defined when both engines have smtp_answer_relayed, makes some RCPT
+ * and message-end answers relayed ones.
  *
  * The transcript holds every reply octet, every event with all of its
  * fields, what each smtp_feed call consumed, smtp_in_data() whenever no
@@ -138,6 +140,44 @@ log_event(struct transcript *t, const struct smtp_session *s,
 	put_s(t, "}\n");
 }
 
+#ifdef DIFF_RELAYED
+/* An LMTP server's reply passed on (deliver/lmtp.c), and a few that
+ * must fall back to the catalogue reply: a code of another class, a
+ * status of another class, a code out of range. */
+struct relayed {
+	enum reply_id id;
+	int code;
+	const char *status;
+	const char *text;
+};
+
+static const struct relayed relayed_rcpt[] = {
+	{ REPLY_RCPT_OK, 250, "2.1.5", "OK" },
+	{ REPLY_RCPT_OK, 251, NULL, "will forward" },
+	{ REPLY_NO_MAILBOX, 550, "5.1.1", "no such user\r\n250 injected" },
+	{ REPLY_RCPT_TEMP_FAIL, 452, "4.2.2", "mailbox full" },
+	{ REPLY_TOO_MANY_RCPTS, 452, "4.5.3", "too many" },
+	{ REPLY_NO_MAILBOX, 450, "4.1.1", "class of another reply" },
+	{ REPLY_RCPT_OK, 250, "5.1.1", "status of another class" },
+	{ REPLY_RCPT_OK, 199, NULL, "out of range" },
+};
+
+static const struct relayed relayed_end[] = {
+	{ REPLY_MESSAGE_ACCEPTED, 250, "2.0.0", "delivered" },
+	{ REPLY_TRANSACTION_FAILED, 554, "5.6.0", "rejected" },
+	{ REPLY_TRANSACTION_FAILED, 552, NULL, "over quota" },
+	{ REPLY_TEMP_FAIL, 451, "4.3.0", "later" },
+	{ REPLY_TRANSACTION_FAILED, 250, NULL, "class of another reply" },
+};
+
+static void
+answer_relayed(struct smtp_session *s, const struct relayed *rel)
+{
+	smtp_answer_relayed(s, rel->id, rel->code, rel->status, rel->text,
+	    strlen(rel->text));
+}
+#endif
+
 /* The caller's answer: a few likely ones, picked by the seed. */
 static void
 answer(struct smtp_session *s, const struct smtp_event *ev, uint32_t *r,
@@ -159,6 +199,11 @@ answer(struct smtp_session *s, const struct smtp_event *ev, uint32_t *r,
 			smtp_answer(s, REPLY_TOO_MANY_RCPTS);
 		else if (x == 2)
 			smtp_answer_text(s, REPLY_RCPT_OK, "fine\r\nby me", 11);
+#ifdef DIFF_RELAYED
+		else if (x == 3 || x == 4)
+			answer_relayed(s, &relayed_rcpt[next(r) %
+			    (sizeof(relayed_rcpt) / sizeof(relayed_rcpt[0]))]);
+#endif
 		else
 			smtp_answer(s, REPLY_RCPT_OK);
 		return;
@@ -172,6 +217,11 @@ answer(struct smtp_session *s, const struct smtp_event *ev, uint32_t *r,
 			smtp_answer(s, REPLY_SHUTDOWN);
 		else if (x == 2)
 			smtp_answer_text(s, REPLY_MESSAGE_ACCEPTED, "queued", 6);
+#ifdef DIFF_RELAYED
+		else if (x == 3 || x == 4)
+			answer_relayed(s, &relayed_end[next(r) %
+			    (sizeof(relayed_end) / sizeof(relayed_end[0]))]);
+#endif
 		else
 			smtp_answer(s, REPLY_MESSAGE_ACCEPTED);
 		return;

@@ -10,7 +10,8 @@
 # Both engines are built with the same session driver (diff_session.c);
 # the old one, with its driver, is linked into one relocatable object
 # whose global symbols then get an old_ prefix, so that both fit in one
-# program.
+# program.  The driver relays some answers (DIFF_RELAYED) only when the
+# old engine has smtp_answer_relayed too.
 set -eu
 cd "$(dirname "$0")/../.." || exit 111
 [ $# -ge 1 ] || { echo "usage: $0 REV [SESSIONS [SEED [SECONDS]]]" >&2; exit 100; }
@@ -31,13 +32,18 @@ for f in $(git ls-tree --name-only "$rev" proto/); do
 	git show "$rev:$f" >"$tmp/old/$f"
 done
 
+relayed=
+if grep -q smtp_answer_relayed "$tmp/old/proto/smtp.h"; then
+	relayed=-DDIFF_RELAYED
+fi
+
 build() {	# build DIR PREFIX: DIR/engine.o from DIR's proto/ and the driver
 	dir=$1 src=$2
 	for c in "$src"/proto/*.c; do
 		$CC $CFLAGS -I"$src/proto" -c "$c" \
 		    -o "$dir/obj/$(basename "$c" .c).o"
 	done
-	$CC $CFLAGS -I"$src/proto" -DDIFF_RUN=diff_run \
+	$CC $CFLAGS -I"$src/proto" -DDIFF_RUN=diff_run $relayed \
 	    -c tests/fuzz/diff_session.c -o "$dir/obj/diff_session.o"
 	ld -r -o "$dir/engine.o" "$dir"/obj/*.o
 }
@@ -53,5 +59,5 @@ for side in old new; do
 done
 $CC $CFLAGS -o "$tmp/differential" tests/fuzz/differential.c \
     "$tmp/old.o" "$tmp/new.o"
-echo "differential: $rev ($(git rev-parse --short "$rev")) against the working tree"
+echo "differential: $rev ($(git rev-parse --short "$rev")) against the working tree${relayed:+, answers relayed}"
 "$tmp/differential" -n "$sessions" -s "$seed" -t "$seconds"

@@ -8,9 +8,16 @@
  *	[1]	bits 0-2 DATABYTES, bits 3-5 MAXRCPTS - 1, bits 6-7 the
  *		host name (plain, empty, 300 octets, with CR LF inside)
  *	[2]	bits 0-1 what ends the input (EOF, TIMEOUT, session limit,
- *		nothing), bits 2-4 the largest piece, bits 5-7 unused
+ *		nothing), bits 2-4 the largest piece, bit 5 the caller
+ *		relays an LMTP server's replies (below), bits 6-7 unused
  *	[3]	seed for the piece sizes and partial output drains
  *	[4..11]	the caller's answers: event i is answered by [4 + i % 8]
+ *		(and, when relayed, [4 + (i + 4) % 8])
+ * With bit 5, a RCPT or a message end whose answer has bit 4 clear is
+ * answered with smtp_answer_relayed, as smtpd does with an LMTP server's
+ * reply: a code (some that must not be relayed among them), a status
+ * (some malformed), a text; the catalogue reply is the one of the code's
+ * class that deliver/lmtp.c picks.
  * A 0x01 octet marks where a TLS handshake completes: after STARTTLS is
  * answered 220 the driver drops the input up to and including it, as
  * smtpd.c drops what was pipelined in the clear (the marker, not the
@@ -42,6 +49,11 @@
  *   998 octets, DATA messages end with a line end, DATA_END's size is
  *   the sum of the BODY chunks and within DATABYTES;
  * - the last reply matches why the session closed (221, 421);
+ * - a relayed answer's reply line carries the relayed code and status
+ *   when they qualify (200-599, the class of the catalogue reply, a
+ *   well-formed status of that class or none), else the catalogue
+ *   reply's code; or 421 4.7.0 where a refused RCPT reached the error
+ *   limit; a code not in the catalogue is allowed on that line only;
  * - once an AUTH line is answered, the engine's line buffer holds no
  *   trace of it.
  * With FUZZ_TRACE set in the environment, the whole run's replies and
@@ -62,6 +74,18 @@
 /* RFC 5321 §4.5.3.1.5: a reply line, CRLF included. */
 #define REPLY_LINE_MAX 512
 
+/* A line of reply is at least "ddd" SP CRLF: no more than this many
+ * replies wait in the output. */
+#define EXPECT_MAX (SMTP_OUTPUT_MAX / 6 + 1)
+
+/* What the reply line of a relayed answer must carry. */
+struct expect {
+	uint64_t at;		/* its first octet's offset in the stream */
+	int code;
+	const char *status;	/* right after the code (NULL: not checked) */
+	int counted;		/* or the error limit's 421 4.7.0 */
+};
+
 /* Reply checker: consumes the output stream octet by octet. */
 struct reply_check {
 	char line[REPLY_LINE_MAX];
@@ -69,6 +93,11 @@ struct reply_check {
 	int cr;			/* the last octet was CR */
 	int cont_code;		/* code of a "ddd-" line, awaiting the end */
 	int last_code;		/* code of the last complete reply */
+	uint64_t off;		/* octets checked */
+	uint64_t line_at;	/* offset of the current line's first octet */
+	struct expect expect[EXPECT_MAX];	/* a ring, oldest first */
+	size_t expect_first;
+	size_t nexpect;
 };
 
 /* One run of the engine over the input. */
@@ -82,6 +111,7 @@ struct run {
 	size_t piece_max;	/* 0: whole */
 	uint32_t rng;
 	int end_action;
+	int relay;		/* RCPT and message ends may be relayed */
 	int trace;		/* FUZZ_TRACE set: replies, events on stderr */
 	/* results */
 	uint64_t reply_hash;
@@ -140,10 +170,43 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Is the line p[0..len) a last line with this code and, when not NULL,
+ * this status? */
+static int
+line_is(const char *p, size_t len, int code, const char *status)
+{
+	size_t n = status != NULL ? strlen(status) : 0;
+
+	if (p[3] != ' ' || (p[0] - '0') * 100 + (p[1] - '0') * 10 +
+	    (p[2] - '0') != code)
+		return 0;
+	return status == NULL || (len >= 4 + n &&
+	    memcmp(p + 4, status, n) == 0 && (len == 4 + n || p[4 + n] == ' '));
+}
+
+/* The line of a relayed answer, when this one is. */
+static const struct expect *
+expected_here(struct reply_check *rc)
+{
+	const struct expect *e;
+
+	if (rc->nexpect == 0)
+		return NULL;
+	e = &rc->expect[rc->expect_first];
+	FUZZ_CHECK(e->at >= rc->line_at,
+	    "a relayed answer's reply starts a line");
+	if (e->at != rc->line_at)
+		return NULL;
+	rc->expect_first = (rc->expect_first + 1) % EXPECT_MAX;
+	rc->nexpect--;
+	return e;
+}
+
 /* A complete reply line, CR LF removed. */
 static void
 check_reply_line(struct reply_check *rc, const char *p, size_t len)
 {
+	const struct expect *e = expected_here(rc);
 	int code;
 
 	FUZZ_CHECK(len >= 4, "reply line shorter than \"ddd \"");
@@ -151,7 +214,13 @@ check_reply_line(struct reply_check *rc, const char *p, size_t len)
 	    "reply code is three digits");
 	FUZZ_CHECK(p[3] == ' ' || p[3] == '-', "SP or - after the code");
 	code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-	FUZZ_CHECK(code_allowed[code], "reply code is in the catalogue");
+	if (e != NULL)
+		FUZZ_CHECK(line_is(p, len, e->code, e->status) ||
+		    (e->counted && line_is(p, len, 421, "4.7.0")),
+		    "a relayed answer: one line, the code and status that "
+		    "qualify");
+	FUZZ_CHECK(code_allowed[code] || (e != NULL && code == e->code),
+	    "reply code is in the catalogue, or relayed on its line");
 	if (rc->cont_code != 0)
 		FUZZ_CHECK(code == rc->cont_code,
 		    "a multi-line reply keeps one code");
@@ -171,11 +240,13 @@ check_replies(struct reply_check *rc, const char *p, size_t len)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
 
+		rc->off++;
 		if (rc->cr) {
 			FUZZ_CHECK(c == '\n', "CR in a reply is followed by LF");
 			check_reply_line(rc, rc->line, rc->len);
 			rc->len = 0;
 			rc->cr = 0;
+			rc->line_at = rc->off;
 			continue;
 		}
 		if (c == '\r') {
@@ -325,6 +396,132 @@ static const enum reply_id auth_any[] = { REPLY_AUTH_CHALLENGE,
     REPLY_AUTH_TEMP_FAIL, REPLY_AUTH_BAD_BASE64, REPLY_SHUTDOWN };
 static const enum reply_id tls_no[] = { REPLY_TLS_TEMP_FAIL, REPLY_SHUTDOWN };
 
+/* An LMTP server's reply, passed on: the codes deliver/lmtp.c relays
+ * (it picks the catalogue reply of their class), then codes with the
+ * answer picked as for any caller, whose class may differ; those and
+ * codes outside 200-599 must not go out. */
+#define RELAY_BY_CLASS 15
+static const int relay_codes[] = { 250, 250, 251, 252, 421, 450, 451, 452,
+    452, 550, 550, 551, 552, 553, 554, 250, 451, 550, 354, 199, 600, 0,
+    -250 };
+
+/* Statuses, with the class each is well formed for (0: none). */
+static const struct {
+	const char *status;
+	int class;
+} relay_statuses[] = {
+	{ NULL, 0 }, { "2.1.5", 2 }, { "2.0.0", 2 }, { "4.5.3", 4 },
+	{ "4.2.2", 4 }, { "5.1.1", 5 }, { "5.7.1", 5 }, { "5.123.456", 5 },
+	{ "4.999.9", 4 }, { "", 0 }, { "5.1", 0 }, { "5.1.1.1", 0 },
+	{ "5.1234.1", 0 }, { "55.1.1", 0 }, { "x.1.1", 0 }, { "5.1.1 ", 0 },
+	{ "3.1.1", 0 }, { "5..1", 0 }, { "5.1.", 0 },
+	{ "5.1.1\r\n250 2.0.0 injected", 0 },
+};
+
+static char long_text[300];
+
+struct relayed {
+	int code;
+	int by_class;		/* the catalogue reply is the code's class's */
+	const char *status;
+	int status_class;
+	const char *text;
+	size_t len;
+};
+
+/* b's bit 4 is clear: the answer is relayed; which reply, from b's other
+ * bits (the status) and b2 (the code, the text). */
+static void
+pick_relayed(uint8_t b, uint8_t b2, struct relayed *rel)
+{
+	size_t ncodes = sizeof(relay_codes) / sizeof(relay_codes[0]);
+	size_t nstatus = sizeof(relay_statuses) / sizeof(relay_statuses[0]);
+	size_t st = ((size_t)(b & 0x0f) | (size_t)(b >> 5) << 4) % nstatus;
+
+	rel->code = relay_codes[b2 % ncodes];
+	rel->by_class = b2 % ncodes < RELAY_BY_CLASS;
+	rel->status = relay_statuses[st].status;
+	rel->status_class = relay_statuses[st].class;
+	switch (b2 >> 6) {
+	case 0:
+		rel->text = NULL;
+		rel->len = 0;
+		break;
+	case 1:
+		rel->text = "Ok";
+		rel->len = 2;
+		break;
+	case 2:
+		rel->text = evil_text;
+		rel->len = sizeof(evil_text) - 1;
+		break;
+	default:
+		rel->text = long_text;
+		rel->len = sizeof(long_text);
+		break;
+	}
+}
+
+/* The catalogue reply deliver/lmtp.c answers a RCPT with, by the
+ * server's code; otherwise `other`. */
+static enum reply_id
+relayed_rcpt(const struct relayed *rel, enum reply_id other)
+{
+	if (!rel->by_class)
+		return other;
+	if (rel->code == 452 && rel->status != NULL &&
+	    strcmp(rel->status, "4.5.3") == 0)
+		return REPLY_TOO_MANY_RCPTS;
+	if (rel->code >= 200 && rel->code <= 299)
+		return REPLY_RCPT_OK;
+	if (rel->code >= 400 && rel->code <= 499)
+		return REPLY_RCPT_TEMP_FAIL;
+	if (rel->code >= 500 && rel->code <= 599)
+		return REPLY_NO_MAILBOX;
+	return other;
+}
+
+/* The same for the end of a message. */
+static enum reply_id
+relayed_end(const struct relayed *rel, enum reply_id other)
+{
+	if (!rel->by_class)
+		return other;
+	if (rel->code >= 200 && rel->code <= 299)
+		return REPLY_MESSAGE_ACCEPTED;
+	if (rel->code >= 400 && rel->code <= 499)
+		return REPLY_TEMP_FAIL;
+	if (rel->code >= 500 && rel->code <= 599)
+		return REPLY_TRANSACTION_FAILED;
+	return other;
+}
+
+/* What the reply line of the relayed answer `id` must carry, starting
+ * at `at` in the stream. */
+static void
+expect_relayed(struct reply_check *rc, uint64_t at,
+    const struct relayed *rel, enum reply_id id, int counted)
+{
+	struct expect *e;
+	int class = rel->code / 100;
+
+	FUZZ_CHECK(rc->nexpect < EXPECT_MAX,
+	    "no more replies wait than the output holds");
+	e = &rc->expect[(rc->expect_first + rc->nexpect) % EXPECT_MAX];
+	rc->nexpect++;
+	e->at = at;
+	e->counted = counted;
+	if (rel->code >= 200 && rel->code <= 599 &&
+	    class == reply_code(id) / 100 &&
+	    (rel->status == NULL || rel->status_class == class)) {
+		e->code = rel->code;
+		e->status = rel->status;
+	} else {
+		e->code = reply_code(id);
+		e->status = NULL;
+	}
+}
+
 /* The caller's view when the session ends or a transaction drops. */
 static void
 drop_transaction(struct run *r)
@@ -349,12 +546,15 @@ static int
 on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 {
 	uint8_t b = r->script[r->nevents % NSCRIPT];
+	uint8_t b2 = r->script[(r->nevents + 4) % NSCRIPT];
 	const struct smtp_config *cfg = r->cfg;
 	uint64_t queued;
 	const char *out;
 	unsigned char rec[32];
 	enum reply_id id = REPLY_NONE;
 	int text = 0;
+	int relayed = 0;
+	struct relayed rel = { 0, 0, NULL, 0, NULL, 0 };
 
 	/* What was queued before the event pins its place among replies. */
 	queued = r->out_total + smtp_output(s, &out);
@@ -407,6 +607,17 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 		check_path(ev->path, 0);
 		log_event(r, ev->path->mailbox, ev->path->len + 1);
 		id = PICK(b, REPLY_RCPT_OK, rcpt_no);
+		if (r->relay && !(b & 0x10)) {
+			relayed = 1;
+			pick_relayed(b, b2, &rel);
+			id = relayed_rcpt(&rel, id);
+			/* A refusal counts toward the error limit, whose
+			 * 421 then takes the reply's place; 452 4.5.3
+			 * does not. */
+			expect_relayed(&r->rc, queued, &rel, id,
+			    reply_code(id) >= 400 &&
+			    id != REPLY_TOO_MANY_RCPTS);
+		}
 		if (id == REPLY_RCPT_OK)
 			r->nrcpt++;
 		break;
@@ -442,6 +653,12 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 		drop_transaction(r);
 		id = PICK(b, REPLY_MESSAGE_ACCEPTED, end_no);
 		text = (b & 0x21) == 0x21;
+		if (r->relay && !(b & 0x10)) {
+			relayed = 1;
+			pick_relayed(b, b2, &rel);
+			id = relayed_end(&rel, id);
+			expect_relayed(&r->rc, queued, &rel, id, 0);
+		}
 		break;
 	case SMTP_EV_DATA_ABORT:
 		FUZZ_CHECK(r->open || (r->mail_ok && r->nrcpt > 0 &&
@@ -507,10 +724,18 @@ on_event(struct smtp_session *s, struct run *r, const struct smtp_event *ev)
 		if (id == REPLY_AUTH_OK)
 			r->authenticated = 1;
 	}
-	if (text)
+	if (relayed) {
+		if (r->trace)
+			fprintf(stderr, "[relayed %d %s, text %zu]\n",
+			    rel.code, rel.status != NULL ? rel.status :
+			    "(none)", rel.len);
+		smtp_answer_relayed(s, id, rel.code, rel.status, rel.text,
+		    rel.len);
+	} else if (text) {
 		smtp_answer_text(s, id, evil_text, sizeof(evil_text) - 1);
-	else
+	} else {
 		smtp_answer(s, id);
+	}
 	/* Credentials do not outlive their answer (secrets are wiped):
 	 * the engine's private line buffer is checked directly. */
 	if (ev->type == SMTP_EV_AUTH || ev->type == SMTP_EV_AUTH_DATA) {
@@ -767,6 +992,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	init_codes();
 	memset(long_name, 'a', sizeof(long_name) - 1);
+	/* Longer than a reply's text may be, control characters inside. */
+	for (i = 0; i < (int)sizeof(long_text); i++)
+		long_text[i] = i % 50 == 49 ? '\t' : (char)('a' + i % 26);
 	names[0] = "mx.test";
 	names[1] = "";
 	names[2] = long_name;
@@ -788,6 +1016,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r->in = (const char *)data + FUZZ_HEADER;
 		r->len = size - FUZZ_HEADER;
 		r->end_action = data[2] & 3;
+		r->relay = (data[2] >> 5) & 1;
 		r->rng = 0x9e3779b9u ^ data[3];
 		if (r->rng == 0)
 			r->rng = 1;
