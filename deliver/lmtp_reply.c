@@ -95,6 +95,15 @@ lmtp_parse_line(const char *line, size_t len, struct lmtp_reply *r)
 	if (s > 0 && s < sizeof(r->status)) {
 		memcpy(r->status, t, s);
 		r->status[s] = '\0';
+	} else {
+		/* A status of another class ("550 4.1.1 ...") contradicts
+		 * the code: dropped, not passed on as the text's first
+		 * word, where a client would read it as the status. */
+		s = status_len(t, tlen, line[0] == '2' ? '4' : '2');
+		if (s == 0)
+			s = status_len(t, tlen, line[0] == '5' ? '4' : '5');
+	}
+	if (s > 0) {
 		t += s;
 		tlen -= s;
 		while (tlen > 0 && *t == ' ') {

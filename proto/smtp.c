@@ -37,6 +37,10 @@ smtp_queue_text(struct smtp_session *s, enum reply_id id, const char *text,
 	if (s->relay_code != 0 && id == s->relay_id) {
 		/* Only the reply being answered; never an error limit's 421
 		 * queued in its place. */
+		if (text == NULL) {
+			text = reply_get(id)->text;
+			len = strlen(text);
+		}
 		s->out_len += reply_format_relayed(s->out + s->out_len,
 		    sizeof(s->out) - s->out_len, s->relay_code,
 		    s->relay_status[0] != '\0' ? s->relay_status : NULL, text,
@@ -486,8 +490,16 @@ void
 smtp_answer_relayed(struct smtp_session *s, enum reply_id id, int code,
     const char *status, const char *text, size_t len)
 {
-	size_t slen = status != NULL ? strlen(status) : 0;
+	size_t slen;
 
+	/* RFC 2034 §3: once ENHANCEDSTATUSCODES is offered, every 2xx, 4xx
+	 * and 5xx reply has a status; a server that gave none gets id's,
+	 * of the same class.  An empty text gets id's text. */
+	if (status == NULL)
+		status = reply_get(id)->status;
+	if (len == 0)
+		text = NULL;
+	slen = status != NULL ? strlen(status) : 0;
 	if (code / 100 == reply_code(id) / 100 &&
 	    reply_is_relayable(code, status) &&
 	    slen < sizeof(s->relay_status)) {

@@ -403,7 +403,7 @@ static const enum reply_id tls_no[] = { REPLY_TLS_TEMP_FAIL, REPLY_SHUTDOWN };
 #define RELAY_BY_CLASS 15
 static const int relay_codes[] = { 250, 250, 251, 252, 421, 450, 451, 452,
     452, 550, 550, 551, 552, 553, 554, 250, 451, 550, 354, 199, 600, 0,
-    -250 };
+    -250, 221, 235 };
 
 /* Statuses, with the class each is well formed for (0: none). */
 static const struct {
@@ -511,11 +511,16 @@ expect_relayed(struct reply_check *rc, uint64_t at,
 	rc->nexpect++;
 	e->at = at;
 	e->counted = counted;
-	if (rel->code >= 200 && rel->code <= 599 &&
+	/* Relayed: the same class as id's, not 421 (the session does not
+	 * close), a 2xx only 250-252, a status of the class or none; a
+	 * missing status is id's (RFC 2034: every reply has one). */
+	if (rel->code >= 200 && rel->code <= 599 && rel->code != 421 &&
+	    (class != 2 || (rel->code >= 250 && rel->code <= 252)) &&
 	    class == reply_code(id) / 100 &&
 	    (rel->status == NULL || rel->status_class == class)) {
 		e->code = rel->code;
-		e->status = rel->status;
+		e->status = rel->status != NULL ? rel->status :
+		    reply_get(id)->status;
 	} else {
 		e->code = reply_code(id);
 		e->status = NULL;

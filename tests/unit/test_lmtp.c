@@ -45,9 +45,14 @@ test_parse(void)
 	r = parse("354", &last);
 	ok(last == 1 && r.code == 354 && r.text_len == 0, "a bare code");
 	r = parse("452 5.2.2 wrong class", &last);
-	ok(r.code == 452 && r.status[0] == '\0', "status of another class "
-	    "is text");
-	is_mem(r.text, r.text_len, "5.2.2 wrong class", "... kept as text");
+	ok(r.code == 452 && r.status[0] == '\0', "a status of another class "
+	    "is not the status");
+	is_mem(r.text, r.text_len, "wrong class", "... nor the text's first "
+	    "word");
+	r = parse("550 4.1.1 x", &last);
+	ok(r.status[0] == '\0' && r.text_len == 1, "550 4.1.1: dropped");
+	r = parse("250 5.0.0 y", &last);
+	ok(r.status[0] == '\0' && r.text_len == 1, "250 5.0.0: dropped");
 	r = parse("250 2.0.0", &last);
 	is_mem(r.status, strlen(r.status), "2.0.0", "status alone");
 	r = parse("451 4.3.0000 x", &last);
@@ -234,6 +239,11 @@ test_relayed(void)
 	is_mem(out, n, "550 5.1.1 ab\r\n", "CR LF dropped from the text");
 	ok(reply_is_relayable(452, "4.5.3") && !reply_is_relayable(452, "4.5.3 "),
 	    "reply_is_relayable");
+	ok(!reply_is_relayable(421, "4.3.2") && !reply_is_relayable(421, NULL),
+	    "421 is not relayed: the session does not close");
+	ok(!reply_is_relayable(221, NULL) && !reply_is_relayable(220, NULL) &&
+	    !reply_is_relayable(235, NULL) && reply_is_relayable(251, NULL) &&
+	    reply_is_relayable(252, NULL), "2xx: 250 to 252 only");
 }
 
 /* Feed in, answering events as `decide` says; the output in out. */
@@ -255,6 +265,8 @@ engine_flush(void)
 	smtp_output_done(&sess, n);
 }
 
+static const char *rcpt_text = "from the server";
+
 static void
 engine_feed(const char *in, int rcpt_code, const char *rcpt_status,
     enum reply_id rcpt_id)
@@ -269,7 +281,7 @@ engine_feed(const char *in, int rcpt_code, const char *rcpt_status,
 				smtp_answer(&sess, REPLY_MAIL_OK);
 			else if (ev->type == SMTP_EV_RCPT)
 				smtp_answer_relayed(&sess, rcpt_id, rcpt_code,
-				    rcpt_status, "from the server", 15);
+				    rcpt_status, rcpt_text, strlen(rcpt_text));
 			else
 				smtp_answer(&sess, REPLY_NONE);
 		}
@@ -306,6 +318,22 @@ test_engine(void)
 	got_len = 0;
 	engine_feed("RCPT TO:<x@y.z>\r\n", 250, "2.1.5", REPLY_RCPT_OK);
 	ok(got_has("250 2.1.5 from the server\r\n"), "an accepted RCPT");
+	got_len = 0;
+	engine_feed("RCPT TO:<x@y.z>\r\n", 250, NULL, REPLY_RCPT_OK);
+	ok(got_has("250 2.1.5 from the server\r\n"), "a server's reply "
+	    "without a status gets id's (RFC 2034: every reply has one)");
+	got_len = 0;
+	rcpt_text = "";
+	engine_feed("RCPT TO:<x@y.z>\r\n", 251, NULL, REPLY_RCPT_OK);
+	ok(got_has("251 2.1.5 Recipient OK\r\n"), "a bare code gets id's "
+	    "status and text");
+	got_len = 0;
+	rcpt_text = "shutting down";
+	engine_feed("RCPT TO:<x@y.z>\r\n", 421, "4.3.2",
+	    REPLY_RCPT_TEMP_FAIL);
+	ok(got_has("451 4.3.0 shutting down\r\n") && !got_has("421") && !smtp_is_closed(&sess),
+	    "a server's 421 is not passed on: the session stays open");
+	rcpt_text = "from the server";
 	got_len = 0;
 	engine_feed("DATA\r\n", 0, NULL, REPLY_NONE);
 	ok(got_has("503") == 0, "... counts as a recipient: DATA is not "
