@@ -5,9 +5,9 @@
  * proto/, keeps the deadlines with poll() and chooses the exit code: 0
  * normal end, 100 usage or permanent configuration error, 111 temporary
  * failure.  The transaction's events (HELO, MAIL, RCPT, DATA, ...) are
- * answered by deliver/session.h; AUTH's outcome (auth/policy.h),
- * STARTTLS (lib/starttls.h), a PROXY header and the engine's own
- * refusals are answered and logged here.  The log itself is lib/log.h.
+ * answered by deliver/mail.h, STARTTLS by lib/starttls.h; AUTH's
+ * outcome (auth/policy.h), a PROXY header and the engine's own refusals
+ * are answered and logged here.  The log itself is lib/log.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,7 @@
 #include "auth/policy.h"
 #include "deliver/deliver.h"
 #include "deliver/progenv.h"
-#include "deliver/session.h"
+#include "deliver/mail.h"
 #include "deliver/txn.h"
 #include "lib/buf.h"
 #include "lib/deadline.h"
@@ -72,7 +72,7 @@ struct input {
 
 /* Everything the session knows, in parts; the one mutable file-scope
  * object.  The modules get only their part: auth (auth/policy.h), tls
- * (lib/starttls.h), and mail (deliver/session.h), which is given the
+ * (lib/starttls.h), and mail (deliver/mail.h), which is given the
  * deliver, txn, progenv, peer, rcpthosts and clock parts it answers
  * the transaction's events with. */
 struct runtime {
@@ -89,8 +89,8 @@ struct runtime {
 	const char *greeting_host;
 	struct rcpthosts rcpthosts;	/* RCPTHOSTS, read once */
 	struct smtp_config cfg;
-	struct mail_session mail;	/* the events it answers: its parts
-					   are the ones below */
+	struct mail_session mail;	/* the transaction's events: given
+					   parts of rt (configure_mail) */
 	struct starttls tls;		/* configure_tls, on_starttls */
 	/* peer and local names */
 	struct peer peer;		/* the client, as programs see it */
@@ -545,7 +545,7 @@ on_starttls(void)
  * the connection's own addresses.
  * 0, or -1 when the connection must be closed.
  */
-static int
+static int __attribute__((noinline))	/* its buffers: main's note */
 read_proxy_header(void)
 {
 	char buf[PROXY_HEADER_MAX];
@@ -556,9 +556,9 @@ read_proxy_header(void)
 	size_t len = 0;
 	const char *why;
 
-	/* Within PROXY_TIMEOUT, or TIMEOUT when that is shorter. */
-	if (proxy_read(0, rt.clock.timeout_ms < PROXY_TIMEOUT * 1000 ?
-	    rt.clock.timeout_ms : PROXY_TIMEOUT * 1000, buf, &len, &h,
+	/* Within PROXY_TIMEOUT, or the session's budget when shorter. */
+	if (proxy_read(0, wait_budget() < PROXY_TIMEOUT * 1000 ?
+	    wait_budget() : PROXY_TIMEOUT * 1000, buf, &len, &h,
 	    &why) != 0) {
 		if (why == NULL)
 			why = log_errno(errno);
@@ -589,7 +589,7 @@ read_proxy_header(void)
 }
 
 /* ---------------------------------------------------------------- */
-/* Programs: their environment and RCPTCHECK (smtpd.8 THE HOOK API). */
+/* Programs: RCPTCHECK, the descriptors and SIGCHLD they need.       */
 
 /* RCPTCHECK; QMAILQUEUE is read with the arguments.  When any program
  * may run, what smtpd inherited beyond 0-2 becomes close-on-exec, so
@@ -678,7 +678,7 @@ configure_tls(void)
 	rt.cfg.flags |= starttls_configure(&rt.tls, &env);
 }
 
-/* deliver/session.h's parts: the ones above (rcptcheck is set with the
+/* deliver/mail.h's parts: the ones above (rcptcheck is set with the
  * programs). */
 static void
 configure_mail(void)
@@ -742,7 +742,7 @@ configure(void)
 	configure_mail();
 }
 
-/* The transaction's events go to deliver/session.c; AUTH, STARTTLS and
+/* The transaction's events go to deliver/mail.c; AUTH, STARTTLS and
  * the engine's refusals are the world's. */
 static void
 on_event(const struct smtp_event *ev)
@@ -1037,7 +1037,7 @@ main(int argc, char **argv)
 
 		log_line("fatal", "unable to set up delivery: %s: %s",
 		    rt.deliver.what ? rt.deliver.what : "init", log_errno(errno));
-		(void)io_write_timeout(1, msg, n, rt.clock.timeout_ms);
+		(void)io_write_timeout(1, msg, n, wait_budget());
 		return EXIT_TEMP;
 	}
 	configure_delivery_programs();

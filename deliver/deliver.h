@@ -14,7 +14,7 @@
  * qmail-queue PROGRAM, lmtp SOCKET|HOST:PORT.  The module does its own
  * system calls but never prints, never exits and never writes to the
  * client: results come back as return values and a struct
- * deliver_result that its caller (deliver/session.c) reports.
+ * deliver_result that its caller (deliver/mail.c) reports.
  *
  * Memory: struct deliver is owned by the caller; deliver_init allocates
  * once (per-recipient slots for MAXRCPTS) and never again.  The envelope

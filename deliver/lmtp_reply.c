@@ -99,9 +99,11 @@ lmtp_parse_line(const char *line, size_t len, struct lmtp_reply *r)
 		/* A status of another class ("550 4.1.1 ...") contradicts
 		 * the code: dropped, not passed on as the text's first
 		 * word, where a client would read it as the status. */
-		s = status_len(t, tlen, line[0] == '2' ? '4' : '2');
-		if (s == 0)
-			s = status_len(t, tlen, line[0] == '5' ? '4' : '5');
+		const char *c;
+
+		for (c = "245"; *c != '\0' && s == 0; c++)
+			if (*c != line[0])
+				s = status_len(t, tlen, *c);
 	}
 	if (s > 0) {
 		t += s;

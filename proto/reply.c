@@ -300,11 +300,12 @@ reply_format(char *out, size_t cap, enum reply_id id, const char *text,
 int
 reply_is_relayable(int code, const char *status)
 {
-	/* 421 says the connection closes, and 2xx other than 250-252 say
-	 * things a RCPT or a message's end cannot (220, 221, 235, ...):
-	 * such a code would tell the client something the session does
-	 * not do. */
-	if (code == 421 || (code / 100 == 2 && (code < 250 || code > 252)))
+	/* 421 says the connection closes, and a 2xx other than 250 says
+	 * what a message's end cannot (RFC 5321 §4.3.2: 250 only), nor a
+	 * RCPT from an LMTP server (251 would say we forward; 220, 221,
+	 * 235, 252 belong to other commands): such a code would tell the
+	 * client something the session does not do. */
+	if (code == 421 || (code / 100 == 2 && code != 250))
 		return 0;
 	return code >= 200 && code <= 599 &&
 	    (status == NULL || is_status_of(status, code));

@@ -122,7 +122,7 @@ size_t reply_format(char *out, size_t cap, enum reply_id id,
 
 /*
  * A reply another server gave (an LMTP server's, deliver/lmtp.c), passed
- * on: code 250-252, 400-599 but not 421, and status, when not NULL, an
+ * on: code 250, 400-599 but not 421, and status, when not NULL, an
  * RFC 3463 code of the same class ("5.1.1" for 550); the text is
  * filtered as above.  reply_is_relayable says whether code and status
  * are such; otherwise reply_format_relayed renders nothing (0).

@@ -493,10 +493,13 @@ smtp_answer_relayed(struct smtp_session *s, enum reply_id id, int code,
 	size_t slen;
 
 	/* RFC 2034 §3: once ENHANCEDSTATUSCODES is offered, every 2xx, 4xx
-	 * and 5xx reply has a status; a server that gave none gets id's,
-	 * of the same class.  An empty text gets id's text. */
+	 * and 5xx reply has a status.  A server that gave none gets id's for
+	 * a 250 and X.0.0 (RFC 3463 §3.1: the class alone is known) for a
+	 * refusal: id's detail (5.1.1, no such user) would say more than the
+	 * server did.  An empty text gets id's text. */
 	if (status == NULL)
-		status = reply_get(id)->status;
+		status = code / 100 == 2 ? reply_get(id)->status :
+		    code / 100 == 4 ? "4.0.0" : "5.0.0";
 	if (len == 0)
 		text = NULL;
 	slen = status != NULL ? strlen(status) : 0;

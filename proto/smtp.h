@@ -254,10 +254,10 @@ void smtp_answer_text(struct smtp_session *s, enum reply_id id,
  * (an LMTP server's): id, a catalogue reply of the same class, decides
  * what the engine does (2xx accepts a recipient or ends a message, 421
  * closes, a refusal counts as an error); the line sent carries code,
- * status (NULL: id's, as RFC 2034 wants one on every reply) and text
- * (empty: id's).  When code and status do not qualify
- * (reply_is_relayable: not 421, 2xx only 250-252, the same first digit
- * as id's) id's own are sent.
+ * status (NULL: id's for a 250, else 4.0.0 or 5.0.0, as RFC 2034 wants
+ * one on every reply) and text (empty: id's).  When code and status do
+ * not qualify (reply_is_relayable: not 421, 250 the only 2xx, the same
+ * first digit as id's) id's code and status go with the text.
  */
 void smtp_answer_relayed(struct smtp_session *s, enum reply_id id, int code,
     const char *status, const char *text, size_t len);

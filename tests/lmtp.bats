@@ -336,7 +336,7 @@ fault_server()
 
 # RFC 2034 §3: with ENHANCEDSTATUSCODES offered, every 2xx, 4xx and 5xx
 # reply has a status; RFC 5321 §3.8: 421 means the connection closes.
-@test "unix: a server's odd replies are passed on with a status each, a 421 as 451" {
+@test "unix: a server's odd replies are passed on with a status each, its 421 as 451" {
 	fault_server odd
 	DELIVERY=(lmtp "$T/fault.sock")
 	start_server
@@ -345,11 +345,16 @@ import smtplib, sys
 s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
 s.ehlo("c.test")
 print("mail", *s.mail("a@example.org"))
-for r in ("nostatus", "bare", "wrongclass", "busy"):
+for r in ("nostatus", "bare", "wrongclass"):
     code, text = s.rcpt(r + "@example.net")
     print(r, code, text.decode())
 code, text = s.data(b"Subject: odd\r\n\r\nstill here\r\n")
 print("data", code, text.decode())
+s.mail("a@example.org")
+for r in ("busy", "nostatus"):
+    code, text = s.rcpt(r + "@example.net")
+    print(r, code, text.decode())
+print("rset", *s.rset())
 print("noop", *s.noop())
 s.quit()
 PYEOF
@@ -357,9 +362,12 @@ PYEOF
 	assert_line "mail 250 b'2.1.0 Sender OK'"
 	assert_line "nostatus 250 2.1.5 OK"
 	assert_line "bare 250 2.1.5 Recipient OK"
-	assert_line "wrongclass 550 5.1.1 mismatched"
-	assert_line "busy 451 4.3.0 shutting down"
+	assert_line "wrongclass 550 5.0.0 mismatched"
 	assert_line "data 250 2.0.0 Message accepted"
+	# The server's 421, then its close: the client's session goes on.
+	assert_line "busy 451 4.3.0 shutting down"
+	assert_line "nostatus 451 4.3.0 Mailbox server unavailable, try again later"
+	assert_line "rset 250 b'2.0.0 OK'"
 	assert_line "noop 250 b'2.0.0 OK'"
 	grep -q '^still here' "$T/fault.sock.mbox"
 	assert_log 'recipient <busy@example.net> refused: 421 4.3.2 reason=lmtp said=shutting.x20down'

@@ -512,15 +512,17 @@ expect_relayed(struct reply_check *rc, uint64_t at,
 	e->at = at;
 	e->counted = counted;
 	/* Relayed: the same class as id's, not 421 (the session does not
-	 * close), a 2xx only 250-252, a status of the class or none; a
-	 * missing status is id's (RFC 2034: every reply has one). */
+	 * close), 250 the only 2xx, a status of the class or none; a
+	 * missing status is id's for 250, else X.0.0 (RFC 2034: every
+	 * reply has one). */
 	if (rel->code >= 200 && rel->code <= 599 && rel->code != 421 &&
-	    (class != 2 || (rel->code >= 250 && rel->code <= 252)) &&
+	    (class != 2 || rel->code == 250) &&
 	    class == reply_code(id) / 100 &&
 	    (rel->status == NULL || rel->status_class == class)) {
 		e->code = rel->code;
 		e->status = rel->status != NULL ? rel->status :
-		    reply_get(id)->status;
+		    class == 2 ? reply_get(id)->status :
+		    class == 4 ? "4.0.0" : "5.0.0";
 	} else {
 		e->code = reply_code(id);
 		e->status = NULL;

@@ -8,8 +8,8 @@ smtpd's fault tests (the real Dovecot does not misbehave on demand).
   odd      a working server whose replies are odd but seen in the wild:
            RCPT by local part: nostatus "250 OK", bare "250",
            wrongclass "550 4.1.1 mismatched", busy "421 4.3.2 shutting
-           down" (and stays open); the data: a bare "250" for each
-           recipient taken, the message appended to SOCKET.mbox
+           down" and the connection closed; the data: a bare "250" for
+           each recipient taken, the message appended to SOCKET.mbox
 
 Serves connections one after another until killed; at most 60 s.
 """
@@ -44,6 +44,8 @@ def serve_odd(c):
             reply = ODD_RCPT.get(local, b"550 5.1.1 unknown")
             taken += reply.startswith(b"250")
             c.sendall(reply + b"\r\n")
+            if reply.startswith(b"421"):
+                break
         elif verb == b"DATA":
             c.sendall(b"354 go\r\n")
             with open(path + ".mbox", "ab") as box:

@@ -242,8 +242,9 @@ test_relayed(void)
 	ok(!reply_is_relayable(421, "4.3.2") && !reply_is_relayable(421, NULL),
 	    "421 is not relayed: the session does not close");
 	ok(!reply_is_relayable(221, NULL) && !reply_is_relayable(220, NULL) &&
-	    !reply_is_relayable(235, NULL) && reply_is_relayable(251, NULL) &&
-	    reply_is_relayable(252, NULL), "2xx: 250 to 252 only");
+	    !reply_is_relayable(235, NULL) && !reply_is_relayable(251, NULL) &&
+	    !reply_is_relayable(252, NULL) && reply_is_relayable(250, NULL),
+	    "2xx: 250 only");
 }
 
 /* Feed in, answering events as `decide` says; the output in out. */
@@ -324,9 +325,19 @@ test_engine(void)
 	    "without a status gets id's (RFC 2034: every reply has one)");
 	got_len = 0;
 	rcpt_text = "";
-	engine_feed("RCPT TO:<x@y.z>\r\n", 251, NULL, REPLY_RCPT_OK);
-	ok(got_has("251 2.1.5 Recipient OK\r\n"), "a bare code gets id's "
+	engine_feed("RCPT TO:<x@y.z>\r\n", 250, NULL, REPLY_RCPT_OK);
+	ok(got_has("250 2.1.5 Recipient OK\r\n"), "a bare code gets id's "
 	    "status and text");
+	got_len = 0;
+	rcpt_text = "will forward";
+	engine_feed("RCPT TO:<x@y.z>\r\n", 251, NULL, REPLY_RCPT_OK);
+	ok(got_has("250 2.1.5 will forward\r\n"), "a 251 is not passed on: "
+	    "250 with the server's text");
+	got_len = 0;
+	rcpt_text = "Quota exceeded";
+	engine_feed("RCPT TO:<x@y.z>\r\n", 552, NULL, REPLY_NO_MAILBOX);
+	ok(got_has("552 5.0.0 Quota exceeded\r\n"), "a refusal without a "
+	    "status gets 5.0.0, not id's 5.1.1");
 	got_len = 0;
 	rcpt_text = "shutting down";
 	engine_feed("RCPT TO:<x@y.z>\r\n", 421, "4.3.2",

@@ -1,5 +1,5 @@
 /*
- * session.h: a session's mail, between the engine's transaction events
+ * mail.h: a session's mail, between the engine's transaction events
  * and the delivery: HELO, MAIL, RCPT (RCPTHOSTS, the mailbox, the
  * RECIPIENTS budget, RCPTCHECK, the LMTP server), DATA, its body and its
  * end, RSET and QUIT are answered here, each with its log lines (smtpd.8
@@ -9,8 +9,8 @@
  * mail_session once, runs the session loop and hands each event over
  * (mail_on_event).  Nothing here reads the environment or the client.
  */
-#ifndef SMTP_DELIVER_SESSION_H
-#define SMTP_DELIVER_SESSION_H
+#ifndef SMTP_DELIVER_MAIL_H
+#define SMTP_DELIVER_MAIL_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /*
- * session.c: the engine's transaction events answered, with their log
- * lines (session.h).
+ * mail.c: the engine's transaction events answered, with their log
+ * lines (mail.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -10,7 +10,7 @@
 #include "../lib/buf.h"
 #include "../lib/log.h"
 #include "rcptcheck.h"
-#include "session.h"
+#include "mail.h"
 
 /* ---------------------------------------------------------------- */
 /* Programs: their environment and RCPTCHECK (smtpd.8 THE HOOK API). */
