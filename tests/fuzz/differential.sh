@@ -11,7 +11,8 @@
 # the old one, with its driver, is linked into one relocatable object
 # whose global symbols then get an old_ prefix, so that both fit in one
 # program.  The driver relays some answers (DIFF_RELAYED) only when the
-# old engine has smtp_answer_relayed too.
+# old engine has smtp_answer_relayed too, and DIFF_NO_RELAY is not set
+# (set it to compare across a change meant for relayed answers alone).
 set -eu
 cd "$(dirname "$0")/../.." || exit 111
 [ $# -ge 1 ] || { echo "usage: $0 REV [SESSIONS [SEED [SECONDS]]]" >&2; exit 100; }
@@ -33,7 +34,8 @@ for f in $(git ls-tree --name-only "$rev" proto/); do
 done
 
 relayed=
-if grep -q smtp_answer_relayed "$tmp/old/proto/smtp.h"; then
+if [ -z "${DIFF_NO_RELAY:-}" ] &&
+    grep -q smtp_answer_relayed "$tmp/old/proto/smtp.h"; then
 	relayed=-DDIFF_RELAYED
 fi
 
