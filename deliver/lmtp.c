@@ -398,6 +398,96 @@ lmtp_init(struct deliver *d)
 	return 0;
 }
 
+/* What this server cannot be given, whatever it would say: a UTF-8
+ * mailbox without SMTPUTF8, BINARYMIME without BINARYMIME and CHUNKING.
+ * -1 with res filled, or 0. */
+static int
+rcpt_unsendable(const struct lmtp *l, const struct deliver_mail *m,
+    const char *mailbox, size_t len, struct deliver_result *res)
+{
+	if (has_8bit(mailbox, len) && !(l->ext & LMTP_EXT_SMTPUTF8)) {
+		say(res, REPLY_UTF8_NEEDED, "The mailbox server cannot take "
+		    "a UTF-8 address (it does not offer SMTPUTF8)");
+		return -1;
+	}
+	if (m->body == SMTP_BODY_BINARYMIME &&
+	    (l->ext & (LMTP_EXT_BINARYMIME | LMTP_EXT_CHUNKING)) !=
+	    (LMTP_EXT_BINARYMIME | LMTP_EXT_CHUNKING)) {
+		say(res, REPLY_PERM_FAIL, "The mailbox server does not take "
+		    "BODY=BINARYMIME");
+		res->code = 554;
+		memcpy(res->status_code, "5.6.1", 6);
+		return -1;
+	}
+	return 0;
+}
+
+/* "MAIL FROM:<sender>" with the parameters the client gave and the
+ * server offers. */
+static void
+add_mail(struct buf *b, const struct lmtp *l, const struct deliver_mail *m)
+{
+	(void)buf_adds(b, "MAIL FROM:<");
+	(void)buf_adds(b, m->sender);
+	(void)buf_adds(b, ">");
+	if (m->body == SMTP_BODY_8BITMIME && (l->ext & LMTP_EXT_8BITMIME))
+		(void)buf_adds(b, " BODY=8BITMIME");
+	if (m->body == SMTP_BODY_BINARYMIME)
+		(void)buf_adds(b, " BODY=BINARYMIME");
+	if (m->smtputf8 && (l->ext & LMTP_EXT_SMTPUTF8))
+		(void)buf_adds(b, " SMTPUTF8");
+	if (m->size > 0 && (l->ext & LMTP_EXT_SIZE)) {
+		(void)buf_adds(b, " SIZE=");
+		(void)buf_addu64(b, m->size);
+	}
+	(void)buf_adds(b, "\r\n");
+}
+
+static void
+add_rcpt(struct buf *b, const char *mailbox, size_t len)
+{
+	(void)buf_adds(b, "RCPT TO:<");
+	(void)buf_add(b, mailbox, len);
+	(void)buf_adds(b, ">\r\n");
+}
+
+/*
+ * The reply to the MAIL just sent, then (unless pipelined, when it went
+ * with MAIL) the RCPT sent.  0: the server took MAIL; 1: it refused it,
+ * res filled; -1: a fault.
+ */
+static int
+mail_answered(struct deliver *d, int pipelined, const char *mailbox,
+    size_t len, struct deliver_result *res)
+{
+	struct lmtp *l = d->lmtp;
+	struct lmtp_reply r;
+	struct buf b;
+	char cmd[SMTP_MAILBOX_MAX + 16];
+
+	if (read_reply(d, &r, NULL, "MAIL") != 0)
+		return -1;
+	if (r.code / 100 != 2) {
+		struct lmtp_reply dropped;
+
+		/* Its pipelined RCPT gets a 503: read and drop. */
+		if (pipelined && read_reply(d, &dropped, NULL, "RCPT") != 0)
+			return -1;
+		if (r.code / 100 == 4 || r.code / 100 == 5) {
+			(void)rcpt_refused(res, &r);
+			return 1;
+		}
+		return fault(d, "MAIL: not an LMTP reply", EPROTO);
+	}
+	l->in_mail = 1;
+	if (pipelined)
+		return 0;
+	buf_init(&b, cmd, sizeof(cmd));
+	add_rcpt(&b, mailbox, len);
+	return b.overflow ? fault(d, "RCPT", EINVAL) :
+	    send_all(d, b.p, b.len, "RCPT");
+}
+
 int
 lmtp_rcpt(struct deliver *d, const struct deliver_mail *m,
     const char *mailbox, size_t len, struct deliver_result *res)
@@ -421,46 +511,17 @@ lmtp_rcpt(struct deliver *d, const struct deliver_mail *m,
 	}
 	if (l->fd == -1 && connect_server(d) != 0)
 		goto failed;
-	if (has_8bit(mailbox, len) && !(l->ext & LMTP_EXT_SMTPUTF8)) {
-		say(res, REPLY_UTF8_NEEDED, "The mailbox server cannot take "
-		    "a UTF-8 address (it does not offer SMTPUTF8)");
+	if (rcpt_unsendable(l, m, mailbox, len, res) != 0)
 		return -1;
-	}
-	if (m->body == SMTP_BODY_BINARYMIME &&
-	    (l->ext & (LMTP_EXT_BINARYMIME | LMTP_EXT_CHUNKING)) !=
-	    (LMTP_EXT_BINARYMIME | LMTP_EXT_CHUNKING)) {
-		say(res, REPLY_PERM_FAIL, "The mailbox server does not take "
-		    "BODY=BINARYMIME");
-		res->code = 554;
-		memcpy(res->status_code, "5.6.1", 6);
-		return -1;
-	}
 	buf_init(&b, cmd, sizeof(cmd));
 	if (!l->in_mail) {
-		(void)buf_adds(&b, "MAIL FROM:<");
-		(void)buf_adds(&b, m->sender);
-		(void)buf_adds(&b, ">");
-		if (m->body == SMTP_BODY_8BITMIME &&
-		    (l->ext & LMTP_EXT_8BITMIME))
-			(void)buf_adds(&b, " BODY=8BITMIME");
-		if (m->body == SMTP_BODY_BINARYMIME)
-			(void)buf_adds(&b, " BODY=BINARYMIME");
-		if (m->smtputf8 && (l->ext & LMTP_EXT_SMTPUTF8))
-			(void)buf_adds(&b, " SMTPUTF8");
-		if (m->size > 0 && (l->ext & LMTP_EXT_SIZE)) {
-			(void)buf_adds(&b, " SIZE=");
-			(void)buf_addu64(&b, m->size);
-		}
-		(void)buf_adds(&b, "\r\n");
+		add_mail(&b, l, m);
 		sent_mail = 1;
 		l->binary = m->body == SMTP_BODY_BINARYMIME;
 		pipelined = (l->ext & LMTP_EXT_PIPELINING) != 0;
 	}
-	if (!sent_mail || pipelined) {
-		(void)buf_adds(&b, "RCPT TO:<");
-		(void)buf_add(&b, mailbox, len);
-		(void)buf_adds(&b, ">\r\n");
-	}
+	if (!sent_mail || pipelined)
+		add_rcpt(&b, mailbox, len);
 	if (b.overflow) {
 		say(res, REPLY_RCPT_TEMP_FAIL, unavailable);
 		return -1;
@@ -468,29 +529,12 @@ lmtp_rcpt(struct deliver *d, const struct deliver_mail *m,
 	if (send_all(d, b.p, b.len, "MAIL/RCPT") != 0)
 		goto failed;
 	if (sent_mail) {
-		if (read_reply(d, &r, NULL, "MAIL") != 0)
-			goto failed;
-		if (r.code / 100 != 2) {
-			struct lmtp_reply dropped;
+		int refused = mail_answered(d, pipelined, mailbox, len, res);
 
-			/* Its pipelined RCPT gets a 503: read and drop. */
-			if (pipelined && read_reply(d, &dropped, NULL,
-			    "RCPT") != 0)
-				goto failed;
-			if (r.code / 100 == 4 || r.code / 100 == 5)
-				return rcpt_refused(res, &r);
-			(void)fault(d, "MAIL: not an LMTP reply", EPROTO);
+		if (refused > 0)
+			return -1;
+		if (refused < 0)
 			goto failed;
-		}
-		l->in_mail = 1;
-		if (!pipelined) {
-			buf_init(&b, cmd, sizeof(cmd));
-			(void)buf_adds(&b, "RCPT TO:<");
-			(void)buf_add(&b, mailbox, len);
-			(void)buf_adds(&b, ">\r\n");
-			if (send_all(d, b.p, b.len, "RCPT") != 0)
-				goto failed;
-		}
 	}
 	if (read_reply(d, &r, NULL, "RCPT") != 0)
 		goto failed;
