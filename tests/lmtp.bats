@@ -179,6 +179,14 @@ for m in (small, big):
     s.quit()
 PYEOF
 	stop_server
+	# time(1) writes its line when its smtpd has ended, which may be
+	# after the client's QUIT and the server's stop (QUIT to Dovecot
+	# comes last): wait for both lines, 10 s at most.
+	local i
+	for i in $(seq 200); do
+		[ "$(wc -l <"$T/rss")" -ge 2 ] && break
+		sleep 0.05
+	done
 	small=$(sed -n 1p "$T/rss")
 	big=$(sed -n 2p "$T/rss")
 	echo "peak RSS: 1 KB message $small KB, 50 MB message $big KB" >&3
