@@ -67,9 +67,10 @@ mail_peer_env(struct mail_session *m)
 }
 
 /* Run RCPTCHECK for one recipient (deliver/rcptcheck.h) and log what
- * became of it. */
+ * became of it; a refusal's own words go into reply's text. */
 static enum reply_id
-run_rcptcheck(struct mail_session *m, const struct smtp_path *p)
+run_rcptcheck(struct mail_session *m, const struct smtp_path *p,
+    struct deliver_result *reply)
 {
 	struct rcptcheck_result res;
 	char rcpt[LOGESC_MAX + 1];
@@ -93,8 +94,8 @@ run_rcptcheck(struct mail_session *m, const struct smtp_path *p)
 		    m->session_id, logesc(rcpt, sizeof(rcpt), p->mailbox,
 		    p->len), res.signal);
 	} else if (res.code != 0) {
-		memcpy(m->rcpt_reply, res.text, res.text_len + 1);
-		m->rcpt_reply_len = res.text_len;
+		memcpy(reply->text, res.text, res.text_len + 1);
+		reply->text_len = res.text_len;
 		if (log_refusals_logged() < LOG_REFUSALS_MAX)
 			log_line("info", "%s: RCPTCHECK: <%s>: exit %d",
 			    m->session_id, logesc(rcpt, sizeof(rcpt),
@@ -106,17 +107,17 @@ run_rcptcheck(struct mail_session *m, const struct smtp_path *p)
 /* The last check of a RCPT, after RCPTHOSTS and the mailbox: the
  * RECIPIENTS budget of a pipe program, then RCPTCHECK. */
 static enum reply_id
-rcpt_check_program(struct mail_session *m, const struct smtp_path *p)
+rcpt_check_program(struct mail_session *m, const struct smtp_path *p,
+    struct deliver_result *reply)
 {
 	enum reply_id r;
 	int fits;
 
-	m->rcpt_reply_len = 0;
 	fits = txn_rcpts_env_fits(m->txn, smtp_rcpt_count(m->smtp), p->len);
 	if (m->kind == DELIVER_PIPE && !fits)
 		return REPLY_TOO_MANY_RCPTS;
 	if (m->rcptcheck != NULL) {
-		r = run_rcptcheck(m, p);
+		r = run_rcptcheck(m, p, reply);
 		if (r != REPLY_RCPT_OK)
 			return r;
 	}
@@ -274,8 +275,8 @@ log_lmtp_results(const struct mail_session *m)
 /* ---------------------------------------------------------------- */
 /* The events.                                                       */
 
-/* Answer with a relayed LMTP reply (code set), our words for it (text),
- * or the catalogue's. */
+/* Answer with a relayed LMTP reply (code set), other words for it (text:
+ * RCPTCHECK's, or ours for an LMTP fault), or the catalogue's. */
 static void
 answer(struct mail_session *m, enum reply_id r,
     const struct deliver_result *res)
@@ -331,16 +332,16 @@ on_rcpt(struct mail_session *m, const struct smtp_event *ev)
 	enum reply_id r = rcpt_policy(m, p);
 	const char *reason = NULL;	/* the catalogue's word */
 	unsigned i = smtp_rcpt_count(m->smtp);
-	struct deliver_result next;	/* LMTP: the server's reply */
+	/* The reply's words: RCPTCHECK's, or the LMTP server's. */
+	struct deliver_result next;
 
 	next.code = 0;
 	next.text_len = 0;
-	m->rcpt_reply_len = 0;
 	if (r == REPLY_RCPT_OK)
 		r = deliver_check_rcpt(m->deliver, p->mailbox, p->local_len,
 		    p->domain_off);
 	if (r == REPLY_RCPT_OK) {
-		r = rcpt_check_program(m, p);
+		r = rcpt_check_program(m, p, &next);
 		if (r != REPLY_RCPT_OK && r != REPLY_TOO_MANY_RCPTS)
 			reason = "rcptcheck";
 	}
@@ -366,12 +367,7 @@ on_rcpt(struct mail_session *m, const struct smtp_event *ev)
 			log_refusal(m->session_id, "recipient", p->mailbox,
 			    p->len, r, reason, 1);
 	}
-	if (next.code == 0 && next.text_len == 0 && m->rcpt_reply_len > 0)
-		/* RCPTCHECK's own words */
-		smtp_answer_text(m->smtp, r, m->rcpt_reply,
-		    m->rcpt_reply_len);
-	else
-		answer(m, r, &next);
+	answer(m, r, &next);
 }
 
 /* What the log calls the delivery target: the Maildir or the program. */

@@ -44,8 +44,6 @@ struct mail_session {
 	/* What came of the session so far. */
 	unsigned long naccepted;	/* messages answered 250 */
 	int in_message;			/* started, not yet logged */
-	char rcpt_reply[SMTP_REPLY_TEXT_MAX + 1]; /* RCPTCHECK's words */
-	size_t rcpt_reply_len;
 };
 
 /* Answer ev if it is the transaction's (HELO, MAIL, RCPT, RSET, QUIT,
