@@ -65,16 +65,6 @@ struct lmtp {
 /* ---------------------------------------------------------------- */
 /* The connection.                                                   */
 
-static int
-remaining_ms(const struct lmtp *l)
-{
-	long long left = l->deadline - io_now_ms();
-
-	if (left <= 0)
-		return 0;
-	return left > 0x7fffffff ? 0x7fffffff : (int)left;
-}
-
 static void
 start_step(struct deliver *d)
 {
@@ -121,7 +111,7 @@ fault(struct deliver *d, const char *step, int err)
 static int
 send_all(struct deliver *d, const char *p, size_t n, const char *step)
 {
-	int wait = remaining_ms(d->lmtp);
+	int wait = io_ms_left(d->lmtp->deadline);
 
 	if (wait == 0)
 		return fault(d, step, ETIMEDOUT);
@@ -162,7 +152,7 @@ read_line(struct deliver *d, const char **line, size_t *len,
 		}
 		if (l->in_len == sizeof(l->in))
 			return fault(d, "reply line too long", EPROTO);
-		wait = remaining_ms(l);
+		wait = io_ms_left(l->deadline);
 		r = wait > 0 ? io_wait(l->fd, 0, wait) : 0;
 		if (r == 0)
 			return fault(d, step, ETIMEDOUT);
@@ -289,7 +279,7 @@ connect_server(struct deliver *d)
 	if (connect(fd, (struct sockaddr *)&l->addr, l->addrlen) == -1) {
 		if (errno != EINPROGRESS && errno != EINTR)
 			return fault(d, "connect", errno);
-		wait = remaining_ms(l);
+		wait = io_ms_left(l->deadline);
 		if (wait == 0 || io_wait(fd, 1, wait) != 1)
 			return fault(d, "connect", ETIMEDOUT);
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
@@ -759,7 +749,7 @@ lmtp_free(struct deliver *d)
 		return;
 	if (l->fd != -1 && !l->in_data) {
 		start_step(d);
-		if (remaining_ms(l) > LMTP_QUIT_MS)
+		if (io_ms_left(l->deadline) > LMTP_QUIT_MS)
 			l->deadline = io_now_ms() + LMTP_QUIT_MS;
 		if (send_all(d, "QUIT\r\n", 6, "QUIT") == 0)
 			(void)read_reply(d, &r, NULL, "QUIT");

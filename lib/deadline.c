@@ -7,11 +7,9 @@
 int
 deadline_budget(const struct deadline *d)
 {
-	long long left = d->session_end - io_now_ms();
+	int left = io_ms_left(d->session_end);
 
-	if (left <= 0)
-		return 0;
-	return left < d->timeout_ms ? (int)left : d->timeout_ms;
+	return left < d->timeout_ms ? left : d->timeout_ms;
 }
 
 int

@@ -277,6 +277,16 @@ io_now_ms(void)
 }
 
 int
+io_ms_left(long long deadline)
+{
+	long long left = deadline - io_now_ms();
+
+	if (left <= 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int
 io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
     size_t servcap)
 {

@@ -43,5 +43,8 @@ int io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
     size_t servcap);
 /* Milliseconds of a monotonic clock. */
 long long io_now_ms(void);
+/* Milliseconds from now to deadline (io_now_ms's clock) as a poll()
+ * timeout: 0 once it has passed, at most INT_MAX. */
+int io_ms_left(long long deadline);
 
 #endif
