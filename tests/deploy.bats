@@ -540,25 +540,6 @@ start_ssa()
 	assert_line --regexp '^TCPREMOTEPORT=[0-9]+$'
 }
 
-# start_backend NAME MAILDIR: tcpserver with PROXYPROTOCOL set on
-# 127.0.0.1 (port picked by the kernel, in $BACKEND_PORT), smtpd's and
-# tcpserver's log appended to $T/server.log.
-start_backend()
-{
-	local san i
-	mapfile -t san < <(san_env)
-	env -i PATH=/usr/bin:/bin "${san[@]}" PROXYPROTOCOL=1 TIMEOUT=10 \
-	    tcpserver -1 -HR -l "$1" 127.0.0.1 0 "$SMTPD" maildir "$2" \
-	    >"$T/$1.port" 2>>"$T/server.log" &
-	PIDS+=($!)
-	for i in $(seq 100); do
-		[ -s "$T/$1.port" ] && break
-		sleep 0.05
-	done
-	BACKEND_PORT=$(head -n 1 "$T/$1.port")
-	[ -n "$BACKEND_PORT" ] || fail "backend $1 did not start"
-}
-
 # start_haproxy CONFIG: haproxy in the foreground; its log in
 # $T/haproxy.log.
 start_haproxy()
@@ -579,7 +560,7 @@ received_lines()
 
 @test "haproxy send-proxy (v1) and send-proxy-v2 in front of tcpserver: Received: names the client, IPv4 and IPv6" {
 	local p1 p2
-	start_backend mx1 "$MD"
+	start_backend mx1 maildir "$MD"
 	p1=$(free_port)
 	p2=$(free_port)
 	cat >"$T/haproxy.cfg" <<-CFG
@@ -633,9 +614,9 @@ received_lines()
 @test "haproxy with contrib's config: two tcpserver backends, send-proxy-v2 and SMTP health checks" {
 	local port p1 p2 i
 	mkdir -p "$T/md1" "$T/md2"
-	start_backend mx1 "$T/md1"
+	start_backend mx1 maildir "$T/md1"
 	p1=$BACKEND_PORT
-	start_backend mx2 "$T/md2"
+	start_backend mx2 maildir "$T/md2"
 	p2=$BACKEND_PORT
 	port=$(free_port)
 	haproxy_config "$port" "$p1" "$p2" >"$T/haproxy.cfg"

@@ -452,29 +452,11 @@ PYEOF
 	grep -q '^to ü@example.net$' "$T/aio/2.env"
 }
 
-# lmtp_backend NAME TARGET: smtpd lmtp TARGET behind haproxy (PROXYPROTOCOL),
-# under tcpserver -l NAME; sets BACKEND_PORT.
-lmtp_backend()
-{
-	local san i
-	mapfile -t san < <(san_env)
-	env -i PATH=/usr/bin:/bin "${san[@]}" PROXYPROTOCOL=1 TIMEOUT=10 \
-	    tcpserver -1 -HR -l "$1" 127.0.0.1 0 "$SMTPD" lmtp "$2" \
-	    >"$T/$1.port" 2>>"$T/server.log" 3>&- &
-	SERVER_PIDS+=("$!")
-	for i in $(seq 200); do
-		[ -s "$T/$1.port" ] && break
-		sleep 0.05
-	done
-	BACKEND_PORT=$(head -n 1 "$T/$1.port")
-	[ -n "$BACKEND_PORT" ] || fail "backend $1 did not start"
-}
-
 @test "more than one machine: haproxy (contrib's config), two smtpd, LMTP to one Dovecot (socket and TCP)" {
 	local port p1 p2 i
-	lmtp_backend mx1 "$LMTP_SOCKET"
+	start_backend mx1 lmtp "$LMTP_SOCKET"
 	p1=$BACKEND_PORT
-	lmtp_backend mx2 "$LMTP_TCP"
+	start_backend mx2 lmtp "$LMTP_TCP"
 	p2=$BACKEND_PORT
 	port=$(free_port)
 	haproxy_config "$port" "$p1" "$p2" >"$T/haproxy.cfg"

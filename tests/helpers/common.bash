@@ -217,12 +217,37 @@ start_server()
 	    >"$T/port" 2>>"$T/server.log" 3>&- &
 	SERVER_PID=$!
 	SERVER_PIDS+=("$SERVER_PID")
-	for i in $(seq 100); do
-		[ -s "$T/port" ] && break
+	PORT=$(port_from "$T/port")
+	[ -n "$PORT" ] || fail "tcpserver did not start: $(cat "$T/server.log")"
+}
+
+# port_from FILE: the port tcpserver -1 writes into FILE, once it has
+# (10 s at most; empty when it never does).
+port_from()
+{
+	local i
+	for i in $(seq 200); do
+		[ -s "$1" ] && break
 		sleep 0.05
 	done
-	PORT=$(head -n 1 "$T/port")
-	[ -n "$PORT" ] || fail "tcpserver did not start: $(cat "$T/server.log")"
+	head -n 1 "$1" 2>/dev/null
+}
+
+# start_backend NAME DELIVERY...: smtpd DELIVERY... behind a proxy
+# (PROXYPROTOCOL set) under tcpserver -l NAME on 127.0.0.1, its port in
+# $BACKEND_PORT, its log and tcpserver's appended to $T/server.log;
+# stop_server stops it.
+start_backend()
+{
+	local name=$1 san
+	shift
+	mapfile -t san < <(san_env)
+	env -i PATH=/usr/bin:/bin "${san[@]}" PROXYPROTOCOL=1 TIMEOUT=10 \
+	    tcpserver -1 -HR -l "$name" 127.0.0.1 0 "$SMTPD" "$@" \
+	    >"$T/$name.port" 2>>"$T/server.log" 3>&- &
+	SERVER_PIDS+=("$!")
+	BACKEND_PORT=$(port_from "$T/$name.port")
+	[ -n "$BACKEND_PORT" ] || fail "backend $name did not start"
 }
 
 stop_server()
