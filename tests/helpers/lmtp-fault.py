@@ -28,17 +28,21 @@ ODD_RCPT = {
 }
 
 
-def serve_odd(c):
-    c.sendall(b"220 odd.test LMTP\r\n")
+def serve(c, odd):
+    """A working server (odd: with the odd replies above); without odd,
+    gone at the first RCPT."""
+    c.sendall(b"220 fault.test LMTP ready\r\n")
     f = c.makefile("rb")
     taken = 0
     for line in f:
         verb = line[:4].upper()
         if verb == b"LHLO":
-            c.sendall(b"250-odd.test\r\n250-PIPELINING\r\n"
+            c.sendall(b"250-fault.test\r\n250-PIPELINING\r\n"
                       b"250 ENHANCEDSTATUSCODES\r\n")
         elif verb == b"MAIL":
-            c.sendall(b"250 OK\r\n")
+            c.sendall(b"250 OK\r\n" if odd else b"250 2.1.0 OK\r\n")
+        elif verb == b"RCPT" and not odd:
+            break
         elif verb == b"RCPT":
             local = line.split(b"<", 1)[1].split(b"@", 1)[0]
             reply = ODD_RCPT.get(local, b"550 5.1.1 unknown")
@@ -90,20 +94,5 @@ while time.monotonic() < end:
         time.sleep(0.2)
         c.close()
         continue
-    if mode == "odd":
-        serve_odd(c)
-        continue
-    # close: a real greeting and LHLO, then gone at RCPT
-    c.sendall(b"220 fault.test LMTP ready\r\n")
-    f = c.makefile("rb")
-    for line in f:
-        verb = line[:4].upper()
-        if verb == b"LHLO":
-            c.sendall(b"250-fault.test\r\n250-PIPELINING\r\n"
-                      b"250 ENHANCEDSTATUSCODES\r\n")
-        elif verb == b"MAIL":
-            c.sendall(b"250 2.1.0 OK\r\n")
-        else:
-            break
-    f.close()
-    c.close()
+    # close (gone at the first RCPT) or odd (the replies above)
+    serve(c, mode == "odd")
