@@ -25,8 +25,11 @@ DELIVER_SRC = $(sort $(wildcard deliver/*.c))
 # What smtpd and the tests link besides the engine (proto/) and smtpd.c.
 SUPPORT_SRC = $(LIB_SRC) $(AUTH_SRC) $(DELIVER_SRC)
 SRC = smtpd.c $(PROTO_SRC) $(SUPPORT_SRC)
-# What smtpd links besides the engine library.
-SMTPD_SRC = smtpd.c $(SUPPORT_SRC)
+# What smtpd links besides the engine library.  smtpd.c last: the linker
+# lays out .bss in this order, and the small state of lib/ and deliver/
+# then shares its first page instead of following smtpd.c's session state
+# (struct runtime), where a page of its own would be a fault per session.
+SMTPD_SRC = $(SUPPORT_SRC) smtpd.c
 HDR = $(wildcard proto/*.h lib/*.h auth/*.h deliver/*.h)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 

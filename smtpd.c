@@ -63,6 +63,10 @@ struct tarpit {
 	int logged;
 };
 
+/* The page size assumed by struct runtime's layout: where pages are
+ * larger, the layout is merely less good. */
+#define PAGE_GUESS 4096
+
 /* The client's input: in[off..len) is read and not yet fed. */
 struct input {
 	size_t off;
@@ -76,9 +80,13 @@ struct input {
  * deliver, txn, progenv, peer, rcpthosts and clock parts it answers
  * the transaction's events with. */
 struct runtime {
-	/* The small parts first and the large buffers last: a session
-	 * touches the start of each buffer, and each page it touches is a
-	 * fault at start-up. */
+	/* Laid out for page faults, which cost more than the rest of a
+	 * short session's start (bench/README.md).  A session touches its
+	 * small parts and the start of each buffer, and each page touched is
+	 * a fault: so the small parts come first, together, and each part
+	 * that is a small head followed by its buffers (session, txn, in)
+	 * starts a page of its own, where its head and the first octets of
+	 * its buffer share one fault; what is untouched costs nothing. */
 	enum deliver_kind kind;
 	int out_is_not_socket;		/* flush_output: send() said ENOTSOCK */
 	unsigned long pid;
@@ -95,12 +103,13 @@ struct runtime {
 	/* peer and local names */
 	struct peer peer;		/* the client, as programs see it */
 	char local_host[PEER_NAME_MAX];
-	struct txn txn;			/* the transaction (deliver/txn.h) */
 	struct auth_policy auth;	/* configure_auth, on_auth */
-	struct deliver deliver;
-	struct smtp_session session;
-	struct progenv progenv;
-	struct input in;		/* read_input, run_session */
+	struct deliver deliver;		/* its carry[] last, touched late */
+	_Alignas(PAGE_GUESS) struct smtp_session session;
+	/* the transaction (deliver/txn.h): small parts, then its tables */
+	_Alignas(PAGE_GUESS) struct txn txn;
+	struct progenv progenv;		/* pipe and qmail-queue only */
+	_Alignas(PAGE_GUESS) struct input in;	/* read_input, run_session */
 };
 
 static struct runtime rt;
@@ -131,7 +140,6 @@ extern char **environ;
 /* environ, indexed at the first lookup (lib/envindex.h).  Each name
  * smtpd reads is a literal: the macros pass its length, known when
  * compiling, and the "" "" around it refuse anything else. */
-static struct env_index env_index;
 
 #define env_get(name) env_get_n("" name "", sizeof(name) - 1)
 #define env_or(name, fallback) \
@@ -142,9 +150,7 @@ static struct env_index env_index;
 static char *
 env_get_n(const char *name, size_t len)
 {
-	if (!env_index.ready)
-		env_index_init(&env_index, environ);
-	return env_index_get(&env_index, name, len);
+	return env_index_environ(name, len);
 }
 
 static const char *

@@ -6,6 +6,7 @@
  * work, and a program's verdict comes from the kind that ran it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "../proto/reply.h"
@@ -74,7 +75,9 @@ int
 deliver_init(struct deliver *d, enum deliver_kind kind, const char *path,
     char *const *argv, size_t maxrcpts, int timeout_ms)
 {
-	memset(d, 0, sizeof(*d));
+	/* Not carry[]: carry_len says what it holds, and its pages stay
+	 * untouched (each is a page fault) until a message needs them. */
+	memset(d, 0, offsetof(struct deliver, carry));
 	d->kind = kind;
 	d->path = path;
 	d->argv = argv;

@@ -144,21 +144,39 @@ maildir_path(char *out, const char *dir, const char *sub, const char *name)
 	return 0;
 }
 
+/* Open (flags) or, with flags -1, make DIR/sub, its path made in
+ * t->dir's own room after DIR and undone after: a PATH_MAX buffer on the
+ * stack would reach a page of the stack that nothing else at start-up
+ * touches, a page fault of its own. */
+static int
+maildir_at_sub(struct maildir_target *t, const char *sub, int flags)
+{
+	size_t len = strlen(t->dir);
+	size_t sub_len = strlen(sub);
+	int r;
+
+	if (len + 1 + sub_len >= sizeof(t->dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	t->dir[len] = '/';
+	memcpy(t->dir + len + 1, sub, sub_len + 1);
+	/* openat, not open: musl's open follows O_CLOEXEC with an
+	 * fcntl(F_SETFD) of its own, for kernels older than 2.6.23. */
+	r = flags == -1 ? mkdir(t->dir, 0700) :
+	    openat(AT_FDCWD, t->dir, flags | O_DIRECTORY | O_CLOEXEC);
+	t->dir[len] = '\0';
+	return r;
+}
+
 /* Open dir/sub into *fd (flags: MAILDIR_SEARCH or O_RDONLY), unless it is
  * open already. */
 static int
-maildir_dir_fd(const struct maildir_target *t, int *fd, const char *sub,
-    int flags)
+maildir_dir_fd(struct maildir_target *t, int *fd, const char *sub, int flags)
 {
-	char path[PATH_MAX];
-
 	if (*fd != -1)
 		return 0;
-	if (maildir_path(path, t->dir, sub, NULL) == -1)
-		return -1;
-	/* openat, not open: musl's open follows O_CLOEXEC with an
-	 * fcntl(F_SETFD) of its own, for kernels older than 2.6.23. */
-	*fd = openat(AT_FDCWD, path, flags | O_DIRECTORY | O_CLOEXEC);
+	*fd = maildir_at_sub(t, sub, flags);
 	return *fd == -1 ? -1 : 0;
 }
 
@@ -227,12 +245,11 @@ maildir_create(struct deliver *d, const char *dir)
 static int
 maildir_is_whole(struct maildir_target *t)
 {
-	char path[PATH_MAX];
-
-	if (maildir_dir_fd(t, &t->tmp_fd, "tmp", MAILDIR_SEARCH) == 0 &&
-	    maildir_dir_fd(t, &t->new_fd, "new", O_RDONLY) == 0 &&
-	    maildir_path(path, t->dir, "cur", NULL) == 0 &&
-	    (mkdir(path, 0700) == 0 || errno == EEXIST))
+	t->tmp_fd = maildir_at_sub(t, "tmp", MAILDIR_SEARCH);
+	if (t->tmp_fd != -1)
+		t->new_fd = maildir_at_sub(t, "new", O_RDONLY);
+	if (t->tmp_fd != -1 && t->new_fd != -1 &&
+	    (maildir_at_sub(t, "cur", -1) == 0 || errno == EEXIST))
 		return 1;
 	maildir_close_dirs(t);
 	return 0;

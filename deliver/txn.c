@@ -8,22 +8,17 @@
 #include "progenv.h"
 #include "txn.h"
 
-/* The recipient tables up to the default MAXRCPTS (txn_init). */
-static char default_rcpt_text[SMTP_MAXRCPTS_DEFAULT][SMTP_MAILBOX_MAX];
-static const char *default_rcpts[SMTP_MAXRCPTS_DEFAULT];
-static size_t default_rcpt_domain_off[SMTP_MAXRCPTS_DEFAULT];
-
 int
 txn_init(struct txn *t, size_t maxrcpts)
 {
-	/* Static tables up to the default MAXRCPTS (no malloc in a
+	/* t's own tables up to the default MAXRCPTS (no malloc in a
 	 * session: its first call costs three system calls), malloc above.
 	 * Not calloc: txn_rcpt writes a slot before anything reads it, and
 	 * pages never touched cost neither time nor memory. */
 	if (maxrcpts <= SMTP_MAXRCPTS_DEFAULT) {
-		t->rcpt_text = default_rcpt_text;
-		t->rcpts = default_rcpts;
-		t->rcpt_domain_off = default_rcpt_domain_off;
+		t->rcpt_text = t->fixed_rcpt_text;
+		t->rcpts = t->fixed_rcpts;
+		t->rcpt_domain_off = t->fixed_domain_off;
 	} else {
 		t->rcpt_text = malloc(maxrcpts * sizeof(*t->rcpt_text));
 		t->rcpts = malloc(maxrcpts * sizeof(*t->rcpts));

@@ -30,6 +30,13 @@ struct txn {
 	unsigned long nmessages;	/* DATA/BDAT transactions started */
 	char message_id[48];		/* "SESSION.N" */
 	struct envelope env;
+	/* The recipient tables up to the default MAXRCPTS (txn_init), the
+	 * text last: a session touches only its first rows, and each page
+	 * touched costs a fault at start-up, so they follow the small
+	 * parts above rather than sit in pages of their own. */
+	size_t fixed_domain_off[SMTP_MAXRCPTS_DEFAULT];
+	const char *fixed_rcpts[SMTP_MAXRCPTS_DEFAULT];
+	char fixed_rcpt_text[SMTP_MAXRCPTS_DEFAULT][SMTP_MAILBOX_MAX];
 };
 
 /* The recipient tables for maxrcpts: static up to the default MAXRCPTS,

@@ -5,6 +5,8 @@
 
 #include "envindex.h"
 
+extern char **environ;
+
 void
 env_index_init(struct env_index *x, char **env)
 {
@@ -55,4 +57,14 @@ env_index_get(const struct env_index *x, const char *name, size_t n)
 			return (char *)x->entry[i].entry + n + 1;
 	}
 	return NULL;
+}
+
+char *
+env_index_environ(const char *name, size_t len)
+{
+	static struct env_index process;
+
+	if (!process.ready)
+		env_index_init(&process, environ);
+	return env_index_get(&process, name, len);
 }

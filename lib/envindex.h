@@ -38,4 +38,10 @@ void env_index_init(struct env_index *x, char **env);
  * its names are literals, whose lengths are known when compiling. */
 char *env_index_get(const struct env_index *x, const char *name, size_t len);
 
+/* The same, in environ, indexed at the first call.  The index is this
+ * file's: in the static build its .bss then shares a page with the other
+ * small state of lib/ and deliver/, which smtpd.c's session state follows
+ * (Makefile: smtpd.c is linked last), not one of its own. */
+char *env_index_environ(const char *name, size_t len);
+
 #endif

@@ -131,7 +131,7 @@ smtp_init(struct smtp_session *s, const struct smtp_config *cfg)
 	size_t hlen = strlen(cfg->hostname);
 	static const char tail[] = " ESMTP smtpd";
 
-	memset(s, 0, offsetof(struct smtp_session, line));
+	memset(s, 0, offsetof(struct smtp_session, out));
 	s->cfg = cfg;
 	s->has_tls = (cfg->flags & SMTP_CF_TLS) != 0;
 	smtp_reset_transaction(s);

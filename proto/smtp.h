@@ -203,7 +203,6 @@ struct smtp_session {
 	size_t cmd_len;
 	int cmd_overflow;
 	int fed_secret;			/* see smtp_fed_secret */
-	char line[SMTP_AUTH_LINE_MAX];
 
 	/* queued replies; the last one (SMTP_EV_REFUSED) */
 	enum reply_id last_reply;
@@ -213,11 +212,15 @@ struct smtp_session {
 	int relay_code;
 	char relay_status[12];
 	size_t out_len;
-	char out[SMTP_OUTPUT_MAX];
-
-	/* message octets awaiting a BODY event (one spare octet) */
+	/* message octets awaiting a BODY event */
 	size_t body_len;
-	char body[SMTP_BODY_CHUNK_MAX + 1];
+
+	/* The buffers last, the one every session writes first: a session
+	 * touches the start of each, and each page touched is a page fault
+	 * (smtp_init clears only what comes before out). */
+	char out[SMTP_OUTPUT_MAX];
+	char line[SMTP_AUTH_LINE_MAX];
+	char body[SMTP_BODY_CHUNK_MAX + 1];	/* one spare octet */
 };
 
 /* Start a session: state GREETED, the 220 greeting queued. */
