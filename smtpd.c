@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,6 +29,7 @@
 #include "lib/buf.h"
 #include "lib/deadline.h"
 #include "lib/envindex.h"
+#include "lib/fmt.h"
 #include "lib/io.h"
 #include "lib/log.h"
 #include "lib/proxyread.h"
@@ -453,13 +453,13 @@ checkpassword_said(char *out, size_t cap,
     const struct checkpassword_detail *d)
 {
 	if (strcmp(d->what, "exit") == 0)
-		(void)snprintf(out, cap, "exit %d", d->code);
+		(void)fmt(out, cap, "exit %d", d->code);
 	else if (strcmp(d->what, "signal") == 0)
-		(void)snprintf(out, cap, "killed by signal %d", d->code);
+		(void)fmt(out, cap, "killed by signal %d", d->code);
 	else if (strcmp(d->what, "timeout") == 0)
-		(void)snprintf(out, cap, "no answer within TIMEOUT, killed");
+		(void)fmt(out, cap, "no answer within TIMEOUT, killed");
 	else
-		(void)snprintf(out, cap, "%s: %s", d->what, log_errno(d->err));
+		(void)fmt(out, cap, "%s: %s", d->what, log_errno(d->err));
 	return out;
 }
 
@@ -583,11 +583,11 @@ read_proxy_header(void)
 	    h.src_port, LOG_ESC(dst, h.dst), h.dst_port,
 	    LOG_ESC(via, rt.peer.remote_ip));
 	copy_name(rt.peer.remote_ip, sizeof(rt.peer.remote_ip), h.src);
-	snprintf(rt.peer.remote_port, sizeof(rt.peer.remote_port), "%u",
+	(void)fmt(rt.peer.remote_port, sizeof(rt.peer.remote_port), "%u",
 	    h.src_port);
 	copy_name(rt.peer.proxy_local_ip, sizeof(rt.peer.proxy_local_ip),
 	    h.dst);
-	snprintf(rt.peer.proxy_local_port, sizeof(rt.peer.proxy_local_port),
+	(void)fmt(rt.peer.proxy_local_port, sizeof(rt.peer.proxy_local_port),
 	    "%u", h.dst_port);
 	/* TCPREMOTEHOST named the proxy. */
 	rt.peer.remote_host = NULL;

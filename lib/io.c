@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../proto/iptext.h"
 #include "buf.h"
 #include "io.h"
 
@@ -300,7 +301,7 @@ io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
 
 	if (r != 0)
 		return -1;
-	/* inet_ntop, not getnameinfo: the same numeric text, without the
+	/* ip_text, not getnameinfo: the same numeric text, without the
 	 * resolver that getnameinfo brings into a static build. */
 	if (ss.ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)&ss;
@@ -315,7 +316,7 @@ io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
 	} else {
 		return -1;
 	}
-	if (inet_ntop(ss.ss_family, addr, host, (socklen_t)hostcap) == NULL)
+	if (ip_text(ss.ss_family == AF_INET6, addr, host, hostcap) == 0)
 		return -1;
 	buf_init(&b, serv, servcap);
 	(void)buf_addu64(&b, port);

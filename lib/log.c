@@ -8,10 +8,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <syslog.h>	/* LOG_MAIL, LOG_INFO, ..., _PATH_LOG */
 
+#include "fmt.h"
 #include "io.h"
 #include "log.h"
 #include "logsock.h"
@@ -92,19 +92,16 @@ log_put(const char *level, const char *msg, size_t len)
 }
 
 void
-log_line(const char *level, const char *fmt, ...)
+log_line(const char *level, const char *format, ...)
 {
 	char msg[LOG_LINE_MAX];
-	int n;
+	size_t n;
 	va_list ap;
 
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_start(ap, format);
+	n = fmt_v(msg, sizeof(msg), format, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	log_put(level, msg, (size_t)n < sizeof(msg) ? (size_t)n :
-	    sizeof(msg) - 1);
+	log_put(level, msg, n);
 }
 
 const char *

@@ -34,7 +34,7 @@ int log_child_stderr(void);
 
 /* One line of len octets (no '\n'), cut to fit. */
 void log_put(const char *level, const char *msg, size_t len);
-void log_line(const char *level, const char *fmt, ...)
+void log_line(const char *level, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* The text of an errno: ETIMEDOUT, which smtpd sets itself when TIMEOUT

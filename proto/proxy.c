@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "iptext.h"
 #include "proxy.h"
 
 /* §2.2: the 12-octet v2 signature; it holds a NUL, so never a C string. */
@@ -107,7 +108,7 @@ v1_inet4(const char *p, size_t len, unsigned char out[4])
 /* A v1 IPv6 address (§2.1): hexadecimal groups separated by colons, at
  * most one "::", 128 bits in all.  The characters are checked here;
  * inet_pton(3), a pure conversion, checks the structure (it also takes
- * the ::ffff:a.b.c.d form inet_ntop(3) gives to a proxy). */
+ * the ::ffff:a.b.c.d form a proxy may send). */
 static int
 v1_inet6(const char *p, size_t len, unsigned char out[16])
 {
@@ -191,8 +192,8 @@ v1_line(const char *line, size_t len, struct proxy_header *h)
 	if (!v1_port(field[3], flen[3], &h->src_port) ||
 	    !v1_port(field[4], flen[4], &h->dst_port))
 		return invalid(h, "v1: bad port");
-	if (inet_ntop(af, src, h->src, sizeof(h->src)) == NULL ||
-	    inet_ntop(af, dst, h->dst, sizeof(h->dst)) == NULL)
+	if (ip_text(af == AF_INET6, src, h->src, sizeof(h->src)) == 0 ||
+	    ip_text(af == AF_INET6, dst, h->dst, sizeof(h->dst)) == 0)
 		return invalid(h, "v1: bad address");
 	h->has_addresses = 1;
 	return PROXY_OK;
@@ -310,13 +311,12 @@ v2_address_len(unsigned family, unsigned transport)
 static enum proxy_result
 v2_addresses(const unsigned char *a, int is_inet4, struct proxy_header *h)
 {
-	int af = is_inet4 ? AF_INET : AF_INET6;
 	size_t alen = is_inet4 ? 4 : 16;
 	const unsigned char *ports = a + 2 * alen;
 
 	h->family = is_inet4 ? PROXY_FAMILY_INET4 : PROXY_FAMILY_INET6;
-	if (inet_ntop(af, a, h->src, sizeof(h->src)) == NULL ||
-	    inet_ntop(af, a + alen, h->dst, sizeof(h->dst)) == NULL)
+	if (ip_text(!is_inet4, a, h->src, sizeof(h->src)) == 0 ||
+	    ip_text(!is_inet4, a + alen, h->dst, sizeof(h->dst)) == 0)
 		return invalid(h, "v2: bad address");
 	h->src_port = (unsigned)ports[0] << 8 | ports[1];
 	h->dst_port = (unsigned)ports[2] << 8 | ports[3];
