@@ -1029,7 +1029,7 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	parse_args(argc, argv);
 	configure();
-	clock_gettime(CLOCK_REALTIME, &now);
+	(void)io_clock(CLOCK_REALTIME, &now);
 	/* The start's second and the pid's low 20 bits, in hexadecimal. */
 	buf_init(&id, rt.session_id, sizeof(rt.session_id));
 	(void)buf_addhex(&id, (uint64_t)now.tv_sec, 1);

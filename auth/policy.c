@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../lib/buf.h"
+#include "../lib/io.h"
 #include "../lib/wipe.h"
 #include "checkpassword.h"
 #include "policy.h"
@@ -109,7 +110,7 @@ auth_policy_step(struct auth_policy *p, const struct smtp_event *ev,
 	if (ev->type == SMTP_EV_AUTH) {
 		/* RFC 2195 §2: "<pid.time@host>", time in microseconds so
 		 * that two challenges of one second differ. */
-		clock_gettime(CLOCK_REALTIME, &now);
+		(void)io_clock(CLOCK_REALTIME, &now);
 		(void)sasl_cram_challenge(stamp, sizeof(stamp), w->pid,
 		    (unsigned long long)now.tv_sec * 1000000ULL +
 		    (unsigned long long)now.tv_nsec / 1000, w->local_host);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../lib/buf.h"
+#include "../lib/io.h"
 #include "../lib/log.h"
 #include "rcptcheck.h"
 #include "mail.h"
@@ -383,6 +384,7 @@ static void
 on_data(struct mail_session *m)
 {
 	struct envelope *env;
+	struct timespec now;
 
 	txn_count_message(m->txn, m->session_id);
 	m->in_message = 1;
@@ -393,7 +395,7 @@ on_data(struct mail_session *m)
 	env->protocol = smtp_with_protocol(m->smtp);
 	env->auth_user = auth_user(m);
 	env->session_env = program_env(m, NULL);
-	env->when = time(NULL);
+	env->when = io_clock(CLOCK_REALTIME, &now) == 0 ? now.tv_sec : 0;
 	if (deliver_open(m->deliver, env) != 0) {
 		int e = errno;
 		enum reply_id r = deliver_reply_for(e);

@@ -555,7 +555,7 @@ maildir_unique_name(struct deliver *d, char *out)
 	struct timespec ts;
 	struct buf b;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+	if (io_clock(CLOCK_REALTIME, &ts) == -1)
 		return maildir_fail(d, "clock_gettime");
 	buf_init(&b, out, MAILDIR_NAME_MAX + 1);
 	buf_addu64(&b, (uint64_t)ts.tv_sec);

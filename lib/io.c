@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,12 +105,10 @@ int
 io_wait(int fd, int want_write, int timeout_ms)
 {
 	struct pollfd pfd;
-	long long deadline = 0;
+	long long deadline = -1;
 	long long left;
 	int r;
 
-	if (timeout_ms >= 0)
-		deadline = io_now_ms() + timeout_ms;
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = want_write ? POLLOUT : POLLIN;
@@ -118,7 +117,13 @@ io_wait(int fd, int want_write, int timeout_ms)
 		if (r == -1 && errno == EINTR) {
 			if (timeout_ms < 0)
 				continue;
-			/* Keep the caller's deadline, not a fresh one. */
+			/* The clock is read only when a signal handler cuts
+			 * the wait short (smtpd installs none), not for every
+			 * wait: from then on one deadline holds, so that a
+			 * stream of signals cannot stretch the wait, though
+			 * the first may double it. */
+			if (deadline == -1)
+				deadline = io_now_ms() + timeout_ms;
 			left = deadline - io_now_ms();
 			timeout_ms = left > 0 ? (int)left : 0;
 			continue;
@@ -266,13 +271,26 @@ io_pipe(int fds[2])
 #endif
 }
 
+int
+io_clock(clockid_t id, struct timespec *ts)
+{
+	/* Only where the kernel's timespec is the C library's (64-bit
+	 * long): a 32-bit system's time64 C library has another layout. */
+#if defined(SMTPD_LINUX) && defined(SYS_clock_gettime) && \
+    defined(__SIZEOF_LONG__) && __SIZEOF_LONG__ == 8
+	return (int)syscall(SYS_clock_gettime, id, ts);
+#else
+	return clock_gettime(id, ts);
+#endif
+}
+
 long long
 io_now_ms(void)
 {
 	struct timespec ts;
 
 	/* CLOCK_MONOTONIC cannot fail on a POSIX system that has it. */
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+	if (io_clock(CLOCK_MONOTONIC, &ts) == -1)
 		return 0;
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* read(2) once, retrying EINTR. */
 ssize_t io_read(int fd, void *buf, size_t len);
@@ -19,7 +20,9 @@ int io_write2_all(int fd, const void *a, size_t alen, const void *b,
     size_t blen);
 /* Wait up to timeout_ms (-1: forever) for fd to be readable (want_write
  * == 0) or writable.  Returns 1 ready, 0 timed out, -1 error.  POLLHUP
- * and POLLERR count as ready so that the next read or write reports it. */
+ * and POLLERR count as ready so that the next read or write reports it.
+ * No clock reading unless a signal handler interrupts the wait, which
+ * then lasts at most twice timeout_ms. */
 int io_wait(int fd, int want_write, int timeout_ms);
 /* Write all of buf to fd within timeout_ms in all (not per step):
  * -1 with errno ETIMEDOUT when the peer does not drain it in time. */
@@ -43,6 +46,11 @@ int io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
     size_t servcap);
 /* Milliseconds of a monotonic clock. */
 long long io_now_ms(void);
+/* clock_gettime, as a system call where one is as good: a session reads
+ * the clock a dozen times, and the vDSO's first use maps and faults in
+ * its pages, which on a virtual machine costs more than those dozen
+ * system calls (bench/README.md). */
+int io_clock(clockid_t id, struct timespec *ts);
 /* Milliseconds from now to deadline (io_now_ms's clock) as a poll()
  * timeout: 0 once it has passed, at most INT_MAX. */
 int io_ms_left(long long deadline);
