@@ -230,6 +230,28 @@ class Bench:
                     return int(line.split()[3])
         die("no strace summary for %s" % who)
 
+    def process_us(self, who, build, target):
+        """Microseconds per process, spawn to exit, of a one-message
+        session on stdin (bench/spawnloop.c, 500 in a row), with the
+        environment tcpserver gives and the Maildir on tmpfs when there
+        is one: what the process itself costs, without the client, TCP
+        and fsync, which make the sessions/s runs noisy."""
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else self.tmp
+        md = tempfile.mkdtemp(prefix="smtpd-bench-md.", dir=shm)
+        env = dict(self.env, PROTO="TCP", TCPREMOTEIP="127.0.0.1",
+                   TCPREMOTEPORT="40000", TCPLOCALIP="127.0.0.1",
+                   TCPLOCALPORT="25", TCPLOCALHOST="bench.example")
+        try:
+            p = subprocess.run(
+                [os.path.join(BIN, "spawnloop"), "500",
+                 self.session_input(1)] + self.argv(who, build, target, md),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        finally:
+            shutil.rmtree(md, ignore_errors=True)
+        if p.returncode != 0:
+            die("spawnloop: %s" % p.stderr.decode(errors="replace"))
+        return float(p.stdout)
+
     def start_server(self, argv):
         """tcpserver on 127.0.0.1, on a port the kernel picks (-1 prints
         it); returns (process, port)."""
@@ -402,6 +424,12 @@ class Bench:
                        self.args.rounds)
         self.add(sec, "sessions/s (1 KB, 20 at a time)", max(r["smtpd"]),
                  max(r["floor"]), 0.95 if prod else 0.9, True, "%.0f")
+        if target == "maildir" and os.path.exists(
+                os.path.join(BIN, "spawnloop")):
+            r = self.turns(lambda w: self.process_us(w, build, target),
+                           max(self.args.rounds, 5))
+            self.add(sec, "µs per process, 1-message session",
+                     min(r["smtpd"]), min(r["floor"]), None, False, "%.0f")
         if short:
             self.rss(sec, build, target, None)
             return

@@ -24,6 +24,8 @@ fi
 # The delivery programs are static: a child should cost its exec only.
 $CC $WARN -O2 -static -o build/bench/sink-pipe bench/sink.c
 $CC $WARN -O2 -static -DSINK_QMAIL_QUEUE -o build/bench/sink-qq bench/sink.c
+# What one process costs, start to exit (bench.py's "process").
+$CC $WARN -O2 -o build/bench/spawnloop bench/spawnloop.c
 # mailfront's qmail-queue: into a Maildir, durable (bench/peers.py).
 $CC $WARN -O2 -static -o build/bench/qq-maildir bench/qq-maildir.c
 for p in smtpd smtpd-glibc smtpd-static; do
