@@ -115,9 +115,9 @@ struct runtime {
 static struct runtime rt;
 
 static void __attribute__((noreturn))
-die(int code, const char *fmt, const char *arg)
+die(int code, const char *format, const char *arg)
 {
-	log_line("fatal", fmt, arg, log_errno(errno));
+	log_line("fatal", format, arg, log_errno(errno));
 	exit(code);
 }
 
@@ -140,23 +140,16 @@ extern char **environ;
 /* environ, indexed at the first lookup (lib/envindex.h).  Each name
  * smtpd reads is a literal: the macros pass its length, known when
  * compiling, and the "" "" around it refuse anything else. */
-
-#define env_get(name) env_get_n("" name "", sizeof(name) - 1)
+#define env_get(name) env_index_environ("" name "", sizeof(name) - 1)
 #define env_or(name, fallback) \
 	env_or_n("" name "", sizeof(name) - 1, (fallback))
 #define env_number(name, fallback, min, max) \
 	env_number_n("" name "", sizeof(name) - 1, (fallback), (min), (max))
 
-static char *
-env_get_n(const char *name, size_t len)
-{
-	return env_index_environ(name, len);
-}
-
 static const char *
 env_or_n(const char *name, size_t len, const char *fallback)
 {
-	const char *v = env_get_n(name, len);
+	const char *v = env_index_environ(name, len);
 
 	return (v != NULL && *v != '\0') ? v : fallback;
 }
@@ -166,7 +159,7 @@ static unsigned long long
 env_number_n(const char *name, size_t len, unsigned long long fallback,
     unsigned long long min, unsigned long long max)
 {
-	const char *v = env_get_n(name, len);
+	const char *v = env_index_environ(name, len);
 	unsigned long long n = 0;
 	const char *p;
 

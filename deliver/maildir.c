@@ -217,19 +217,17 @@ maildir_mkdir(const char *path)
  * behind, and the session goes on (tests/maildir.bats).
  */
 static int
-maildir_create(struct deliver *d, const char *dir)
+maildir_create(struct deliver *d, struct maildir_target *t)
 {
 	static const char *const subs[] = { "tmp", "new", "cur" };
-	char path[PATH_MAX];
 	size_t i;
 
-	if (maildir_mkdir(dir) == -1)
+	if (maildir_mkdir(t->dir) == -1)
 		return maildir_fail(d, "mkdir");
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (maildir_path(path, dir, subs[i], NULL) == -1)
-			return maildir_fail(d, "path");
-		if (mkdir(path, 0700) == -1 && errno != EEXIST)
-			return maildir_fail(d, "mkdir");
+		if (maildir_at_sub(t, subs[i], -1) == -1 && errno != EEXIST)
+			return maildir_fail(d, errno == ENAMETOOLONG ? "path" :
+			    "mkdir");
 	}
 	return 0;
 }
@@ -342,7 +340,7 @@ maildir_init(struct deliver *d)
 	d->targets[0].new_fd = -1;
 	if (maildir_is_whole(&d->targets[0]))
 		return 0;
-	return maildir_create(d, d->path);
+	return maildir_create(d, &d->targets[0]);
 }
 
 /*

@@ -39,8 +39,8 @@ struct txn {
 	char fixed_rcpt_text[SMTP_MAXRCPTS_DEFAULT][SMTP_MAILBOX_MAX];
 };
 
-/* The recipient tables for maxrcpts: static up to the default MAXRCPTS,
- * else malloc.  0, or -1 (out of memory). */
+/* The recipient tables for maxrcpts: t's own up to the default
+ * MAXRCPTS, else malloc.  0, or -1 (out of memory). */
 int txn_init(struct txn *t, size_t maxrcpts);
 
 /* HELO/EHLO's argument, cut at SMTP_HELO_MAX. */

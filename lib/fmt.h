@@ -5,8 +5,11 @@
  * page fault, to the start of every session.
  *
  * Conversions: %s, %.*s, %d, %u, %ld, %lu, %lld, %llu, %zu and %%; no
- * flags, widths or other precisions.  Anything else is copied as it
- * stands.  The format attribute has the compiler check the arguments.
+ * flags, widths or other precisions.  At anything else the rest of the
+ * format is copied as it stands and no more arguments are read.  The
+ * format attribute has the compiler check the arguments against printf,
+ * not against this subset: tests/logs.bats checks every format in the
+ * source for conversions outside it.
  */
 #ifndef SMTP_FMT_H
 #define SMTP_FMT_H

@@ -12,7 +12,9 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#ifdef SMTPD_LINUX
 #include <sys/syscall.h>
+#endif
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -278,7 +280,7 @@ io_clock(clockid_t id, struct timespec *ts)
 	 * long): a 32-bit system's time64 C library has another layout. */
 #if defined(SMTPD_LINUX) && defined(SYS_clock_gettime) && \
     defined(__SIZEOF_LONG__) && __SIZEOF_LONG__ == 8
-	return (int)syscall(SYS_clock_gettime, id, ts);
+	return (int)syscall(SYS_clock_gettime, (long)id, ts);
 #else
 	return clock_gettime(id, ts);
 #endif

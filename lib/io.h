@@ -47,9 +47,9 @@ int io_socket_name(int fd, int peer, char *host, size_t hostcap, char *serv,
 /* Milliseconds of a monotonic clock. */
 long long io_now_ms(void);
 /* clock_gettime, as a system call where one is as good: a session reads
- * the clock a dozen times, and the vDSO's first use maps and faults in
- * its pages, which on a virtual machine costs more than those dozen
- * system calls (bench/README.md). */
+ * the clock a dozen times, and the vDSO's first use looks up its symbols
+ * and faults in its pages, which on a virtual machine costs more than
+ * those dozen system calls (bench/README.md). */
 int io_clock(clockid_t id, struct timespec *ts);
 /* Milliseconds from now to deadline (io_now_ms's clock) as a poll()
  * timeout: 0 once it has passed, at most INT_MAX. */

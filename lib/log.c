@@ -1,7 +1,7 @@
 /*
- * log.c: smtpd's log lines (log.h).  Built without printf where a line is
- * written for every message or session (log_put and buf); log_line's
- * printf is for the rarer ones.
+ * log.c: smtpd's log lines (log.h).  Built with buf where a line is
+ * written for every message or session (log_put); log_line's format
+ * (lib/fmt.h, a printf subset) is for the rarer ones.
  */
 #include <sys/stat.h>
 

@@ -2,9 +2,10 @@
  * iptext.h: the text of an IP address, as RFC 5952 writes IPv6: lower
  * case, no leading zeros, the longest run of two or more zero groups (the
  * first of equals) as "::", and an IPv4-mapped address as
- * ::ffff:192.0.2.1.  IPv4 is dotted decimal.  This is what musl's
- * inet_ntop gives; glibc's differs only for the deprecated
- * IPv4-compatible ::a.b.c.d.  Ours, not inet_ntop: musl's brings printf
+ * ::ffff:192.0.2.1.  IPv4 is dotted decimal.  glibc's inet_ntop agrees
+ * but for the deprecated IPv4-compatible ::a.b.c.d, which it writes in
+ * mixed notation; musl's compresses the later of two equal runs when the
+ * first leads the address.  Ours, not inet_ntop: musl's brings printf
  * into a static smtpd, and a page fault with it (lib/fmt.h).
  */
 #ifndef SMTP_IPTEXT_H

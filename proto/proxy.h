@@ -34,7 +34,7 @@
  * UNKNOWN, v2 LOCAL (a health check by the proxy itself) and v2 families
  * this receiver does not use (AF_UNSPEC, AF_UNIX, DGRAM), where the spec
  * says to use the real connection's endpoints.  Addresses are rendered as
- * text in the canonical inet_ntop(3) form; ports are numbers.
+ * text in the RFC 5952 form (iptext.h); ports are numbers.
  */
 #ifndef SMTP_PROXY_H
 #define SMTP_PROXY_H

@@ -302,3 +302,19 @@ data 250"
 	run grep -c 'auth ok: ip=127\.0\.0\.1 user=al\\xe2\\x80\\xa8ice\\xc2\\x85x mech=PLAIN$' "$T/server.log"
 	assert_output 1
 }
+
+@test "every log format smtpd's sources give lib/fmt uses only its conversions (the compiler checks against printf, which is wider)" {
+	cd "$BATS_TEST_DIRNAME/.."
+	run python3 "$HELPERS/check-formats.py" smtpd.c lib/*.c deliver/*.c \
+	    auth/*.c
+	assert_success
+	assert_output --regexp '^[0-9]+ formats checked, 0 outside'
+	# and it does find one: a %x and a width
+	printf 'void f(void) { log_line("info", "%%s: %%x", a, b);\n' \
+	    >"$T/bad.c"
+	printf '\tfmt(o, 9, "n %%5d", 1); }\n' >>"$T/bad.c"
+	run python3 "$HELPERS/check-formats.py" "$T/bad.c"
+	assert_failure
+	assert_line --partial 'bad.c:1: %s: %x'
+	assert_line --partial 'bad.c:2: n %5d'
+}
