@@ -554,11 +554,11 @@ read_proxy_header(void)
 	struct proxy_header h;
 	size_t len = 0;
 	const char *why;
+	int budget = wait_budget();
 
 	/* Within PROXY_TIMEOUT, or the session's budget when shorter. */
-	if (proxy_read(0, wait_budget() < PROXY_TIMEOUT * 1000 ?
-	    wait_budget() : PROXY_TIMEOUT * 1000, buf, &len, &h,
-	    &why) != 0) {
+	if (proxy_read(0, budget < PROXY_TIMEOUT * 1000 ? budget :
+	    PROXY_TIMEOUT * 1000, buf, &len, &h, &why) != 0) {
 		if (why == NULL)
 			why = log_errno(errno);
 		log_line("warning", "%s: PROXY header refused after %zu "

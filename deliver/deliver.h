@@ -52,6 +52,8 @@ struct envelope {
 	const char *auth_user;		/* NULL when not authenticated */
 	const char *id;			/* message id for logs and Received: */
 	time_t when;
+	long when_us;			/* its microseconds, for a Maildir's
+					   unique name: one clock reading */
 	/* For pipe and RCPTCHECK programs: the session's environment
 	 * (NULL-terminated "NAME=value" strings, caller-owned). */
 	char *const *session_env;

@@ -395,7 +395,10 @@ on_data(struct mail_session *m)
 	env->protocol = smtp_with_protocol(m->smtp);
 	env->auth_user = auth_user(m);
 	env->session_env = program_env(m, NULL);
-	env->when = io_clock(CLOCK_REALTIME, &now) == 0 ? now.tv_sec : 0;
+	if (io_clock(CLOCK_REALTIME, &now) == 0) {
+		env->when = now.tv_sec;
+		env->when_us = now.tv_nsec / 1000;
+	}
 	if (deliver_open(m->deliver, env) != 0) {
 		int e = errno;
 		enum reply_id r = deliver_reply_for(e);

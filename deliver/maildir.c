@@ -144,7 +144,10 @@ maildir_path(char *out, const char *dir, const char *sub, const char *name)
 	return 0;
 }
 
-/* Open (flags) or, with flags -1, make DIR/sub, its path made in
+/* maildir_at_sub's flags for mkdir, not open. */
+#define MAILDIR_MKDIR (-1)
+
+/* Open (flags) or, with MAILDIR_MKDIR, make DIR/sub, its path made in
  * t->dir's own room after DIR and undone after: a PATH_MAX buffer on the
  * stack would reach a page of the stack that nothing else at start-up
  * touches, a page fault of its own. */
@@ -163,7 +166,7 @@ maildir_at_sub(struct maildir_target *t, const char *sub, int flags)
 	memcpy(t->dir + len + 1, sub, sub_len + 1);
 	/* openat, not open: musl's open follows O_CLOEXEC with an
 	 * fcntl(F_SETFD) of its own, for kernels older than 2.6.23. */
-	r = flags == -1 ? mkdir(t->dir, 0700) :
+	r = flags == MAILDIR_MKDIR ? mkdir(t->dir, 0700) :
 	    openat(AT_FDCWD, t->dir, flags | O_DIRECTORY | O_CLOEXEC);
 	t->dir[len] = '\0';
 	return r;
@@ -225,7 +228,8 @@ maildir_create(struct deliver *d, struct maildir_target *t)
 	if (maildir_mkdir(t->dir) == -1)
 		return maildir_fail(d, "mkdir");
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (maildir_at_sub(t, subs[i], -1) == -1 && errno != EEXIST)
+		if (maildir_at_sub(t, subs[i], MAILDIR_MKDIR) == -1 &&
+		    errno != EEXIST)
 			return maildir_fail(d, errno == ENAMETOOLONG ? "path" :
 			    "mkdir");
 	}
@@ -243,11 +247,9 @@ maildir_create(struct deliver *d, struct maildir_target *t)
 static int
 maildir_is_whole(struct maildir_target *t)
 {
-	t->tmp_fd = maildir_at_sub(t, "tmp", MAILDIR_SEARCH);
-	if (t->tmp_fd != -1)
-		t->new_fd = maildir_at_sub(t, "new", O_RDONLY);
-	if (t->tmp_fd != -1 && t->new_fd != -1 &&
-	    (maildir_at_sub(t, "cur", -1) == 0 || errno == EEXIST))
+	if (maildir_dir_fd(t, &t->tmp_fd, "tmp", MAILDIR_SEARCH) == 0 &&
+	    maildir_dir_fd(t, &t->new_fd, "new", O_RDONLY) == 0 &&
+	    (maildir_at_sub(t, "cur", MAILDIR_MKDIR) == 0 || errno == EEXIST))
 		return 1;
 	maildir_close_dirs(t);
 	return 0;
@@ -544,21 +546,19 @@ maildir_group(struct deliver *d)
 
 /*
  * The Maildir unique name: SECONDS.M<usec>P<pid>Q<seq>.HOST, where
- * M and P make it unique on this host and Q tells apart the messages of
- * one process (maildir_name_parts has the rest).
+ * M and P make it unique on this host and Q tells apart the files of
+ * one process (maildir_name_parts has the rest).  The time is the
+ * envelope's, read once when the message began (its Received: date).
  */
 static int
 maildir_unique_name(struct deliver *d, char *out)
 {
-	struct timespec ts;
 	struct buf b;
 
-	if (io_clock(CLOCK_REALTIME, &ts) == -1)
-		return maildir_fail(d, "clock_gettime");
 	buf_init(&b, out, MAILDIR_NAME_MAX + 1);
-	buf_addu64(&b, (uint64_t)ts.tv_sec);
+	buf_addu64(&b, (uint64_t)d->env->when);
 	buf_addlit(&b, ".M");
-	buf_addu64(&b, (uint64_t)(ts.tv_nsec / 1000));
+	buf_addu64(&b, (uint64_t)d->env->when_us);
 	buf_adds(&b, d->name_pid);
 	buf_addu64(&b, d->seq);
 	buf_adds(&b, d->name_host);

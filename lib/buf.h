@@ -54,6 +54,20 @@ buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
+/* Append what fits of s[0..len): a log line is cut, not dropped whole.
+ * Sets overflow when it cuts. */
+static inline void
+buf_addcut(struct buf *b, const char *s, size_t len)
+{
+	size_t room = b->len <= b->cap ? b->cap - b->len : 0;
+
+	if (len > room) {
+		len = room;
+		b->overflow = 1;
+	}
+	(void)buf_add(b, s, len);
+}
+
 /* A string literal, its length known when compiled (no strlen). */
 #define buf_addlit(b, lit) buf_add((b), "" lit "", sizeof(lit) - 1)
 

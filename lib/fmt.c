@@ -9,20 +9,6 @@
 #include "buf.h"
 #include "fmt.h"
 
-/* Append what fits of s[0..len): text is cut, never dropped whole. */
-static void
-add_cut(struct buf *b, const char *s, size_t len)
-{
-	size_t room = b->cap - b->len;
-
-	if (len > room) {
-		len = room;
-		b->overflow = 1;
-	}
-	memcpy(b->p + b->len, s, len);
-	b->len += len;
-}
-
 static void
 add_number(struct buf *b, int negative, uint64_t magnitude)
 {
@@ -33,7 +19,7 @@ add_number(struct buf *b, int negative, uint64_t magnitude)
 	if (negative)
 		(void)buf_addc(&n, '-');
 	(void)buf_addu64(&n, magnitude);
-	add_cut(b, n.p, n.len);
+	buf_addcut(b, n.p, n.len);
 }
 
 static void
@@ -43,74 +29,79 @@ add_signed(struct buf *b, long long v)
 	add_number(b, v < 0, v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v);
 }
 
+/* One conversion, c just after its '%', its argument taken from ap:
+ * returns what follows it, or NULL when it is not in the subset. */
+static const char *
+convert(struct buf *b, const char *c, va_list *ap)
+{
+	const char *s;
+	int longs = 0;
+
+	if (c[0] == '.' && c[1] == '*' && c[2] == 's') {
+		int prec = va_arg(*ap, int);
+
+		s = va_arg(*ap, const char *);
+		buf_addcut(b, s, prec < 0 ? strlen(s) :
+		    strnlen(s, (size_t)prec));
+		return c + 3;
+	}
+	if (c[0] == 'z' && c[1] == 'u') {
+		add_number(b, 0, va_arg(*ap, size_t));
+		return c + 2;
+	}
+	if (c[0] == 's') {
+		s = va_arg(*ap, const char *);
+		buf_addcut(b, s, strlen(s));
+		return c + 1;
+	}
+	if (c[0] == '%') {
+		buf_addcut(b, "%", 1);
+		return c + 1;
+	}
+	while (*c == 'l' && longs < 2) {
+		longs++;
+		c++;
+	}
+	if (*c == 'd')
+		add_signed(b, longs == 2 ? va_arg(*ap, long long) :
+		    longs == 1 ? va_arg(*ap, long) : va_arg(*ap, int));
+	else if (*c == 'u')
+		add_number(b, 0, longs == 2 ? va_arg(*ap, unsigned long long) :
+		    longs == 1 ? va_arg(*ap, unsigned long) :
+		    va_arg(*ap, unsigned));
+	else
+		return NULL;
+	return c + 1;
+}
+
 size_t
 fmt_v(char *out, size_t cap, const char *format, va_list ap)
 {
 	struct buf b;
 	const char *p = format;
+	const char *pct;
+	va_list args;
 
 	if (cap == 0)
 		return 0;
 	buf_init(&b, out, cap - 1);	/* room for the NUL */
-	while (*p != '\0') {
-		const char *pct = strchr(p, '%');
-		const char *conv;
-		int longs = 0;
+	va_copy(args, ap);	/* a va_list parameter has no portable & */
+	while ((pct = strchr(p, '%')) != NULL) {
+		const char *next;
 
-		if (pct == NULL) {
-			add_cut(&b, p, strlen(p));
+		buf_addcut(&b, p, (size_t)(pct - p));
+		next = convert(&b, pct + 1, &args);
+		if (next == NULL) {
+			/* Not in the subset: the rest is copied as it stands,
+			 * since which arguments follow is no longer known
+			 * (tests/logs.bats checks that no format has one). */
+			p = pct;
 			break;
 		}
-		add_cut(&b, p, (size_t)(pct - p));
-		conv = pct + 1;
-		if (conv[0] == '.' && conv[1] == '*' && conv[2] == 's') {
-			int prec = va_arg(ap, int);
-			const char *s = va_arg(ap, const char *);
-			size_t len = prec < 0 ? strlen(s) :
-			    strnlen(s, (size_t)prec);
-
-			add_cut(&b, s, len);
-			p = conv + 3;
-			continue;
-		}
-		while (*conv == 'l' && longs < 2) {
-			longs++;
-			conv++;
-		}
-		if (*conv == 'z' && longs == 0) {
-			if (conv[1] == 'u') {
-				add_number(&b, 0, va_arg(ap, size_t));
-				p = conv + 2;
-				continue;
-			}
-		} else if (*conv == 's' && longs == 0) {
-			const char *s = va_arg(ap, const char *);
-
-			add_cut(&b, s, strlen(s));
-			p = conv + 1;
-			continue;
-		} else if (*conv == '%' && longs == 0) {
-			add_cut(&b, "%", 1);
-			p = conv + 1;
-			continue;
-		} else if (*conv == 'd') {
-			add_signed(&b, longs == 2 ? va_arg(ap, long long) :
-			    longs == 1 ? va_arg(ap, long) : va_arg(ap, int));
-			p = conv + 1;
-			continue;
-		} else if (*conv == 'u') {
-			add_number(&b, 0, longs == 2 ?
-			    va_arg(ap, unsigned long long) : longs == 1 ?
-			    va_arg(ap, unsigned long) : va_arg(ap, unsigned));
-			p = conv + 1;
-			continue;
-		}
-		/* Not in the subset: the rest of the format is copied as it
-		 * stands, since which arguments follow is no longer known
-		 * (tests/logs.bats checks that no format has one). */
-		add_cut(&b, pct, strlen(pct));
-		break;
+		p = next;
 	}
+	va_end(args);
+	buf_addcut(&b, p, strlen(p));
 	out[b.len] = '\0';
 	return b.len;
 }

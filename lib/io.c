@@ -108,7 +108,6 @@ io_wait(int fd, int want_write, int timeout_ms)
 {
 	struct pollfd pfd;
 	long long deadline = -1;
-	long long left;
 	int r;
 
 	for (;;) {
@@ -126,8 +125,7 @@ io_wait(int fd, int want_write, int timeout_ms)
 			 * the first may double it. */
 			if (deadline == -1)
 				deadline = io_now_ms() + timeout_ms;
-			left = deadline - io_now_ms();
-			timeout_ms = left > 0 ? (int)left : 0;
+			timeout_ms = io_ms_left(deadline);
 			continue;
 		}
 		if (r == -1)
@@ -171,10 +169,7 @@ io_write_deadline(int fd, const char *p, size_t len, int timeout_ms,
 	while (len > 0) {
 		/* One deadline for the whole write: a reader that takes a
 		 * byte now and then cannot stretch it step by step. */
-		long long left = deadline - io_now_ms();
-
-		timeout_ms = left > 0 ? (left > INT_MAX ? INT_MAX : (int)left) :
-		    0;
+		timeout_ms = io_ms_left(deadline);
 		if (!is_nonblocking && io_wait_write(fd, timeout_ms) == -1)
 			return -1;
 		step = len;

@@ -76,9 +76,7 @@ log_put(const char *level, const char *msg, size_t len)
 	buf_add(&b, lg.prefix, lg.prefix_len);
 	buf_adds(&b, level);
 	buf_addlit(&b, ": ");
-	if (len > b.cap - b.len)
-		len = b.cap - b.len;
-	buf_add(&b, msg, len);
+	buf_addcut(&b, msg, len);
 	if (lg.to_syslog) {
 		int prio = level[0] == 'f' ? LOG_ERR :
 		    level[0] == 'w' ? LOG_WARNING : LOG_INFO;

@@ -91,9 +91,7 @@ logsock_send(const char *path, int priority, const char *ident,
 	buf_addc(&b, '[');
 	buf_addu64(&b, pid);
 	buf_adds(&b, "]: ");
-	if (len > b.cap - b.len)
-		len = b.cap - b.len;
-	buf_add(&b, msg, len);
+	buf_addcut(&b, msg, len);
 	/* A restarted syslog daemon leaves the old socket dead: connect
 	 * again once. */
 	for (tries = 0; tries < 2; tries++) {

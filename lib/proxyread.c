@@ -15,9 +15,9 @@ proxy_read(int fd, int timeout_ms, char *buf, size_t *len,
 
 	*why = NULL;
 	while ((r = proxy_parse(buf, *len, h)) == PROXY_NEED_MORE) {
-		long long left = deadline - io_now_ms();
+		int left = io_ms_left(deadline);
 		ssize_t n = -1;
-		int w = left > 0 ? io_wait(fd, 0, (int)left) : 0;
+		int w = left > 0 ? io_wait(fd, 0, left) : 0;
 
 		if (w == 0) {
 			*why = "no complete header in time";

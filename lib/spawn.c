@@ -345,7 +345,7 @@ static int
 wait_until(pid_t pid, int watch, long long deadline, int *status)
 {
 	struct pollfd pfd;
-	long long left;
+	int left;
 	long us = SPAWN_NAP_MIN_US;
 	pid_t r;
 
@@ -355,8 +355,8 @@ wait_until(pid_t pid, int watch, long long deadline, int *status)
 			return 0;
 		if (r == -1)
 			break;
-		left = deadline - io_now_ms();
-		if (left <= 0) {
+		left = io_ms_left(deadline);
+		if (left == 0) {
 			errno = ETIMEDOUT;
 			break;
 		}
@@ -364,13 +364,12 @@ wait_until(pid_t pid, int watch, long long deadline, int *status)
 			pfd.fd = watch;
 			pfd.events = POLLIN;
 			pfd.revents = 0;
-			if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) ==
-			    -1 && errno != EINTR)
+			if (poll(&pfd, 1, left) == -1 && errno != EINTR)
 				break;
 			continue;
 		}
-		if ((long long)us > left * 1000)
-			us = (long)(left * 1000);
+		if ((long long)us > (long long)left * 1000)
+			us = (long)((long long)left * 1000);
 		nap(us);
 		us = us * 2 > SPAWN_NAP_MAX_US ? SPAWN_NAP_MAX_US : us * 2;
 	}
@@ -475,7 +474,7 @@ collect_until(pid_t pid, int fd, int watch, long long deadline,
     char *line, size_t cap, size_t *len, int *has_line, int *status)
 {
 	struct pollfd pfd[2];
-	long long left;
+	int left;
 	int step = SPAWN_POLL_FIRST_MS;
 	pid_t reaped;
 	int r;
@@ -485,8 +484,8 @@ collect_until(pid_t pid, int fd, int watch, long long deadline,
 	pfd[1].fd = watch;
 	pfd[1].events = POLLIN;
 	for (;;) {
-		left = deadline - io_now_ms();
-		if (left <= 0) {
+		left = io_ms_left(deadline);
+		if (left == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -494,8 +493,7 @@ collect_until(pid_t pid, int fd, int watch, long long deadline,
 			left = step;
 		pfd[0].revents = 0;
 		pfd[1].revents = 0;
-		r = poll(pfd, watch != -1 ? 2 : 1,
-		    left > INT_MAX ? INT_MAX : (int)left);
+		r = poll(pfd, watch != -1 ? 2 : 1, left);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;

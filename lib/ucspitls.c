@@ -72,7 +72,7 @@ ucspitls_starttls(int ctlfd, char *info, size_t cap, size_t *len,
 {
 	struct answer a;
 	long long deadline = io_now_ms() + timeout_ms;
-	long long left;
+	int left;
 	char block[512];
 	ssize_t n;
 	int r;
@@ -85,12 +85,12 @@ ucspitls_starttls(int ctlfd, char *info, size_t cap, size_t *len,
 	if (io_write_timeout(ctlfd, "Y", 1, timeout_ms) != 0)
 		return -1;
 	for (;;) {
-		left = deadline - io_now_ms();
-		if (left <= 0) {
+		left = io_ms_left(deadline);
+		if (left == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		r = io_wait(ctlfd, 0, left > INT_MAX ? INT_MAX : (int)left);
+		r = io_wait(ctlfd, 0, left);
 		if (r == -1)
 			return -1;
 		if (r == 0) {

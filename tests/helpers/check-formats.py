@@ -47,15 +47,12 @@ def main():
         src = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)),
                      open(path).read(), flags=re.S)
         for m in re.finditer(r"\b(%s)\s*\(" % "|".join(CALLS), src):
-            if src[:m.start()].rstrip().endswith(("void", "int", "size_t")) \
-                    or re.search(r"\n[a-z_]+\s*$", src[:m.start()]):
-                continue	# a declaration or definition, not a call
             args = arguments(src, m.end() - 1)
             if len(args) <= CALLS[m.group(1)]:
                 continue
             parts = [t.strip() for t in args[CALLS[m.group(1)]] if t.strip()]
             if not parts or not all(p.startswith('"') for p in parts):
-                continue	# not a literal: its callers' formats count
+                continue	# a definition, or a format passed on
             text = "".join(p[1:-1] for p in parts)
             checked += 1
             if "%" in SUBSET.sub("", text):

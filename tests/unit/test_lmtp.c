@@ -300,9 +300,38 @@ got_has(const char *want)
 	return strstr(got, want) != NULL;
 }
 
+/* A RCPT answered with an LMTP server's reply, and the line sent. */
+static const struct {
+	const char *text;		/* the server's */
+	int code;
+	const char *status;
+	enum reply_id id;		/* what the engine makes of it */
+	const char *want;
+	const char *name;
+} relayed[] = {
+	{ "from the server", 452, "4.2.2", REPLY_NO_MAILBOX,
+	    "550 5.1.1 from the server\r\n",
+	    "a code of another class than id's: id's code and status" },
+	{ "from the server", 250, "2.1.5", REPLY_RCPT_OK,
+	    "250 2.1.5 from the server\r\n", "an accepted RCPT" },
+	{ "from the server", 250, NULL, REPLY_RCPT_OK,
+	    "250 2.1.5 from the server\r\n", "a server's reply without a "
+	    "status gets id's (RFC 2034: every reply has one)" },
+	{ "", 250, NULL, REPLY_RCPT_OK, "250 2.1.5 Recipient OK\r\n",
+	    "a bare code gets id's status and text" },
+	{ "will forward", 251, NULL, REPLY_RCPT_OK,
+	    "250 2.1.5 will forward\r\n",
+	    "a 251 is not passed on: 250 with the server's text" },
+	{ "Quota exceeded", 552, NULL, REPLY_NO_MAILBOX,
+	    "552 5.0.0 Quota exceeded\r\n",
+	    "a refusal without a status gets 5.0.0, not id's 5.1.1" },
+};
+
 static void
 test_engine(void)
 {
+	size_t i;
+
 	cfg.hostname = "mx.test";
 	cfg.maxrcpts = 10;
 	smtp_init(&sess, &cfg);
@@ -312,37 +341,19 @@ test_engine(void)
 	ok(got_has("\r\n552 5.2.2 from the server\r\n"),
 	    "a refused RCPT: the server's code, status and text");
 	ok(smtp_errors(&sess) == 1, "... counted as an error");
-	got_len = 0;
-	engine_feed("RCPT TO:<x@y.z>\r\n", 452, "4.2.2", REPLY_NO_MAILBOX);
-	ok(got_has("550 5.1.1 from the server\r\n"),
-	    "a code of another class than id's: id's code and status");
-	got_len = 0;
-	engine_feed("RCPT TO:<x@y.z>\r\n", 250, "2.1.5", REPLY_RCPT_OK);
-	ok(got_has("250 2.1.5 from the server\r\n"), "an accepted RCPT");
-	got_len = 0;
-	engine_feed("RCPT TO:<x@y.z>\r\n", 250, NULL, REPLY_RCPT_OK);
-	ok(got_has("250 2.1.5 from the server\r\n"), "a server's reply "
-	    "without a status gets id's (RFC 2034: every reply has one)");
-	got_len = 0;
-	rcpt_text = "";
-	engine_feed("RCPT TO:<x@y.z>\r\n", 250, NULL, REPLY_RCPT_OK);
-	ok(got_has("250 2.1.5 Recipient OK\r\n"), "a bare code gets id's "
-	    "status and text");
-	got_len = 0;
-	rcpt_text = "will forward";
-	engine_feed("RCPT TO:<x@y.z>\r\n", 251, NULL, REPLY_RCPT_OK);
-	ok(got_has("250 2.1.5 will forward\r\n"), "a 251 is not passed on: "
-	    "250 with the server's text");
-	got_len = 0;
-	rcpt_text = "Quota exceeded";
-	engine_feed("RCPT TO:<x@y.z>\r\n", 552, NULL, REPLY_NO_MAILBOX);
-	ok(got_has("552 5.0.0 Quota exceeded\r\n"), "a refusal without a "
-	    "status gets 5.0.0, not id's 5.1.1");
+	for (i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++) {
+		got_len = 0;
+		rcpt_text = relayed[i].text;
+		engine_feed("RCPT TO:<x@y.z>\r\n", relayed[i].code,
+		    relayed[i].status, relayed[i].id);
+		ok(got_has(relayed[i].want), "%s", relayed[i].name);
+	}
 	got_len = 0;
 	rcpt_text = "shutting down";
 	engine_feed("RCPT TO:<x@y.z>\r\n", 421, "4.3.2",
 	    REPLY_RCPT_TEMP_FAIL);
-	ok(got_has("451 4.3.0 shutting down\r\n") && !got_has("421") && !smtp_is_closed(&sess),
+	ok(got_has("451 4.3.0 shutting down\r\n") && !got_has("421") &&
+	    !smtp_is_closed(&sess),
 	    "a server's 421 is not passed on: the session stays open");
 	rcpt_text = "from the server";
 	got_len = 0;
